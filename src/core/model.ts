@@ -1,0 +1,172 @@
+/**
+ * barge's data model, shared by every layer. Glossary:
+ * - Job: what a person submits; a spec with tasks. Owned by a user, created through one API (origin).
+ * - Task: one top-level step of a job as written in its spec (a node of the job's graph).
+ * - Execution: one run of one task, or of one child of a composite (`parallel`, `each`); what a
+ *   worker executes. Retries are new executions of the same task with attempt + 1.
+ * - Lease: a claimed execution belongs to one node until `leaseExpiresAt`; the worker renews it
+ *   with heartbeats and the reaper takes it back when it lapses.
+ * - Node: an API server or a worker process, with a heartbeat.
+ * - Queue: a name executions are routed by; workers subscribe to queues.
+ */
+import type { State } from './states.js';
+import type { JobSpec, TaskSpec } from './spec-types.js';
+
+export type { State } from './states.js';
+export type { JobSpec, TaskSpec } from './spec-types.js';
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** What kind of work an execution is: runnable by a worker, or a composite the engine drives. */
+export type ExecutionKind = 'shell' | 'lua' | 'container' | 'parallel' | 'each' | 'subjob';
+export const RUNNABLE_KINDS: readonly ExecutionKind[] = ['shell', 'lua', 'container'];
+
+export interface JobRow {
+  id: string;
+  name: string;
+  description: string | null;
+  owner: string;
+  /** Which API created it: 'v1', 'tork', 'sliderule', 'batches', 'sc', 'srtslurm'. */
+  origin: string;
+  tags: string[];
+  inputs: Record<string, string>;
+  /** Never echoed by any API. */
+  secrets: Record<string, string>;
+  metadata: Record<string, Json>;
+  queue: string;
+  priority: number;
+  spec: JobSpec;
+  state: State;
+  /** 0..100 */
+  progress: number;
+  result: string | null;
+  error: string | null;
+  /** `tasks.<var>` → result, filled as tasks with a `var` succeed. */
+  vars: Record<string, string>;
+  /** The subjob execution this job runs for, if it is a sub-job. */
+  parentExecutionId: string | null;
+  taskCount: number;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  failedAt: string | null;
+}
+
+export interface TaskRow {
+  id: string;
+  jobId: string;
+  /** 0-based index in the job's task list. */
+  position: number;
+  name: string;
+  spec: TaskSpec;
+  /** Names of tasks this one waits for (explicit `needs`, or the previous task in a sequence). */
+  needs: string[];
+  state: State;
+}
+
+export interface ExecutionRow {
+  id: string;
+  jobId: string;
+  taskId: string;
+  /** The composite execution (parallel/each) this one is a child of. */
+  parentId: string | null;
+  /** Index in the parent's array (each item or parallel child); 0 for top-level executions. */
+  idx: number;
+  attempt: number;
+  kind: ExecutionKind;
+  name: string;
+  state: State;
+  owner: string;
+  queue: string;
+  priority: number;
+  cpus: number;
+  memoryMb: number;
+  /** The task spec with its expressions evaluated for this execution. */
+  spec: TaskSpec;
+  nodeId: string | null;
+  leaseExpiresAt: string | null;
+  /** Not claimable before this time (retry backoff). */
+  notBefore: string | null;
+  /** Timeout in milliseconds, enforced by the worker and, as a backstop, by the reaper. */
+  timeoutMs: number | null;
+  createdAt: string;
+  scheduledAt: string | null;
+  startedAt: string | null;
+  completedAt: string | null;
+  exitCode: number | null;
+  result: string | null;
+  error: string | null;
+  /** Why it is where it is: 'timeout', 'lease expired', 'dependency failed', 'no worker with a container runtime', … */
+  reason: string | null;
+  progress: number;
+  /** Monotonic insertion order, for oldest-first claims and stable paging. */
+  seq?: number;
+}
+
+export type LogStream = 'stdout' | 'stderr' | 'system';
+
+export interface LogLine {
+  executionId: string;
+  /** 1-based, increasing per execution. */
+  number: number;
+  stream: LogStream;
+  at: string;
+  line: string;
+}
+
+export interface EventRow {
+  id?: number;
+  jobId: string;
+  executionId: string | null;
+  at: string;
+  /** 'job.state', 'execution.state', 'status' (posted from outside), 'job.progress'. */
+  kind: string;
+  state: string | null;
+  stage: string | null;
+  message: string | null;
+  data: Record<string, Json> | null;
+}
+
+export type OutboxKind = 'webhook' | 'report';
+
+export interface OutboxRow {
+  id?: number;
+  kind: OutboxKind;
+  url: string;
+  headers: Record<string, string>;
+  body: Json;
+  attempts: number;
+  maxAttempts: number;
+  nextAt: string;
+  createdAt: string;
+  lastError: string | null;
+  /** 'pending' until delivered ('done') or given up ('dead'). */
+  status: 'pending' | 'done' | 'dead';
+}
+
+export interface NodeRow {
+  id: string;
+  name: string;
+  role: 'server' | 'worker' | 'standalone';
+  hostname: string;
+  version: string;
+  startedAt: string;
+  lastHeartbeatAt: string;
+  cpuPercent: number;
+  cpus: number;
+  memoryMb: number;
+  usedCpus: number;
+  usedMemoryMb: number;
+  queues: string[];
+  status: 'UP' | 'DOWN';
+  /** Free-form facts such as which isolation the shell runtime uses. */
+  info: Record<string, Json>;
+}
+
+export interface ArtifactRow {
+  executionId: string;
+  jobId: string;
+  path: string;
+  size: number;
+  createdAt: string;
+}

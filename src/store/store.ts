@@ -1,0 +1,205 @@
+/**
+ * The Store: the only way to the database. Internal and free to change; both implementations
+ * (sqlite/, postgres/) pass one conformance suite (test/store/conformance.ts).
+ *
+ * A store knows SQL and nothing about the engine's rules: it reads and writes rows, guards state
+ * writes with the states the engine says are legal, and reports how many rows changed. Every
+ * method takes one params object. `tx(fn)` runs `fn` in one transaction (SQLite: BEGIN IMMEDIATE,
+ * PostgreSQL: a pooled client); calling `tx` on a `Queries` that is already a transaction reuses it.
+ *
+ * Times are ISO-8601 strings in UTC with milliseconds (`new Date().toISOString()`), which sort
+ * correctly as text in both dialects.
+ */
+import type {
+  ArtifactRow,
+  EventRow,
+  ExecutionRow,
+  JobRow,
+  LogLine,
+  NodeRow,
+  OutboxRow,
+  State,
+  TaskRow,
+} from '../core/model.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface JobFilter {
+  owner?: string;
+  states?: State[];
+  /** Jobs carrying any of these tags. */
+  tags?: string[];
+  queue?: string;
+  origin?: string;
+  createdAfter?: string;
+  createdBefore?: string;
+  /** Full-text search over name, description, tags and state (FTS5 / tsvector, English stemming). */
+  q?: string;
+  /** Only top-level jobs (no sub-jobs) when false. */
+  includeSubjobs?: boolean;
+}
+
+export interface JobListParams extends JobFilter {
+  limit: number;
+  /** Offset paging (Tork's page/size). */
+  offset?: number;
+  /** Cursor paging: jobs strictly older than this job (newest first). */
+  beforeId?: string;
+}
+
+export interface ExecutionListParams {
+  jobId?: string;
+  taskId?: string;
+  parentId?: string | null;
+  states?: State[];
+  limit: number;
+  /** Cursor: executions with seq greater than this one's (oldest first). */
+  afterSeq?: number;
+  /** Order by idx instead of seq (each slots). */
+  orderByIdx?: boolean;
+}
+
+export interface StateWrite<TPatch> {
+  id: string;
+  /** The states the row must be in for the write to happen (the guard). */
+  from: readonly State[];
+  to: State;
+  patch?: TPatch;
+}
+
+export type ExecutionPatch = Partial<
+  Pick<
+    ExecutionRow,
+    | 'nodeId'
+    | 'leaseExpiresAt'
+    | 'notBefore'
+    | 'scheduledAt'
+    | 'startedAt'
+    | 'completedAt'
+    | 'exitCode'
+    | 'result'
+    | 'error'
+    | 'reason'
+    | 'progress'
+    | 'queue'
+  >
+>;
+
+export type JobPatch = Partial<
+  Pick<JobRow, 'startedAt' | 'completedAt' | 'failedAt' | 'result' | 'error' | 'progress' | 'vars'>
+>;
+
+export interface ClaimCandidatesParams {
+  queues: string[];
+  now: string;
+  /** At most this many candidates per owner, highest priority then oldest first. */
+  perOwner: number;
+  /** Only executions of these kinds (a worker without a container runtime skips 'container'). */
+  kinds: string[];
+}
+
+export interface Queries {
+  readonly dialect: Dialect;
+  tx<T>(fn: (tx: Queries) => Promise<T>): Promise<T>;
+
+  // jobs
+  jobInsert(job: JobRow): Promise<void>;
+  jobGet(id: string): Promise<JobRow | undefined>;
+  jobList(params: JobListParams): Promise<JobRow[]>;
+  jobCount(filter: JobFilter): Promise<number>;
+  /** Guarded state write; true when the row changed. */
+  jobSetState(write: StateWrite<JobPatch>): Promise<boolean>;
+  /** Unguarded field update for fields that are not the state (progress, vars, metadata). */
+  jobUpdate(params: { id: string; patch: JobPatch; metadata?: JobRow['metadata'] }): Promise<void>;
+  /** Deletes the job with its tasks, executions, log lines, events and artifact rows. */
+  jobDelete(id: string): Promise<boolean>;
+  /** Jobs whose parentExecutionId is one of these executions. */
+  jobListByParentExecution(executionIds: string[]): Promise<JobRow[]>;
+  /** Jobs in a state, by count per state (metrics). */
+  jobCountByState(filter: JobFilter): Promise<Partial<Record<State, number>>>;
+
+  // tasks
+  taskInsertMany(tasks: TaskRow[]): Promise<void>;
+  taskList(jobId: string): Promise<TaskRow[]>;
+  taskGet(id: string): Promise<TaskRow | undefined>;
+  taskSetState(write: StateWrite<never>): Promise<boolean>;
+  /** Restart: put a final task back to PENDING without the transition guard of a state write. */
+  taskReset(params: { ids: string[] }): Promise<void>;
+
+  // executions
+  /** Batched: a 10,000-item array is a few statements. */
+  executionInsertMany(rows: ExecutionRow[]): Promise<void>;
+  executionGet(id: string): Promise<ExecutionRow | undefined>;
+  executionList(params: ExecutionListParams): Promise<ExecutionRow[]>;
+  executionCountByState(params: { jobId?: string; parentId?: string }): Promise<Partial<Record<State, number>>>;
+  executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean>;
+  /** The same guarded write for many rows; returns the ids that changed. */
+  executionSetStateMany(params: {
+    ids: string[];
+    from: readonly State[];
+    to: State;
+    patch?: ExecutionPatch;
+  }): Promise<string[]>;
+  /** Unfinished executions of a job (for cancel). */
+  executionListActive(params: { jobId: string }): Promise<ExecutionRow[]>;
+  /**
+   * Runnable executions a worker could take, at most `perOwner` per owner, each owner's highest
+   * priority then oldest first. PostgreSQL locks them FOR UPDATE SKIP LOCKED for the rest of the
+   * transaction; the engine picks among them and writes the claim in the same transaction.
+   */
+  executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]>;
+  /** Extends the leases of a node's executions; returns the ids it still holds (STARTING/RUNNING). */
+  executionRenewLeases(params: { nodeId: string; ids: string[]; until: string }): Promise<string[]>;
+  /** STARTING/RUNNING executions whose lease expired before `now`. */
+  executionListLeaseExpired(params: { now: string; limit: number }): Promise<ExecutionRow[]>;
+  /** RUNNING executions started more than their timeout (plus `graceMs`) before `now`. */
+  executionListPastTimeout(params: { now: string; graceMs: number; limit: number }): Promise<ExecutionRow[]>;
+  /** Runnable executions by queue: name, runnable count, running count. */
+  queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>>;
+
+  // logs
+  logAppendMany(lines: LogLine[]): Promise<void>;
+  logList(params: { executionId: string; afterNumber?: number; limit: number }): Promise<LogLine[]>;
+  /** Log lines of all executions of a job, oldest first. */
+  logListByJob(params: { jobId: string; limit: number; offset?: number; q?: string }): Promise<LogLine[]>;
+  logCount(params: { executionId?: string; jobId?: string }): Promise<number>;
+
+  // events
+  eventInsertMany(events: EventRow[]): Promise<void>;
+  eventList(params: { jobId: string; afterId?: number; limit: number }): Promise<EventRow[]>;
+
+  // outbox
+  outboxInsertMany(rows: OutboxRow[]): Promise<void>;
+  /** Pending rows due at `now`, pushed `leaseMs` into the future so no other dispatcher takes them. */
+  outboxTakeDue(params: { now: string; limit: number; leaseMs: number }): Promise<OutboxRow[]>;
+  outboxUpdate(params: {
+    id: number;
+    status: OutboxRow['status'];
+    attempts: number;
+    nextAt: string;
+    lastError: string | null;
+  }): Promise<void>;
+
+  // artifacts
+  artifactInsertMany(rows: ArtifactRow[]): Promise<void>;
+  artifactList(params: { jobId?: string; executionId?: string }): Promise<ArtifactRow[]>;
+
+  // nodes
+  nodeUpsert(node: NodeRow): Promise<void>;
+  nodeGet(id: string): Promise<NodeRow | undefined>;
+  nodeList(params: { heartbeatAfter?: string }): Promise<NodeRow[]>;
+  /** UP nodes silent since before `silentSince` become DOWN; returns their ids. */
+  nodeMarkDown(params: { silentSince: string }): Promise<string[]>;
+
+  // leadership (reaper, cron): one holder at a time across processes
+  leaderAcquire(params: { name: string; holder: string; now: string; until: string }): Promise<boolean>;
+}
+
+export interface Store extends Queries {
+  /** Wake listeners in this and (PostgreSQL) other processes: channel 'work' after new runnable work. */
+  notify(channel: string, payload?: string): Promise<void>;
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
+  /** A cheap round trip; throws when the database is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
