@@ -59,7 +59,7 @@ export interface TaskRow {
   position: number;
   name: string;
   spec: TaskSpec;
-  /** Names of tasks this one waits for (explicit `needs`, or the previous task in a sequence). */
+  /** Ids of the tasks this one waits for (explicit `needs`, or the previous task in a sequence). */
   needs: string[];
   state: State;
 }
@@ -99,6 +99,9 @@ export interface ExecutionRow {
   /** Why it is where it is: 'timeout', 'lease expired', 'dependency failed', 'no worker with a container runtime', … */
   reason: string | null;
   progress: number;
+  /** Composites: how many children the parent has, and how many reached a final state for good. */
+  childCount: number;
+  childDone: number;
   /** Monotonic insertion order, for oldest-first claims and stable paging. */
   seq?: number;
 }

@@ -65,6 +65,8 @@ export interface StateWrite<TPatch> {
   from: readonly State[];
   to: State;
   patch?: TPatch;
+  /** When set, the row must also be leased by this node (executions only). */
+  nodeId?: string;
 }
 
 export type ExecutionPatch = Partial<
@@ -82,6 +84,7 @@ export type ExecutionPatch = Partial<
     | 'reason'
     | 'progress'
     | 'queue'
+    | 'childCount'
   >
 >;
 
@@ -140,8 +143,10 @@ export interface Queries {
     to: State;
     patch?: ExecutionPatch;
   }): Promise<string[]>;
-  /** Unfinished executions of a job (for cancel). */
-  executionListActive(params: { jobId: string }): Promise<ExecutionRow[]>;
+  /** Unfinished executions of a job, or of one parent (for cancel). */
+  executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]>;
+  /** Counts children of a composite that settled for good; returns the new counters. O(1), no scan. */
+  executionAddChildDone(params: { id: string; by: number }): Promise<{ childDone: number; childCount: number }>;
   /**
    * Runnable executions a worker could take, at most `perOwner` per owner, each owner's highest
    * priority then oldest first. PostgreSQL locks them FOR UPDATE SKIP LOCKED for the rest of the

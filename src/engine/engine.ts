@@ -1,0 +1,389 @@
+/**
+ * The engine: submit, claim, start, finish, cancel, restart, delete, and the leases that tie
+ * executions to workers. It receives its I/O (a Store, a Clock, an artifact store) and knows
+ * nothing about HTTP. Each operation is one transaction; its consequences are written by a Flow in
+ * that same transaction, and its events are emitted on `bus` after commit.
+ *
+ * Durability: when `submit` resolves, the job, its tasks and first executions are committed.
+ * Races: a finish report that arrives after a cancel (or after the reaper took the lease back) is
+ * ignored: the guarded write finds the row no longer leased to that node and changes nothing.
+ */
+import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State } from '../core/model.js';
+import { ConflictError, NotFoundError } from '../core/errors.js';
+import { isFinal } from '../core/states.js';
+import { validateJobSpec } from '../core/spec.js';
+import type { Store } from '../store/store.js';
+import type { ArtifactStore } from '../artifacts/artifacts.js';
+import { chooseFair } from './claim.js';
+import { systemClock, type Clock } from './clock.js';
+import { EventBus } from './events.js';
+import { Flow, inFlow, type FlowOptions } from './flow.js';
+import { resourcesOf } from './expand.js';
+import { newId } from './ids.js';
+
+export interface EngineOptions {
+  store: Store;
+  artifacts: ArtifactStore;
+  clock?: Clock;
+  bus?: EventBus;
+  /** How long a claim is held without a heartbeat. (Default: 30 s) */
+  leaseMs?: number;
+  /** First retry backoff, doubling per attempt. (Default: 1 s, capped at 5 min) */
+  retryBaseMs?: number;
+  retryMaxMs?: number;
+  /** Crash rescues (lease expiries) an execution gets beyond its retry limit. (Default: 5) */
+  rescueBudget?: number;
+}
+
+export interface SubmitOptions {
+  owner: string;
+  origin?: string;
+  metadata?: JobRow['metadata'];
+}
+
+export interface ClaimRequest {
+  nodeId: string;
+  cpus: number;
+  memoryMb: number;
+  queues: string[];
+  kinds: ExecutionKind[];
+  /** At most this many executions. */
+  max: number;
+}
+
+export interface FinishReport {
+  state: 'SUCCEEDED' | 'FAILED' | 'CANCELLED';
+  exitCode: number | null;
+  result: string | null;
+  error: string | null;
+  reason: string | null;
+}
+
+export class Engine {
+  readonly store: Store;
+  readonly artifacts: ArtifactStore;
+  readonly clock: Clock;
+  readonly bus: EventBus;
+  readonly leaseMs: number;
+  private readonly flowOptions: FlowOptions;
+  private readonly rescueBudget: number;
+
+  constructor(options: EngineOptions) {
+    this.store = options.store;
+    this.artifacts = options.artifacts;
+    this.clock = options.clock ?? systemClock;
+    this.bus = options.bus ?? new EventBus();
+    this.leaseMs = options.leaseMs ?? 30_000;
+    this.rescueBudget = options.rescueBudget ?? 5;
+    this.flowOptions = {
+      clock: this.clock,
+      bus: this.bus,
+      retryBaseMs: options.retryBaseMs ?? 1_000,
+      retryMaxMs: options.retryMaxMs ?? 300_000,
+    };
+  }
+
+  /** The settings a Flow runs with, for services (reaper) that open their own. */
+  flowSettings(): FlowOptions {
+    return this.flowOptions;
+  }
+
+  private flow<T>(fn: (flow: Flow) => Promise<T>): Promise<T> {
+    return inFlow(this.store, this.flowOptions, fn);
+  }
+
+  private now(): string {
+    return this.clock.now().toISOString();
+  }
+
+  // ---- submit ------------------------------------------------------------------------------
+
+  /** Validates a spec (throws ValidationError with every problem) and writes the job durably. */
+  async submit(input: unknown, options: SubmitOptions): Promise<JobRow> {
+    const spec = validateJobSpec(input);
+    const job = await this.flow((flow) =>
+      flow.createJob({
+        spec,
+        owner: options.owner,
+        origin: options.origin ?? 'v1',
+        parentExecutionId: null,
+        metadata: options.metadata ?? {},
+      }),
+    );
+    if (job.state === 'RUNNABLE') this.store.notify('work').catch(() => undefined);
+    return job;
+  }
+
+  // ---- the worker's side -------------------------------------------------------------------
+
+  /** Hands a worker the runnable executions that fit, each leased to it. */
+  async claim(request: ClaimRequest): Promise<ExecutionRow[]> {
+    if (request.max <= 0 || request.queues.length === 0) return [];
+    const started = performance.now();
+    const claimed = await this.flow(async (flow) => {
+      const now = this.now();
+      const candidates = await flow.tx.executionClaimCandidates({
+        queues: request.queues,
+        now,
+        perOwner: request.max,
+        kinds: request.kinds,
+      });
+      const chosen = chooseFair(candidates, request, request.max);
+      if (chosen.length === 0) return [];
+      const leaseExpiresAt = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
+      const patch = { nodeId: request.nodeId, leaseExpiresAt };
+      const changed = new Set(
+        await flow.tx.executionSetStateMany({ ids: chosen.map((e) => e.id), from: ['RUNNABLE'], to: 'STARTING', patch }),
+      );
+      const rows = chosen.filter((e) => changed.has(e.id));
+      for (const row of rows) {
+        Object.assign(row, patch, { state: 'STARTING' });
+        await flow.recordExecution(row);
+      }
+      return rows;
+    });
+    this.bus.emit('claim:latency', { ms: performance.now() - started, claimed: claimed.length });
+    return claimed;
+  }
+
+  /** The worker began running it. False when it is no longer this node's (cancelled, rescued). */
+  async start(nodeId: string, executionId: string): Promise<boolean> {
+    return this.flow(async (flow) => {
+      const execution = await flow.tx.executionGet(executionId);
+      if (!execution || execution.state !== 'STARTING' || execution.nodeId !== nodeId) return false;
+      const moved = await flow.moveExecution(execution, 'RUNNING', { startedAt: this.now() }, nodeId);
+      if (moved) await flow.markJobRunning(execution.jobId);
+      return moved;
+    });
+  }
+
+  /**
+   * The worker's end report. Advances the job in the same transaction. A late report (the
+   * execution was cancelled or rescued meanwhile) is ignored and answers false.
+   */
+  async finish(nodeId: string, executionId: string, report: FinishReport): Promise<boolean> {
+    const finished = await this.flow(async (flow) => {
+      const execution = await flow.tx.executionGet(executionId);
+      if (!execution || execution.nodeId !== nodeId) return false;
+      if (execution.state !== 'STARTING' && execution.state !== 'RUNNING') return false;
+      const now = this.now();
+      const moved = await flow.moveExecution(
+        execution,
+        report.state,
+        {
+          completedAt: now,
+          startedAt: execution.startedAt ?? now,
+          exitCode: report.exitCode,
+          result: report.result,
+          error: report.error,
+          reason: report.reason,
+          progress: report.state === 'SUCCEEDED' ? 100 : execution.progress,
+          leaseExpiresAt: null,
+        },
+        nodeId,
+      );
+      if (moved) flow.settled(execution);
+      return moved;
+    });
+    return finished;
+  }
+
+  /** Hands an execution back (a draining worker that could not finish it): a new attempt. */
+  async release(nodeId: string, executionId: string, reason: string): Promise<void> {
+    await this.flow(async (flow) => {
+      const execution = await flow.tx.executionGet(executionId);
+      if (!execution || execution.nodeId !== nodeId || isFinal(execution.state)) return;
+      await this.rescue(flow, execution, reason);
+    });
+  }
+
+  /**
+   * Takes an execution back from a node that lost it: the attempt is FAILED with `reason`, and a
+   * new attempt is queued while the rescue budget lasts; otherwise it settles as a failure.
+   */
+  async rescue(flow: Flow, execution: ExecutionRow, reason: string): Promise<void> {
+    const now = this.now();
+    const moved = await flow.moveExecution(execution, 'FAILED', { completedAt: now, error: reason, reason, leaseExpiresAt: null });
+    if (!moved) return;
+    const job = await flow.job(execution.jobId);
+    const { retryLimit } = resourcesOf(execution.spec, job.spec);
+    if (!isFinal(job.state) && execution.attempt <= retryLimit + this.rescueBudget) {
+      await flow.launchNew({
+        ...execution,
+        id: newId(),
+        attempt: execution.attempt + 1,
+        state: 'SUBMITTED',
+        nodeId: null,
+        leaseExpiresAt: null,
+        notBefore: null,
+        createdAt: now,
+        scheduledAt: null,
+        startedAt: null,
+        completedAt: null,
+        exitCode: null,
+        result: null,
+        error: null,
+        reason: null,
+        progress: 0,
+        seq: undefined,
+      });
+    } else {
+      flow.settled(execution);
+    }
+  }
+
+  /** Extends a node's leases; answers the ids it still holds, so it can stop the others. */
+  async renewLeases(nodeId: string, executionIds: string[]): Promise<string[]> {
+    if (executionIds.length === 0) return [];
+    const until = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
+    return this.store.executionRenewLeases({ nodeId, ids: executionIds, until });
+  }
+
+  async appendLogs(lines: LogLine[]): Promise<void> {
+    if (lines.length === 0) return;
+    await this.store.logAppendMany(lines);
+    const byExecution = new Map<string, LogLine[]>();
+    for (const line of lines) {
+      const list = byExecution.get(line.executionId) ?? [];
+      list.push(line);
+      byExecution.set(line.executionId, list);
+    }
+    for (const [executionId, list] of byExecution) this.bus.emit('log:lines', { executionId, lines: list });
+  }
+
+  async reportProgress(nodeId: string, executionId: string, progress: number): Promise<void> {
+    const clamped = Math.max(0, Math.min(100, progress));
+    await this.store.executionSetState({ id: executionId, from: ['RUNNING'], to: 'RUNNING', patch: { progress: clamped }, nodeId });
+  }
+
+  async heartbeat(node: NodeRow): Promise<void> {
+    await this.store.nodeUpsert(node);
+  }
+
+  // ---- people's side -----------------------------------------------------------------------
+
+  async getJob(id: string): Promise<JobRow> {
+    const job = await this.store.jobGet(id);
+    if (!job) throw new NotFoundError('job', id);
+    return job;
+  }
+
+  async getExecution(id: string): Promise<ExecutionRow> {
+    const execution = await this.store.executionGet(id);
+    if (!execution) throw new NotFoundError('execution', id);
+    return execution;
+  }
+
+  /** Cancels a job: every unfinished execution becomes CANCELLED; workers stop them within a beat. */
+  async cancelJob(id: string): Promise<JobRow> {
+    return this.flow(async (flow) => {
+      const job = await flow.tx.jobGet(id);
+      if (!job) throw new NotFoundError('job', id);
+      if (isFinal(job.state)) throw new ConflictError(`job ${id} is ${job.state} and cannot be cancelled`);
+      flow.remember(job);
+      await flow.cancelJob(job, 'cancelled');
+      return job;
+    });
+  }
+
+  /** Cancels one execution; its parent and job then settle as for a failure. */
+  async cancelExecution(id: string): Promise<ExecutionRow> {
+    return this.flow(async (flow) => {
+      const execution = await flow.tx.executionGet(id);
+      if (!execution) throw new NotFoundError('execution', id);
+      if (isFinal(execution.state)) throw new ConflictError(`execution ${id} is ${execution.state} and cannot be cancelled`);
+      if (execution.state === 'SUBMITTED') throw new ConflictError(`execution ${id} is being created`);
+      await flow.moveExecution(execution, 'CANCELLED', { completedAt: this.now(), reason: 'cancelled', error: 'cancelled' });
+      if (execution.kind === 'parallel' || execution.kind === 'each') await flow.cancelChildren(execution.id);
+      if (execution.kind === 'subjob') await flow.cancelSubjobs([execution.id]);
+      flow.settled(execution);
+      return execution;
+    });
+  }
+
+  /**
+   * Restarts a FAILED or CANCELLED job from the tasks that did not succeed: they are reset to
+   * PENDING and those whose dependencies are met run again as new attempts. Tasks that
+   * succeeded (or were skipped by their `if`) keep their results.
+   */
+  async restartJob(id: string): Promise<JobRow> {
+    const job = await this.flow(async (flow) => {
+      const job = await flow.tx.jobGet(id);
+      if (!job) throw new NotFoundError('job', id);
+      if (job.state !== 'FAILED' && job.state !== 'CANCELLED') {
+        throw new ConflictError(`job ${id} is ${job.state} and can not be restarted`);
+      }
+      flow.remember(job);
+      const tasks = await flow.tx.taskList(id);
+      const again: typeof tasks = [];
+      for (const task of tasks) {
+        if (task.state === 'SUCCEEDED') continue;
+        const [last] = await flow.tx.executionList({ taskId: task.id, parentId: null, limit: 1, orderByIdx: false });
+        if (task.state === 'SKIPPED' && last?.reason === 'if') continue;
+        again.push(task);
+      }
+      if (again.length === 0) throw new ConflictError(`job ${id} has no more tasks to run`);
+      await flow.tx.taskReset({ ids: again.map((t) => t.id) });
+      for (const task of again) task.state = 'PENDING';
+      await flow.moveJob(job, 'RUNNING', { failedAt: null, completedAt: null, error: null });
+      const done = new Set(tasks.filter((t) => t.state === 'SUCCEEDED' || t.state === 'SKIPPED').map((t) => t.id));
+      for (const task of again) {
+        if (task.needs.every((need) => done.has(need))) {
+          const attempts = await flow.tx.executionList({ taskId: task.id, parentId: null, limit: 1000 });
+          const attempt = attempts.reduce((max, e) => Math.max(max, e.attempt), 0) + 1;
+          await flow.startTask(job, task, attempt);
+        }
+      }
+      return job;
+    });
+    this.store.notify('work').catch(() => undefined);
+    return job;
+  }
+
+  /** Deletes a finished job with its sub-jobs, logs, events and artifacts. */
+  async deleteJob(id: string): Promise<void> {
+    const job = await this.getJob(id);
+    if (!isFinal(job.state)) throw new ConflictError(`job ${id} is ${job.state}; cancel it before deleting it`);
+    const executions = await this.store.executionList({ jobId: id, limit: 1_000_000 });
+    const subjobIds = executions.filter((e) => e.kind === 'subjob').map((e) => e.id);
+    if (subjobIds.length > 0) {
+      for (const sub of await this.store.jobListByParentExecution(subjobIds)) {
+        if (isFinal(sub.state)) await this.deleteJob(sub.id);
+      }
+    }
+    await this.store.jobDelete(id);
+    await this.artifacts.deleteJob(id);
+  }
+
+  /** Resolves with the job once it is final, or with its current state after `timeoutMs`. */
+  async waitForJob(id: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRow> {
+    const job = await this.getJob(id);
+    if (isFinal(job.state)) return job;
+    return new Promise<JobRow>((resolve, reject) => {
+      let done = false;
+      const finish = (): void => {
+        if (done) return;
+        done = true;
+        off();
+        clearInterval(poll);
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', finish);
+        this.getJob(id).then(resolve, reject);
+      };
+      const off = this.bus.on('job:state', (event) => {
+        if (event.jobId === id && isFinal(event.state)) finish();
+      });
+      // Another server may finish it (PostgreSQL fleets): poll as a backstop.
+      const poll = setInterval(() => {
+        this.store.jobGet(id).then((row) => row && isFinal(row.state) && finish(), () => undefined);
+      }, 1_000);
+      const timer = setTimeout(finish, timeoutMs);
+      signal?.addEventListener('abort', finish);
+    });
+  }
+
+  /** Counts of a job's executions by state. */
+  async executionCounts(jobId: string): Promise<Partial<Record<State, number>>> {
+    return this.store.executionCountByState({ jobId });
+  }
+}

@@ -1,0 +1,628 @@
+/**
+ * The job flow, run inside one transaction: launching executions, settling them, and advancing
+ * their parents, tasks and jobs. Every engine operation (submit, finish, cancel, restart, reaper)
+ * opens a Flow on its transaction, queues what happened, and `drain()`s it, so the consequences of
+ * one event (a sequence's next task, a graph's dependents, an each slot, a sub-job's parent, the
+ * job's final state) are written in the same transaction as the event itself.
+ *
+ * Work is a queue rather than recursion so a long chain (a skipped task that unblocks another that
+ * is skipped…) cannot blow the stack.
+ */
+import type { EventRow, ExecutionRow, JobRow, OutboxRow, State, TaskRow } from '../core/model.js';
+import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
+import { coerceError } from '../core/errors.js';
+import { evaluateExpression, renderTemplate } from '../core/expr.js';
+import { validateJobSpec } from '../core/spec.js';
+import type { ExecutionPatch, JobPatch, Queries } from '../store/store.js';
+import type { Clock } from './clock.js';
+import type { EventBus } from './events.js';
+import { PendingEvents } from './events.js';
+import { jobContext, newExecution, renderTask, resourcesOf } from './expand.js';
+import { newId } from './ids.js';
+import { webhookDeliveries, type WebhookEvent } from './webhooks.js';
+
+export interface FlowOptions {
+  clock: Clock;
+  bus: EventBus;
+  /** First retry waits this long, doubling each attempt (capped at `retryMaxMs`). */
+  retryBaseMs: number;
+  retryMaxMs: number;
+}
+
+type Work = { kind: 'launch'; execution: ExecutionRow } | { kind: 'settled'; execution: ExecutionRow };
+
+export class Flow {
+  private readonly work: Work[] = [];
+  private readonly jobs = new Map<string, JobRow>();
+  private readonly events: EventRow[] = [];
+  private readonly outbox: OutboxRow[] = [];
+  private readonly inserts: ExecutionRow[] = [];
+  readonly notices = new PendingEvents();
+  /** Leaf executions that became RUNNABLE: workers are told after commit. */
+  runnable = 0;
+
+  constructor(
+    readonly tx: Queries,
+    readonly options: FlowOptions,
+  ) {}
+
+  now(): string {
+    return this.options.clock.now().toISOString();
+  }
+
+  remember(job: JobRow): void {
+    this.jobs.set(job.id, job);
+  }
+
+  async job(id: string): Promise<JobRow> {
+    const cached = this.jobs.get(id);
+    if (cached) return cached;
+    const job = await this.tx.jobGet(id);
+    if (!job) throw new Error(`job ${id} vanished during its flow`);
+    this.jobs.set(id, job);
+    return job;
+  }
+
+  // ---- state writes ------------------------------------------------------------------------
+
+  /** Guarded execution write. Returns false when the row was no longer where we thought (a race). */
+  async moveExecution(execution: ExecutionRow, to: State, patch: ExecutionPatch = {}, nodeId?: string): Promise<boolean> {
+    assertTransition('execution', execution.id, execution.state, to);
+    const changed = await this.tx.executionSetState({ id: execution.id, from: [execution.state], to, patch, nodeId });
+    if (!changed) return false;
+    Object.assign(execution, patch, { state: to });
+    await this.recordExecution(execution);
+    return true;
+  }
+
+  async recordExecution(execution: ExecutionRow): Promise<void> {
+    const at = this.now();
+    this.events.push({
+      jobId: execution.jobId,
+      executionId: execution.id,
+      at,
+      kind: 'execution.state',
+      state: execution.state,
+      stage: execution.name,
+      message: execution.error ?? execution.reason,
+      data: execution.exitCode === null ? null : { exitCode: execution.exitCode },
+    });
+    this.notices.add(this.options.bus, 'execution:state', {
+      executionId: execution.id,
+      jobId: execution.jobId,
+      state: execution.state,
+      nodeId: execution.nodeId,
+    });
+    const job = await this.job(execution.jobId);
+    this.deliver(job, 'task.StateChange', execution);
+  }
+
+  async moveJob(job: JobRow, to: State, patch: JobPatch = {}): Promise<boolean> {
+    if (job.state === to) return false;
+    assertTransition('job', job.id, job.state, to);
+    const changed = await this.tx.jobSetState({ id: job.id, from: [job.state], to, patch });
+    if (!changed) return false;
+    Object.assign(job, patch, { state: to });
+    this.events.push({
+      jobId: job.id,
+      executionId: null,
+      at: this.now(),
+      kind: 'job.state',
+      state: to,
+      stage: null,
+      message: job.error,
+      data: null,
+    });
+    this.notices.add(this.options.bus, 'job:state', { jobId: job.id, state: to });
+    this.deliver(job, 'job.StateChange');
+    return true;
+  }
+
+  private deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): void {
+    this.outbox.push(...webhookDeliveries({ job, event, execution, now: this.now() }));
+  }
+
+  /** A job (or its parent job, for a sub-job) is RUNNING once any of its work runs. */
+  async markJobRunning(jobId: string): Promise<void> {
+    const job = await this.job(jobId);
+    if (job.state === 'PENDING' || job.state === 'RUNNABLE') {
+      await this.moveJob(job, 'RUNNING', { startedAt: job.startedAt ?? this.now() });
+    }
+    if (job.parentExecutionId) {
+      const parent = await this.tx.executionGet(job.parentExecutionId);
+      if (parent) await this.markJobRunning(parent.jobId);
+    }
+  }
+
+  // ---- launching -----------------------------------------------------------------------------
+
+  /** Creates a top-level task's next execution and launches it. */
+  async startTask(job: JobRow, task: TaskRow, attempt = 1): Promise<void> {
+    await this.tx.taskSetState({ id: task.id, from: sourcesOf('execution', 'RUNNING'), to: 'RUNNING' });
+    await this.launchNew(this.build(job, task.id, task.spec, null, 0, attempt));
+  }
+
+  /** Renders a spec into a new execution; a template error makes it FAILED from the start. */
+  build(job: JobRow, taskId: string, spec: ExecutionRow['spec'], parentId: string | null, idx: number, attempt: number, extra: Record<string, unknown> = {}): ExecutionRow {
+    const now = this.now();
+    try {
+      const rendered = renderTask(spec, jobContext(job, extra), Object.keys(extra).length > 0);
+      return newExecution({ job, taskId, spec: rendered, parentId, idx, attempt, now });
+    } catch (error) {
+      const execution = newExecution({ job, taskId, spec: { ...spec, parallel: undefined, each: undefined, subjob: undefined, run: '' }, parentId, idx, attempt, now });
+      execution.state = 'FAILED';
+      execution.error = coerceError(error).message;
+      execution.reason = 'template';
+      execution.completedAt = now;
+      return execution;
+    }
+  }
+
+  /**
+   * Queues a not-yet-inserted execution: it is inserted in the next batch, then launched. A plain
+   * leaf (no `if`) is inserted RUNNABLE at once, so a 10,000-item array costs one batched insert
+   * rather than 10,000 updates.
+   */
+  async launchNew(execution: ExecutionRow): Promise<void> {
+    this.inserts.push(execution);
+    if (execution.state === 'FAILED') {
+      this.work.push({ kind: 'settled', execution });
+    } else if (isLeaf(execution) && !hasCondition(execution)) {
+      execution.state = 'RUNNABLE';
+      execution.scheduledAt = this.now();
+      this.runnable += 1;
+      await this.recordExecution(execution);
+    } else {
+      this.work.push({ kind: 'launch', execution });
+    }
+  }
+
+  /** Decides an execution's first state: SKIPPED (`if` false), RUNNABLE (leaf), or expands a composite. */
+  private async launch(execution: ExecutionRow): Promise<void> {
+    const job = await this.job(execution.jobId);
+    const condition = execution.spec.if;
+    if (condition !== undefined && hasCondition(execution)) {
+      let outcome: string;
+      try {
+        outcome = renderTemplate(condition.includes('{{') ? condition : `{{ ${condition} }}`, jobContext(job));
+      } catch (error) {
+        return this.failNew(execution, coerceError(error).message, 'template');
+      }
+      if (outcome.trim() === 'false') {
+        const now = this.now();
+        if (await this.enter(execution, 'SKIPPED', { scheduledAt: now, startedAt: now, completedAt: now, reason: 'if' })) {
+          this.work.push({ kind: 'settled', execution });
+        }
+        return;
+      }
+    }
+    switch (execution.kind) {
+      case 'parallel':
+        return this.expandParallel(job, execution);
+      case 'each':
+        return this.expandEach(job, execution);
+      case 'subjob':
+        return this.expandSubjob(job, execution);
+      default:
+        if (await this.enter(execution, 'RUNNABLE', { scheduledAt: this.now() })) this.runnable += 1;
+    }
+  }
+
+  /**
+   * The first state of a new execution. Rows are inserted in SUBMITTED and moved at once, inside
+   * the same transaction, so the move is an ordinary guarded write with its event.
+   */
+  private async enter(execution: ExecutionRow, to: State, patch: ExecutionPatch = {}): Promise<boolean> {
+    await this.flushInserts();
+    return this.moveExecution(execution, to, patch);
+  }
+
+  private async failNew(execution: ExecutionRow, error: string, reason: string): Promise<void> {
+    if (await this.enter(execution, 'FAILED', { error, reason, completedAt: this.now() })) {
+      this.work.push({ kind: 'settled', execution });
+    }
+  }
+
+  private async expandParallel(job: JobRow, parent: ExecutionRow): Promise<void> {
+    const tasks = parent.spec.parallel?.tasks ?? [];
+    if (!(await this.enter(parent, 'RUNNING', { startedAt: this.now(), childCount: tasks.length }))) return;
+    await this.markJobRunning(job.id);
+    if (tasks.length === 0) return this.completeComposite(parent);
+    for (const [idx, spec] of tasks.entries()) await this.launchNew(this.build(job, parent.taskId, spec, parent.id, idx, 1));
+  }
+
+  private async expandEach(job: JobRow, parent: ExecutionRow): Promise<void> {
+    const each = parent.spec.each;
+    if (!each) return this.failNew(parent, 'each task without each', 'spec');
+    let list: unknown;
+    try {
+      list = evaluateExpression(each.list, jobContext(job));
+    } catch (error) {
+      return this.failNew(parent, coerceError(error).message, 'template');
+    }
+    if (!Array.isArray(list)) return this.failNew(parent, 'each.list does not evaluate to a list', 'template');
+    if (!(await this.enter(parent, 'RUNNING', { startedAt: this.now(), childCount: list.length }))) return;
+    await this.markJobRunning(job.id);
+    if (list.length === 0) return this.completeComposite(parent);
+    const itemVar = each.var || 'item';
+    const concurrency = each.concurrency && each.concurrency > 0 ? each.concurrency : list.length;
+    for (const [idx, value] of list.entries()) {
+      const child = this.build(job, parent.taskId, each.task, parent.id, idx, 1, {
+        [itemVar]: { index: String(idx), value },
+      });
+      if (idx < concurrency || child.state === 'FAILED') {
+        await this.launchNew(child);
+      } else {
+        child.state = 'PENDING';
+        this.inserts.push(child);
+      }
+    }
+  }
+
+  private async expandSubjob(job: JobRow, parent: ExecutionRow): Promise<void> {
+    const subjob = parent.spec.subjob;
+    if (!subjob) return this.failNew(parent, 'subjob task without subjob', 'spec');
+    const ctx = jobContext(job);
+    let childSpec;
+    try {
+      childSpec = validateJobSpec({
+        name: renderTemplate(subjob.name, ctx),
+        description: subjob.description,
+        tasks: subjob.tasks,
+        inputs: subjob.inputs && Object.fromEntries(Object.entries(subjob.inputs).map(([k, v]) => [k, renderTemplate(v, ctx)])),
+        secrets: subjob.secrets && Object.fromEntries(Object.entries(subjob.secrets).map(([k, v]) => [k, renderTemplate(v, ctx)])),
+        output: subjob.output,
+        webhooks: subjob.webhooks,
+        autoDelete: subjob.autoDelete,
+      });
+    } catch (error) {
+      return this.failNew(parent, coerceError(error).message, 'spec');
+    }
+    if (!(await this.enter(parent, 'RUNNING', { startedAt: this.now(), childCount: 1 }))) return;
+    await this.markJobRunning(job.id);
+    const child = await this.createJob({
+      spec: childSpec,
+      owner: job.owner,
+      origin: job.origin,
+      parentExecutionId: subjob.detached ? null : parent.id,
+      metadata: {},
+    });
+    this.events.push({
+      jobId: job.id,
+      executionId: parent.id,
+      at: this.now(),
+      kind: 'execution.subjob',
+      state: null,
+      stage: parent.name,
+      message: null,
+      data: { subjobId: child.id },
+    });
+    if (subjob.detached) {
+      await this.moveExecution(parent, 'SUCCEEDED', { completedAt: this.now(), result: child.id });
+      this.work.push({ kind: 'settled', execution: parent });
+    } else {
+      await this.tx.executionSetState({ id: parent.id, from: ['RUNNING'], to: 'RUNNING', patch: { result: child.id } });
+    }
+  }
+
+  /** Writes a new job with its tasks and launches the tasks that wait for nothing. */
+  async createJob(input: {
+    spec: JobRow['spec'];
+    owner: string;
+    origin: string;
+    parentExecutionId: string | null;
+    metadata: JobRow['metadata'];
+  }): Promise<JobRow> {
+    const { spec } = input;
+    const now = this.now();
+    const job: JobRow = {
+      id: newId(),
+      name: spec.name,
+      description: spec.description ?? null,
+      owner: input.owner,
+      origin: input.origin,
+      tags: spec.tags ?? [],
+      inputs: spec.inputs ?? {},
+      secrets: spec.secrets ?? {},
+      metadata: input.metadata,
+      queue: spec.queue ?? spec.defaults?.queue ?? 'default',
+      priority: spec.priority ?? spec.defaults?.priority ?? 0,
+      spec,
+      state: 'PENDING',
+      progress: 0,
+      result: null,
+      error: null,
+      vars: {},
+      parentExecutionId: input.parentExecutionId,
+      taskCount: spec.tasks.length,
+      createdAt: now,
+      startedAt: null,
+      completedAt: null,
+      failedAt: null,
+    };
+    const tasks = buildTasks(job);
+    await this.tx.jobInsert(job);
+    await this.tx.taskInsertMany(tasks);
+    this.remember(job);
+    this.events.push({ jobId: job.id, executionId: null, at: now, kind: 'job.state', state: 'PENDING', stage: null, message: 'submitted', data: null });
+    await this.moveJob(job, 'RUNNABLE');
+    const ready = tasks.filter((task) => task.needs.length === 0);
+    if (ready.length === 0) return this.finishJob(job).then(() => job);
+    for (const task of ready) await this.startTask(job, task);
+    return job;
+  }
+
+  // ---- settling ------------------------------------------------------------------------------
+
+  /** An execution reached a final state: retry it, or tell its parent, task and job. */
+  settled(execution: ExecutionRow): void {
+    this.work.push({ kind: 'settled', execution });
+  }
+
+  private async onSettled(execution: ExecutionRow): Promise<void> {
+    if (execution.parentId) return this.onChildSettled(execution);
+    return this.onTaskSettled(execution);
+  }
+
+  /** A retry is a new execution of the same task, attempt + 1, after exponential backoff. */
+  async retryIfAllowed(execution: ExecutionRow): Promise<boolean> {
+    if (execution.state !== 'FAILED' || execution.reason === 'template' || execution.reason === 'cancelled') return false;
+    const job = await this.job(execution.jobId);
+    if (isFinal(job.state)) return false;
+    const { retryLimit } = resourcesOf(execution.spec, job.spec);
+    if (execution.attempt > retryLimit) return false;
+    const delay = Math.min(this.options.retryBaseMs * 2 ** (execution.attempt - 1), this.options.retryMaxMs);
+    const retry: ExecutionRow = {
+      ...newExecution({
+        job,
+        taskId: execution.taskId,
+        spec: execution.spec,
+        parentId: execution.parentId,
+        idx: execution.idx,
+        attempt: execution.attempt + 1,
+        now: this.now(),
+      }),
+      notBefore: new Date(this.options.clock.now().getTime() + delay).toISOString(),
+    };
+    await this.launchNew(retry);
+    return true;
+  }
+
+  private async onChildSettled(child: ExecutionRow): Promise<void> {
+    const parent = await this.tx.executionGet(child.parentId as string);
+    if (!parent || isFinal(parent.state)) return;
+    if (child.state === 'FAILED' || child.state === 'CANCELLED') {
+      await this.cancelChildren(parent.id);
+      await this.moveExecution(parent, 'FAILED', {
+        completedAt: this.now(),
+        error: `${child.name}: ${child.error ?? child.state.toLowerCase()}`,
+        reason: 'child failed',
+      });
+      this.work.push({ kind: 'settled', execution: parent });
+      return;
+    }
+    const counters = await this.tx.executionAddChildDone({ id: parent.id, by: 1 });
+    parent.childDone = counters.childDone;
+    if (parent.kind === 'each') await this.releaseEachSlot(parent);
+    if (counters.childDone >= counters.childCount) await this.completeComposite(parent);
+  }
+
+  /**
+   * Each item that settles frees one concurrency slot for the next waiting item. Two finishes may
+   * race for the same item (PostgreSQL); the guarded write lets one win and the other tries the next.
+   */
+  private async releaseEachSlot(parent: ExecutionRow): Promise<void> {
+    for (let tries = 0; tries < 5; tries += 1) {
+      const [next] = await this.tx.executionList({ parentId: parent.id, states: ['PENDING'], orderByIdx: true, limit: 1 });
+      if (!next) return;
+      if (!isLeaf(next) || hasCondition(next)) {
+        this.work.push({ kind: 'launch', execution: next });
+        return;
+      }
+      if (await this.moveExecution(next, 'RUNNABLE', { scheduledAt: this.now() })) {
+        this.runnable += 1;
+        return;
+      }
+    }
+  }
+
+  private async completeComposite(parent: ExecutionRow): Promise<void> {
+    await this.moveExecution(parent, 'SUCCEEDED', { completedAt: this.now(), progress: 100 });
+    this.work.push({ kind: 'settled', execution: parent });
+  }
+
+  /** Cancels every unfinished child of a composite (a sibling failed, or the job was cancelled). */
+  async cancelChildren(parentId: string): Promise<void> {
+    const active = await this.tx.executionListActive({ parentId });
+    for (const child of active) {
+      if (child.state === 'SUBMITTED') continue;
+      await this.moveExecution(child, 'CANCELLED', { completedAt: this.now(), reason: 'cancelled' });
+      if (child.kind === 'parallel' || child.kind === 'each') await this.cancelChildren(child.id);
+      if (child.kind === 'subjob') await this.cancelSubjobs([child.id]);
+    }
+  }
+
+  async cancelSubjobs(executionIds: string[]): Promise<void> {
+    for (const sub of await this.tx.jobListByParentExecution(executionIds)) {
+      this.remember(sub);
+      await this.cancelJob(sub, 'parent cancelled');
+    }
+  }
+
+  /** Cancels a job and everything unfinished in it, sub-jobs included. */
+  async cancelJob(job: JobRow, reason: string): Promise<void> {
+    if (isFinal(job.state)) return;
+    const now = this.now();
+    for (const execution of await this.tx.executionListActive({ jobId: job.id })) {
+      if (execution.state === 'SUBMITTED') continue;
+      await this.moveExecution(execution, 'CANCELLED', { completedAt: now, reason: 'cancelled' });
+      if (execution.kind === 'subjob') await this.cancelSubjobs([execution.id]);
+    }
+    for (const task of await this.tx.taskList(job.id)) {
+      if (!isFinal(task.state)) await this.tx.taskSetState({ id: task.id, from: [task.state], to: 'CANCELLED' });
+    }
+    await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason });
+  }
+
+  private async onTaskSettled(execution: ExecutionRow): Promise<void> {
+    const job = await this.job(execution.jobId);
+    const task = await this.tx.taskGet(execution.taskId);
+    if (!task || isFinal(task.state)) return;
+    await this.tx.taskSetState({ id: task.id, from: [task.state], to: execution.state });
+    task.state = execution.state;
+    if (execution.state === 'SUCCEEDED' && execution.spec.var && execution.result) {
+      job.vars = { ...job.vars, [execution.spec.var]: execution.result };
+      await this.tx.jobUpdate({ id: job.id, patch: { vars: job.vars } });
+    }
+    if (isFinal(job.state)) return;
+    const tasks = await this.tx.taskList(job.id);
+    if (execution.state === 'FAILED' || execution.state === 'CANCELLED') {
+      if (!job.error) {
+        job.error = `${execution.name}: ${execution.error ?? execution.state.toLowerCase()}`;
+        await this.tx.jobUpdate({ id: job.id, patch: { error: job.error } });
+      }
+      await this.skipDependents(tasks, task);
+    } else {
+      for (const next of readyTasks(tasks)) await this.startTask(job, next);
+    }
+    const settledCount = tasks.filter((t) => isFinal(t.state)).length;
+    const progress = Math.round((settledCount / Math.max(job.taskCount, 1)) * 10000) / 100;
+    if (progress !== job.progress) {
+      job.progress = progress;
+      await this.tx.jobUpdate({ id: job.id, patch: { progress } });
+      this.deliver(job, 'job.Progress');
+    }
+    if (tasks.every((t) => isFinal(t.state))) await this.finishJob(job);
+  }
+
+  /** Every task that (transitively) needs a failed one is SKIPPED: it can never run. */
+  private async skipDependents(tasks: TaskRow[], failed: TaskRow): Promise<void> {
+    const doomed = new Set([failed.id]);
+    let grew = true;
+    while (grew) {
+      grew = false;
+      for (const task of tasks) {
+        if (doomed.has(task.id) || task.state !== 'PENDING') continue;
+        if (task.needs.some((id) => doomed.has(id))) {
+          doomed.add(task.id);
+          grew = true;
+          await this.tx.taskSetState({ id: task.id, from: ['PENDING'], to: 'SKIPPED' });
+          task.state = 'SKIPPED';
+        }
+      }
+    }
+  }
+
+  /** All tasks are final: the job succeeds (with its evaluated `output`) or fails. */
+  private async finishJob(job: JobRow): Promise<void> {
+    if (isFinal(job.state)) return;
+    const tasks = await this.tx.taskList(job.id);
+    const now = this.now();
+    const failed = tasks.find((t) => t.state === 'FAILED' || t.state === 'CANCELLED');
+    if (failed) {
+      await this.moveJob(job, 'FAILED', { failedAt: now, completedAt: now, error: job.error ?? `${failed.name}: failed` });
+    } else {
+      let result: string | null = null;
+      try {
+        result = job.spec.output ? renderTemplate(job.spec.output, jobContext(job)) : null;
+      } catch (error) {
+        const message = coerceError(error).message;
+        await this.moveJob(job, 'FAILED', { failedAt: now, completedAt: now, error: message });
+        return this.settleSubjobParent(job);
+      }
+      await this.moveJob(job, 'SUCCEEDED', { completedAt: now, result, progress: 100 });
+    }
+    await this.settleSubjobParent(job);
+  }
+
+  /** A sub-job's end ends the execution that waits for it, in the parent job. */
+  private async settleSubjobParent(job: JobRow): Promise<void> {
+    if (!job.parentExecutionId) return;
+    const parent = await this.tx.executionGet(job.parentExecutionId);
+    if (!parent || parent.state !== 'RUNNING') return;
+    const now = this.now();
+    if (job.state === 'SUCCEEDED') {
+      await this.moveExecution(parent, 'SUCCEEDED', { completedAt: now, result: job.result, progress: 100 });
+    } else {
+      await this.moveExecution(parent, job.state === 'CANCELLED' ? 'CANCELLED' : 'FAILED', {
+        completedAt: now,
+        error: job.error ?? `sub-job ${job.state.toLowerCase()}`,
+        reason: 'subjob',
+      });
+      if (job.state === 'CANCELLED') {
+        const parentJob = await this.job(parent.jobId);
+        await this.cancelJob(parentJob, 'sub-job cancelled');
+        return;
+      }
+    }
+    this.work.push({ kind: 'settled', execution: parent });
+  }
+
+  // ---- the loop ------------------------------------------------------------------------------
+
+  private async flushInserts(): Promise<void> {
+    if (this.inserts.length === 0) return;
+    await this.tx.executionInsertMany(this.inserts.splice(0));
+  }
+
+  /** Runs queued work to the end, then writes events and outbox rows. */
+  async drain(): Promise<void> {
+    for (;;) {
+      await this.flushInserts();
+      const item = this.work.shift();
+      if (!item) break;
+      if (item.kind === 'launch') await this.launch(item.execution);
+      else if (!(await this.retryIfAllowed(item.execution))) await this.onSettled(item.execution);
+    }
+    if (this.events.length > 0) await this.tx.eventInsertMany(this.events.splice(0));
+    if (this.outbox.length > 0) await this.tx.outboxInsertMany(this.outbox.splice(0));
+    if (this.runnable > 0) this.notices.add(this.options.bus, 'work:available', { count: this.runnable });
+  }
+}
+
+function hasCondition(execution: ExecutionRow): boolean {
+  return execution.spec.if !== undefined && execution.spec.if.trim() !== '';
+}
+
+function isLeaf(execution: ExecutionRow): boolean {
+  return execution.kind === 'shell' || execution.kind === 'lua' || execution.kind === 'container';
+}
+
+/** Tasks of a new job, with `needs` resolved to task ids (explicit names, or the previous task). */
+function buildTasks(job: JobRow): TaskRow[] {
+  const ids = job.spec.tasks.map(() => newId());
+  const graph = job.spec.tasks.some((task) => task.needs && task.needs.length > 0);
+  const byName = new Map(job.spec.tasks.map((task, i) => [task.name, ids[i]] as const));
+  return job.spec.tasks.map((spec, position) => ({
+    id: ids[position],
+    jobId: job.id,
+    position,
+    name: spec.name,
+    spec,
+    needs: graph
+      ? (spec.needs ?? []).map((name) => byName.get(name) as string)
+      : position === 0
+        ? []
+        : [ids[position - 1]],
+    state: 'PENDING' as State,
+  }));
+}
+
+/** PENDING tasks whose every dependency succeeded or was skipped by its `if`. */
+function readyTasks(tasks: TaskRow[]): TaskRow[] {
+  const done = new Set(tasks.filter((t) => t.state === 'SUCCEEDED' || t.state === 'SKIPPED').map((t) => t.id));
+  return tasks.filter((t) => t.state === 'PENDING' && t.needs.every((id) => done.has(id)));
+}
+
+/** Runs `fn` with a Flow on a fresh transaction, drains it, and emits its notices after commit. */
+export async function inFlow<T>(store: Queries, options: FlowOptions, fn: (flow: Flow) => Promise<T>): Promise<T> {
+  let flow: Flow | undefined;
+  const result = await store.tx(async (tx) => {
+    flow = new Flow(tx, options);
+    const value = await fn(flow);
+    await flow.drain();
+    return value;
+  });
+  flow?.notices.flush();
+  return result;
+}

@@ -1,0 +1,80 @@
+/**
+ * The outbox dispatcher delivers webhook and status-report rows written in the transactions of the
+ * changes they report. Webhooks: up to `maxAttempts` tries, 5 s each, retried on network errors and
+ * 429/500/502/503/504 with a pause of 2 × attempt seconds (Tork's rules). Reports are fire-and-forget:
+ * one try. A failing endpoint never blocks a job: delivery runs outside every job transaction.
+ */
+import type { OutboxRow } from '../core/model.js';
+import { coerceError } from '../core/errors.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+
+const RETRYABLE = new Set([429, 500, 502, 503, 504]);
+
+export interface DispatcherOptions {
+  store: Store;
+  clock: Clock;
+  intervalMs?: number;
+  timeoutMs?: number;
+  /** Pause before try n+1 is `retryPauseMs × n`. (Default: 2 s) */
+  retryPauseMs?: number;
+}
+
+export class OutboxDispatcher {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: DispatcherOptions) {}
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (!this.running) this.running = this.dispatch().then(() => undefined, () => undefined).finally(() => (this.running = undefined));
+    }, this.options.intervalMs ?? 500);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** Delivers what is due now; returns how many rows it tried. */
+  async dispatch(): Promise<number> {
+    const { store, clock } = this.options;
+    const due = await store.outboxTakeDue({ now: clock.now().toISOString(), limit: 50, leaseMs: 60_000 });
+    await Promise.all(due.map((row) => this.deliver(row)));
+    return due.length;
+  }
+
+  private async deliver(row: OutboxRow): Promise<void> {
+    const attempts = row.attempts + 1;
+    const outcome = await this.post(row);
+    const { store, clock } = this.options;
+    const giveUp = !outcome.retryable || attempts >= row.maxAttempts;
+    const pause = (this.options.retryPauseMs ?? 2_000) * attempts;
+    await store.outboxUpdate({
+      id: row.id as number,
+      status: outcome.ok ? 'done' : giveUp ? 'dead' : 'pending',
+      attempts,
+      nextAt: new Date(clock.now().getTime() + pause).toISOString(),
+      lastError: outcome.error,
+    });
+  }
+
+  private async post(row: OutboxRow): Promise<{ ok: boolean; retryable: boolean; error: string | null }> {
+    try {
+      const response = await fetch(row.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=UTF-8', ...row.headers },
+        body: JSON.stringify(row.body),
+        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+      });
+      await response.arrayBuffer().catch(() => undefined);
+      if (response.ok) return { ok: true, retryable: false, error: null };
+      return { ok: false, retryable: row.kind === 'webhook' && RETRYABLE.has(response.status), error: `HTTP ${response.status}` };
+    } catch (error) {
+      return { ok: false, retryable: row.kind === 'webhook', error: coerceError(error).message };
+    }
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * The reaper: one holder at a time across all processes (a leader lease in the store) takes back
+ * executions whose lease expired (their worker died), enforces timeouts a worker missed, and marks
+ * silent nodes DOWN. Every accepted job ends in a final state, whatever process is killed.
+ */
+import { inFlow } from './flow.js';
+import type { Engine } from './engine.js';
+
+export interface ReaperOptions {
+  nodeId: string;
+  /** How often it looks. (Default: 1 s) */
+  intervalMs?: number;
+  /** A node silent this long is DOWN. (Default: 60 s) */
+  heartbeatWindowMs?: number;
+  /** Slack past a timeout before the reaper fails an execution its worker should have stopped. (Default: 10 s) */
+  timeoutGraceMs?: number;
+}
+
+export class Reaper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private readonly intervalMs: number;
+  private readonly heartbeatWindowMs: number;
+  private readonly timeoutGraceMs: number;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly options: ReaperOptions,
+  ) {
+    this.intervalMs = options.intervalMs ?? 1_000;
+    this.heartbeatWindowMs = options.heartbeatWindowMs ?? 60_000;
+    this.timeoutGraceMs = options.timeoutGraceMs ?? 10_000;
+  }
+
+  start(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      if (!this.running) this.running = this.sweep().then(() => undefined, () => undefined).finally(() => (this.running = undefined));
+    }, this.intervalMs);
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+
+  /** One pass. Public so tests can drive it without waiting for the timer. */
+  async sweep(): Promise<{ rescued: number; timedOut: number; down: number }> {
+    const { store, clock } = this.engine;
+    const now = clock.now();
+    const leader = await store.leaderAcquire({
+      name: 'reaper',
+      holder: this.options.nodeId,
+      now: now.toISOString(),
+      until: new Date(now.getTime() + this.intervalMs * 5).toISOString(),
+    });
+    if (!leader) return { rescued: 0, timedOut: 0, down: 0 };
+    const rescued = await this.rescueExpired(now.toISOString());
+    const timedOut = await this.enforceTimeouts(now.toISOString());
+    const down = await store.nodeMarkDown({ silentSince: new Date(now.getTime() - this.heartbeatWindowMs).toISOString() });
+    if (rescued.length > 0) this.engine.bus.emit('reaper:rescued', { executionIds: rescued });
+    return { rescued: rescued.length, timedOut, down: down.length };
+  }
+
+  private async rescueExpired(now: string): Promise<string[]> {
+    const expired = await this.engine.store.executionListLeaseExpired({ now, limit: 500 });
+    const rescued: string[] = [];
+    for (const execution of expired) {
+      await inFlow(this.engine.store, this.flowOptions(), async (flow) => {
+        const fresh = await flow.tx.executionGet(execution.id);
+        if (!fresh || fresh.leaseExpiresAt === null || fresh.leaseExpiresAt >= now) return;
+        if (fresh.state !== 'STARTING' && fresh.state !== 'RUNNING') return;
+        await this.engine.rescue(flow, fresh, 'lease expired');
+        rescued.push(fresh.id);
+      });
+    }
+    if (rescued.length > 0) await this.engine.store.notify('work').catch(() => undefined);
+    return rescued;
+  }
+
+  private async enforceTimeouts(now: string): Promise<number> {
+    const late = await this.engine.store.executionListPastTimeout({ now, graceMs: this.timeoutGraceMs, limit: 500 });
+    for (const execution of late) {
+      await inFlow(this.engine.store, this.flowOptions(), async (flow) => {
+        const fresh = await flow.tx.executionGet(execution.id);
+        if (!fresh || fresh.state !== 'RUNNING') return;
+        const moved = await flow.moveExecution(fresh, 'FAILED', {
+          completedAt: now,
+          error: `timed out after ${fresh.timeoutMs} ms (enforced by the reaper)`,
+          reason: 'timeout',
+          leaseExpiresAt: null,
+        });
+        if (moved) flow.settled(fresh);
+      });
+    }
+    return late.length;
+  }
+
+  private flowOptions() {
+    return this.engine.flowSettings();
+  }
+}

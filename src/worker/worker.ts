@@ -1,0 +1,311 @@
+/**
+ * The worker loop: claim what fits in the free capacity, run each execution in its runtime in a
+ * private work folder, stream its log in batches, keep its lease alive, collect its outputs, and
+ * report its end. Stopping drains: no new claims, running executions get `drainGraceMs` to
+ * finish, and whatever is still running then is handed back as a new attempt.
+ */
+import { cpus as machineCpus, hostname, loadavg, totalmem } from 'node:os';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArtifactRow, ExecutionKind, ExecutionRow, LogStream, NodeRow } from '../core/model.js';
+import { coerceError } from '../core/errors.js';
+import type { ArtifactStore } from '../artifacts/artifacts.js';
+import type { FinishReport } from '../engine/engine.js';
+import type { Runtime, RunOutcome } from './runtimes/runtime.js';
+import type { WorkSource } from './source.js';
+import { LogBatcher } from './logs.js';
+
+export interface WorkerOptions {
+  source: WorkSource;
+  artifacts: ArtifactStore;
+  nodeId: string;
+  name?: string;
+  version: string;
+  /** Where work folders are made, one per execution, removed after. */
+  workRoot: string;
+  runtimes: Partial<Record<ExecutionKind, Runtime>>;
+  /** (Default: this machine's cpus) */
+  cpus?: number;
+  /** (Default: this machine's memory) */
+  memoryMb?: number;
+  /** (Default: ['default']) */
+  queues?: string[];
+  /** Log bytes kept per execution; the rest is counted and reported. (Default: 10 MiB) */
+  logCapBytes?: number;
+  /** Lease renewal and cancel check period. (Default: 1 s) */
+  renewMs?: number;
+  heartbeatMs?: number;
+  /** How long running executions may go on after stop() before being handed back. (Default: 10 s) */
+  drainGraceMs?: number;
+  /** Poll period when nothing wakes the worker. (Default: 1 s) */
+  idlePollMs?: number;
+  /** Extra facts for the node row (isolation in use, …). */
+  info?: NodeRow['info'];
+  role?: NodeRow['role'];
+}
+
+interface Running {
+  execution: ExecutionRow;
+  abort: AbortController;
+  /** Set when the worker hands the execution back instead of reporting its end. */
+  released: boolean;
+  done: Promise<void>;
+}
+
+export class Worker {
+  readonly capacity: { cpus: number; memoryMb: number };
+  readonly queues: string[];
+  private readonly running = new Map<string, Running>();
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private wake: (() => void) | undefined;
+  private offRevoked: (() => void) | undefined;
+  private readonly startedAt = new Date().toISOString();
+
+  constructor(private readonly options: WorkerOptions) {
+    this.capacity = {
+      cpus: options.cpus ?? machineCpus().length,
+      memoryMb: options.memoryMb ?? Math.floor(totalmem() / 1024 / 1024),
+    };
+    this.queues = options.queues ?? ['default'];
+  }
+
+  get nodeId(): string {
+    return this.options.nodeId;
+  }
+
+  get activeCount(): number {
+    return this.running.size;
+  }
+
+  start(): void {
+    if (this.loop) return;
+    const { source } = this.options;
+    this.offRevoked = source.onRevoked?.((id) => this.revoke(id));
+    this.timers.push(setInterval(() => void this.renewLeases(), this.options.renewMs ?? 1_000));
+    this.timers.push(setInterval(() => void this.heartbeat(), this.options.heartbeatMs ?? 5_000));
+    void this.heartbeat();
+    this.loop = this.claimLoop();
+  }
+
+  /** Drains: stops claiming, waits up to the grace period, hands back what still runs. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+    const grace = this.options.drainGraceMs ?? 10_000;
+    const all = Promise.all([...this.running.values()].map((r) => r.done));
+    const timedOut = await Promise.race([all.then(() => false), sleep(grace).then(() => true)]);
+    if (timedOut) {
+      for (const run of this.running.values()) {
+        run.released = true;
+        run.abort.abort();
+      }
+      await all;
+    }
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.offRevoked?.();
+    await this.heartbeat('DOWN').catch(() => undefined);
+  }
+
+  private used(): { cpus: number; memoryMb: number } {
+    let cpus = 0;
+    let memoryMb = 0;
+    for (const { execution } of this.running.values()) {
+      cpus += execution.cpus;
+      memoryMb += execution.memoryMb;
+    }
+    return { cpus, memoryMb };
+  }
+
+  private kinds(): ExecutionKind[] {
+    return (Object.keys(this.options.runtimes) as ExecutionKind[]).filter((kind) => this.options.runtimes[kind]);
+  }
+
+  private async claimLoop(): Promise<void> {
+    const { source } = this.options;
+    while (!this.stopping) {
+      const used = this.used();
+      const free = { cpus: this.capacity.cpus - used.cpus, memoryMb: this.capacity.memoryMb - used.memoryMb };
+      let claimed: ExecutionRow[] = [];
+      if (free.cpus > 0 && free.memoryMb > 0) {
+        try {
+          claimed = await source.claim({
+            nodeId: this.nodeId,
+            cpus: free.cpus,
+            memoryMb: free.memoryMb,
+            queues: this.queues,
+            kinds: this.kinds(),
+            max: 64,
+          });
+        } catch {
+          claimed = [];
+        }
+      }
+      for (const execution of claimed) this.launch(execution);
+      if (claimed.length > 0) continue;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+        source.waitForWork(this.options.idlePollMs ?? 1_000).then(resolve, resolve);
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private launch(execution: ExecutionRow): void {
+    const abort = new AbortController();
+    const run: Running = { execution, abort, released: false, done: Promise.resolve() };
+    this.running.set(execution.id, run);
+    run.done = this.execute(run)
+      .catch(() => undefined)
+      .finally(() => {
+        this.running.delete(execution.id);
+        this.wake?.();
+      });
+  }
+
+  private async execute(run: Running): Promise<void> {
+    const { source, nodeId } = { source: this.options.source, nodeId: this.nodeId };
+    const { execution } = run;
+    if (!(await source.start(nodeId, execution.id))) return;
+    const workDir = join(this.options.workRoot, execution.id);
+    const logs = new LogBatcher({
+      executionId: execution.id,
+      capBytes: this.options.logCapBytes ?? 10 * 1024 * 1024,
+      write: (lines) => source.appendLogs(lines),
+    });
+    let outcome: RunOutcome;
+    try {
+      await mkdir(workDir, { recursive: true });
+      outcome = await this.runIn(run, workDir, (stream, line) => logs.add(stream, line));
+    } catch (error) {
+      outcome = failed(`worker error: ${coerceError(error).message}`);
+    }
+    await logs.close();
+    try {
+      if (run.released) {
+        await source.release(nodeId, execution.id, 'worker stopped');
+        return;
+      }
+      const artifacts = await this.collect(execution, workDir, outcome.outputs);
+      if (artifacts.length > 0) await source.recordArtifacts(artifacts);
+      await source.finish(nodeId, execution.id, toReport(outcome));
+    } finally {
+      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+
+  private async runIn(run: Running, workDir: string, onLog: (stream: LogStream, line: string) => void): Promise<RunOutcome> {
+    const { execution } = run;
+    const runtime = this.options.runtimes[execution.kind];
+    if (!runtime) return failed(`no ${execution.kind} runtime on this worker`);
+    return runtime.run({
+      executionId: execution.id,
+      jobId: execution.jobId,
+      spec: execution.spec,
+      workDir,
+      timeoutMs: execution.timeoutMs ?? undefined,
+      cpus: execution.cpus,
+      memoryMb: execution.memoryMb,
+      signal: run.abort.signal,
+      onLog,
+      onProgress: (progress) => {
+        this.options.source.reportProgress(this.nodeId, execution.id, progress).catch(() => undefined);
+      },
+    });
+  }
+
+  /** Copies the files left in outputs/ into the artifact store. */
+  private async collect(execution: ExecutionRow, workDir: string, outputs: string[]): Promise<ArtifactRow[]> {
+    const rows: ArtifactRow[] = [];
+    const names = outputs.length > 0 ? outputs : await listFiles(join(workDir, 'outputs'));
+    for (const path of names) {
+      const size = await this.options.artifacts.put({
+        jobId: execution.jobId,
+        executionId: execution.id,
+        path,
+        source: join(workDir, 'outputs', path),
+      });
+      rows.push({ executionId: execution.id, jobId: execution.jobId, path, size, createdAt: new Date().toISOString() });
+    }
+    return rows;
+  }
+
+  /** An execution was taken from this node (cancelled, timed out by the reaper): stop it now. */
+  private revoke(executionId: string): void {
+    this.running.get(executionId)?.abort.abort();
+  }
+
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.running.keys()];
+    if (ids.length === 0) return;
+    try {
+      const held = new Set(await this.options.source.renewLeases(this.nodeId, ids));
+      for (const id of ids) {
+        const run = this.running.get(id);
+        // Only revoke executions that were already running when we asked.
+        if (run && !held.has(id) && !run.released) run.abort.abort();
+      }
+    } catch {
+      // The server is unreachable: keep running; the reaper decides if the lease lapses.
+    }
+  }
+
+  private async heartbeat(status: NodeRow['status'] = 'UP'): Promise<void> {
+    const used = this.used();
+    const node: NodeRow = {
+      id: this.nodeId,
+      name: this.options.name ?? 'worker',
+      role: this.options.role ?? 'worker',
+      hostname: hostname(),
+      version: this.options.version,
+      startedAt: this.startedAt,
+      lastHeartbeatAt: new Date().toISOString(),
+      cpuPercent: Math.min(100, Math.round((loadavg()[0] / machineCpus().length) * 10000) / 100),
+      cpus: this.capacity.cpus,
+      memoryMb: this.capacity.memoryMb,
+      usedCpus: used.cpus,
+      usedMemoryMb: used.memoryMb,
+      queues: this.queues,
+      status,
+      info: { ...(this.options.info ?? {}), taskCount: this.running.size },
+    };
+    await this.options.source.heartbeat(node).catch(() => undefined);
+  }
+}
+
+function toReport(outcome: RunOutcome): FinishReport {
+  return {
+    state: outcome.state,
+    exitCode: outcome.exitCode,
+    result: outcome.result,
+    error: outcome.error,
+    reason: outcome.reason,
+  };
+}
+
+function failed(error: string): RunOutcome {
+  return { state: 'FAILED', exitCode: null, result: null, error, reason: 'worker', outputs: [] };
+}
+
+async function listFiles(root: string, prefix = ''): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(join(root, prefix), { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const files: string[] = [];
+  for (const entry of entries) {
+    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) files.push(...(await listFiles(root, rel)));
+    else if (entry.isFile() || (await stat(join(root, rel))).isFile()) files.push(rel);
+  }
+  return files;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
