@@ -173,3 +173,24 @@ export interface ArtifactRow {
   size: number;
   createdAt: string;
 }
+
+export type Role = 'admin' | 'user';
+
+export interface UserRow {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: string;
+  disabled: boolean;
+}
+
+/** An API token; only its SHA-256 hash is stored. */
+export interface TokenRow {
+  id: string;
+  userId: string;
+  /** hex SHA-256 of the token */
+  hash: string;
+  name: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}

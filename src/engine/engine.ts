@@ -8,7 +8,7 @@
  * Races: a finish report that arrives after a cancel (or after the reaper took the lease back) is
  * ignored: the guarded write finds the row no longer leased to that node and changes nothing.
  */
-import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State } from '../core/model.js';
+import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, TaskRow } from '../core/model.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import { isFinal } from '../core/states.js';
 import { validateJobSpec } from '../core/spec.js';
@@ -49,6 +49,13 @@ export interface ClaimRequest {
   kinds: ExecutionKind[];
   /** At most this many executions. */
   max: number;
+}
+
+export interface JobView {
+  job: JobRow;
+  tasks: TaskRow[];
+  counts: Partial<Record<State, number>>;
+  progress: number;
 }
 
 export interface FinishReport {
@@ -380,6 +387,26 @@ export class Engine {
       const timer = setTimeout(finish, timeoutMs);
       signal?.addEventListener('abort', finish);
     });
+  }
+
+  /**
+   * A job with what people want to see of it: its tasks, its executions counted by state, and a
+   * live progress that includes the share of items done in running arrays.
+   */
+  async describeJob(id: string): Promise<JobView> {
+    const job = await this.getJob(id);
+    const [tasks, counts] = await Promise.all([this.store.taskList(id), this.store.executionCountByState({ jobId: id })]);
+    return { job, tasks, counts, progress: await this.liveProgress(job, tasks) };
+  }
+
+  private async liveProgress(job: JobRow, tasks: TaskRow[]): Promise<number> {
+    if (isFinal(job.state) || job.taskCount === 0) return job.progress;
+    let done = tasks.filter((t) => isFinal(t.state)).length;
+    const running = await this.store.executionList({ jobId: job.id, parentId: null, states: ['RUNNING'], limit: 100 });
+    for (const composite of running) {
+      if (composite.childCount > 0) done += composite.childDone / composite.childCount;
+    }
+    return Math.round((done / job.taskCount) * 10000) / 100;
   }
 
   /** Counts of a job's executions by state. */

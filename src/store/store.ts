@@ -20,6 +20,8 @@ import type {
   OutboxRow,
   State,
   TaskRow,
+  TokenRow,
+  UserRow,
 } from '../core/model.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -195,6 +197,15 @@ export interface Queries {
   nodeList(params: { heartbeatAfter?: string }): Promise<NodeRow[]>;
   /** UP nodes silent since before `silentSince` become DOWN; returns their ids. */
   nodeMarkDown(params: { silentSince: string }): Promise<string[]>;
+
+  // users and API tokens (tokens stored hashed)
+  userInsert(user: UserRow): Promise<void>;
+  userGet(id: string): Promise<UserRow | undefined>;
+  userGetByName(name: string): Promise<UserRow | undefined>;
+  userList(): Promise<UserRow[]>;
+  tokenInsert(token: TokenRow): Promise<void>;
+  /** The token with this hash and its user; touches lastUsedAt at most once a minute. */
+  tokenGetByHash(hash: string): Promise<{ token: TokenRow; user: UserRow } | undefined>;
 
   // leadership (reaper, cron): one holder at a time across processes
   leaderAcquire(params: { name: string; holder: string; now: string; until: string }): Promise<boolean>;

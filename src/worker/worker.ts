@@ -204,7 +204,8 @@ export class Worker {
     return runtime.run({
       executionId: execution.id,
       jobId: execution.jobId,
-      spec: execution.spec,
+      // Scripts can tell a retry from a first run.
+      spec: { ...execution.spec, env: { ...execution.spec.env, BARGE_ATTEMPT: String(execution.attempt) } },
       workDir,
       timeoutMs: execution.timeoutMs ?? undefined,
       cpus: execution.cpus,
