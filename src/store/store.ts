@@ -51,6 +51,8 @@ export interface JobListParams extends JobFilter {
 
 export interface ExecutionListParams {
   jobId?: string;
+  /** Executions leased to this node. */
+  nodeId?: string;
   taskId?: string;
   parentId?: string | null;
   states?: State[];

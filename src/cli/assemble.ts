@@ -1,0 +1,150 @@
+/**
+ * The one place that decides which store, runtimes and services a process runs: `barge up` (API,
+ * engine, worker, UI), `barge server` (API and engine) and `barge worker` (engine and worker).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { FolderArtifactStore } from '../artifacts/artifacts.js';
+import { Engine } from '../engine/engine.js';
+import { newId } from '../engine/ids.js';
+import { inFlow } from '../engine/flow.js';
+import { OutboxDispatcher } from '../engine/outbox.js';
+import { Reaper } from '../engine/reaper.js';
+import { openStore } from '../store/open.js';
+import type { Store } from '../store/store.js';
+import { createLuaRuntime, createShellRuntime } from '../worker/runtimes/index.js';
+import { engineSource } from '../worker/source.js';
+import { Worker } from '../worker/worker.js';
+import { buildApp } from '../api/app.js';
+import { VERSION } from '../version.js';
+import type { ServerConfig } from './config.js';
+
+export type Mode = 'up' | 'server' | 'worker';
+
+export interface Running {
+  url: string | null;
+  engine: Engine;
+  worker: Worker | null;
+  stop(): Promise<void>;
+}
+
+/** A node id kept in the data folder, so a restarted process recognises its own leases. */
+function persistentNodeId(data: string, mode: Mode): string {
+  const file = join(data, `node-${mode}.id`);
+  try {
+    const id = readFileSync(file, 'utf8').trim();
+    if (/^[0-9a-f]{32}$/.test(id)) return id;
+  } catch {
+    // first start
+  }
+  const id = newId();
+  writeFileSync(file, `${id}\n`);
+  return id;
+}
+
+/**
+ * Executions still leased to this node from before a crash cannot be running: no process of ours
+ * runs them. Hand them back now instead of waiting for their leases to lapse.
+ */
+async function rescueOwnLeases(engine: Engine, nodeId: string): Promise<number> {
+  const stale = await engine.store.executionList({ nodeId, states: ['STARTING', 'RUNNING'], limit: 100_000 });
+  for (const execution of stale) {
+    await inFlow(engine.store, engine.flowSettings(), async (flow) => {
+      const fresh = await flow.tx.executionGet(execution.id);
+      if (fresh && fresh.nodeId === nodeId && (fresh.state === 'STARTING' || fresh.state === 'RUNNING')) {
+        await engine.rescue(flow, fresh, 'worker restarted');
+      }
+    });
+  }
+  return stale.length;
+}
+
+export async function start(mode: Mode, config: ServerConfig): Promise<Running> {
+  mkdirSync(config.data, { recursive: true });
+  const store: Store = await openStore(config.db);
+  const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(config.data, 'artifacts')) });
+  const nodeId = persistentNodeId(config.data, mode);
+  const unlisten = await store.listen('work', () => engine.bus.emit('work:available', { count: 1 }));
+
+  const reaper = new Reaper(engine, { nodeId });
+  const dispatcher = new OutboxDispatcher({ store, clock: engine.clock });
+  reaper.start();
+  dispatcher.start();
+
+  let worker: Worker | null = null;
+  if (mode !== 'server') {
+    await rescueOwnLeases(engine, nodeId);
+    const shell = createShellRuntime({ isolation: config.isolation });
+    const lua = createLuaRuntime({});
+    worker = new Worker({
+      source: engineSource(engine),
+      artifacts: engine.artifacts,
+      nodeId,
+      name: mode === 'up' ? 'barge up' : 'worker',
+      role: mode === 'up' ? 'standalone' : 'worker',
+      version: VERSION,
+      workRoot: join(config.data, 'work'),
+      runtimes: { shell, lua },
+      cpus: config.cpus,
+      memoryMb: config.memory,
+      queues: config.queues,
+      drainGraceMs: config.drainGrace * 1000,
+      info: { ...shell.describe(), lua: 'wasmoon' },
+    });
+    worker.start();
+  }
+
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  if (mode !== 'worker') {
+    app = await buildApp({ engine, version: VERSION, open: config.open });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    if (mode === 'server') void heartbeatServer(engine, nodeId);
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      // Order matters: stop taking requests, drain the worker, then the services, then the store.
+      await app?.close();
+      await worker?.stop();
+      await reaper.stop();
+      await dispatcher.stop();
+      await unlisten();
+      await store.close();
+    })();
+    return stopping;
+  };
+  return { url, engine, worker, stop };
+}
+
+async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {
+  const startedAt = new Date().toISOString();
+  const beat = (): Promise<void> =>
+    engine
+      .heartbeat({
+        id: nodeId,
+        name: 'server',
+        role: 'server',
+        hostname: hostname(),
+        version: VERSION,
+        startedAt,
+        lastHeartbeatAt: new Date().toISOString(),
+        cpuPercent: 0,
+        cpus: 0,
+        memoryMb: 0,
+        usedCpus: 0,
+        usedMemoryMb: 0,
+        queues: [],
+        status: 'UP',
+        info: {},
+      })
+      .catch(() => undefined);
+  await beat();
+  setInterval(() => void beat(), 10_000).unref();
+}

@@ -1,0 +1,121 @@
+/**
+ * Configuration for the server-side commands, from flags, then `BARGE_*` environment variables,
+ * then an optional `barge.yaml`, then defaults — in that order of precedence.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse } from 'yaml';
+
+export interface ServerConfig {
+  /** (Default: 127.0.0.1) */
+  host: string;
+  /** (Default: 8000) */
+  port: number;
+  /** Data folder: SQLite file, artifacts, work folders. (Default: ./.barge) */
+  data: string;
+  /** `sqlite:PATH` or `postgres://…`. (Default: sqlite:<data>/barge.db) */
+  db: string;
+  /** No tokens: every request is the admin. Loopback only. (Default: false) */
+  open: boolean;
+  /** Worker capacity. (Default: this machine's cpus and memory) */
+  cpus?: number;
+  memory?: number;
+  /** Queues the worker takes work from. (Default: default) */
+  queues: string[];
+  /** Seconds running executions get to finish on shutdown. (Default: 10) */
+  drainGrace: number;
+  /** Shell runtime isolation: auto (bwrap when installed), bwrap, none. (Default: auto) */
+  isolation: 'auto' | 'bwrap' | 'none';
+}
+
+/** Every setting: its flag, environment variable and barge.yaml key, for --help and loading. */
+export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: string; help: string }> = [
+  { key: 'host', flag: '--host <host>', env: 'BARGE_HOST', help: 'address to listen on (default 127.0.0.1)' },
+  { key: 'port', flag: '--port <port>', env: 'BARGE_PORT', help: 'port to listen on (default 8000)' },
+  { key: 'data', flag: '--data <dir>', env: 'BARGE_DATA', help: 'data folder (default ./.barge)' },
+  { key: 'db', flag: '--db <url>', env: 'BARGE_DB', help: 'sqlite:PATH or postgres://… (default sqlite:<data>/barge.db)' },
+  { key: 'open', flag: '--open', env: 'BARGE_OPEN', help: 'no tokens needed (loopback addresses only)' },
+  { key: 'cpus', flag: '--cpus <n>', env: 'BARGE_CPUS', help: "worker cpus (default: this machine's)" },
+  { key: 'memory', flag: '--memory <mb>', env: 'BARGE_MEMORY', help: "worker memory in MB (default: this machine's)" },
+  { key: 'queues', flag: '--queues <list>', env: 'BARGE_QUEUES', help: 'comma-separated queues the worker serves (default default)' },
+  { key: 'drainGrace', flag: '--drain-grace <seconds>', env: 'BARGE_DRAIN_GRACE', help: 'seconds running work gets on shutdown (default 10)' },
+  { key: 'isolation', flag: '--isolation <mode>', env: 'BARGE_ISOLATION', help: 'shell sandbox: auto, bwrap or none (default auto)' },
+];
+
+type Raw = Partial<Record<keyof ServerConfig, unknown>>;
+
+export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, file?: string): ServerConfig {
+  const fromFile = readConfigFile(file);
+  const pick = (key: keyof ServerConfig): unknown => {
+    if (flags[key] !== undefined) return flags[key];
+    const setting = SETTINGS.find((s) => s.key === key);
+    if (setting && env[setting.env] !== undefined && env[setting.env] !== '') return env[setting.env];
+    return fromFile[key];
+  };
+  const data = resolve(String(pick('data') ?? '.barge'));
+  const config: ServerConfig = {
+    host: String(pick('host') ?? '127.0.0.1'),
+    port: toInt(pick('port') ?? 8000, 'port'),
+    data,
+    db: String(pick('db') ?? `sqlite:${resolve(data, 'barge.db')}`),
+    open: toBool(pick('open') ?? false),
+    cpus: optionalNumber(pick('cpus'), 'cpus'),
+    memory: optionalNumber(pick('memory'), 'memory'),
+    queues: toList(pick('queues') ?? 'default'),
+    drainGrace: toNumber(pick('drainGrace') ?? 10, 'drain-grace'),
+    isolation: toIsolation(pick('isolation') ?? 'auto'),
+  };
+  if (config.port < 0 || config.port > 65535) throw new Error(`port must be 0..65535, got ${config.port}`);
+  return config;
+}
+
+function readConfigFile(file?: string): Raw {
+  const path = file ?? (existsSync('barge.yaml') ? 'barge.yaml' : undefined);
+  if (!path) return {};
+  const parsed: unknown = parse(readFileSync(path, 'utf8'));
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${path}: expected a mapping of settings`);
+  const known = new Set(SETTINGS.map((s) => s.key as string));
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) throw new Error(`${path}: unknown setting "${key}" (known: ${[...known].join(', ')})`);
+  }
+  return parsed as Raw;
+}
+
+function toNumber(value: unknown, name: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number < 0) throw new Error(`${name} must be a non-negative number, got "${String(value)}"`);
+  return number;
+}
+
+function toInt(value: unknown, name: string): number {
+  const number = toNumber(value, name);
+  if (!Number.isInteger(number)) throw new Error(`${name} must be an integer, got "${String(value)}"`);
+  return number;
+}
+
+function optionalNumber(value: unknown, name: string): number | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  const number = toNumber(value, name);
+  if (number <= 0) throw new Error(`${name} must be greater than 0`);
+  return number;
+}
+
+function toBool(value: unknown): boolean {
+  return value === true || value === 'true' || value === '1' || value === 'yes';
+}
+
+function toList(value: unknown): string[] {
+  const items = Array.isArray(value) ? value.map(String) : String(value).split(',');
+  return items.map((item) => item.trim()).filter(Boolean);
+}
+
+function toIsolation(value: unknown): ServerConfig['isolation'] {
+  if (value === 'auto' || value === 'bwrap' || value === 'none') return value;
+  throw new Error(`isolation must be auto, bwrap or none, got "${String(value)}"`);
+}
+
+/** True for addresses only this machine can reach. */
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
