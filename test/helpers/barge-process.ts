@@ -1,0 +1,78 @@
+/**
+ * Runs the real `barge` binary (bin/barge.js over the compiled dist/) as a child process on a
+ * free loopback port, and talks to it over HTTP.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface BargeProcess {
+  url: string;
+  child: ChildProcess;
+  output: () => string;
+  /** Stops it by its pid: SIGTERM (drain) unless told otherwise, and waits for the exit. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startBarge(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BargeProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['bin/barge.js', ...args, '--port', String(port)], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`barge exited early (${child.exitCode}):\n${output}`);
+    try {
+      const response = await fetch(`${url}/v1/health`);
+      if (response.ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`barge did not answer on ${url} within 20 s:\n${output}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    url,
+    child,
+    output: () => output,
+    async stop(signal = 'SIGTERM') {
+      if (child.exitCode === null && child.pid) process.kill(child.pid, signal);
+      return exited;
+    },
+  };
+}
+
+export async function api<T>(base: string, path: string, init: RequestInit = {}, token?: string): Promise<{ status: number; body: T }> {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (init.body && !headers['content-type']) headers['content-type'] = 'application/json';
+  const response = await fetch(`${base}${path}`, { ...init, headers });
+  const text = await response.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON
+  }
+  return { status: response.status, body: body as T };
+}
