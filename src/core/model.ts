@@ -194,3 +194,20 @@ export interface TokenRow {
   createdAt: string;
   lastUsedAt: string | null;
 }
+
+/** A job spec fired on a cron schedule. */
+export interface ScheduleRow {
+  id: string;
+  name: string;
+  description: string | null;
+  cron: string;
+  state: 'ACTIVE' | 'PAUSED';
+  spec: JobSpec;
+  owner: string;
+  origin: string;
+  tags: string[];
+  createdAt: string;
+  /** The next firing; advanced with a compare-and-set so one server fires each tick. */
+  nextAt: string;
+  lastFiredAt: string | null;
+}

@@ -18,6 +18,7 @@ import type {
   LogLine,
   NodeRow,
   OutboxRow,
+  ScheduleRow,
   State,
   TaskRow,
   TokenRow,
@@ -208,6 +209,19 @@ export interface Queries {
   tokenInsert(token: TokenRow): Promise<void>;
   /** The token with this hash and its user; touches lastUsedAt at most once a minute. */
   tokenGetByHash(hash: string): Promise<{ token: TokenRow; user: UserRow } | undefined>;
+
+  // schedules (cron)
+  scheduleInsert(schedule: ScheduleRow): Promise<void>;
+  scheduleGet(id: string): Promise<ScheduleRow | undefined>;
+  /** Newest first. */
+  scheduleList(params: { owner?: string; limit: number; offset?: number }): Promise<ScheduleRow[]>;
+  scheduleCount(params: { owner?: string }): Promise<number>;
+  scheduleSetState(params: { id: string; from: ScheduleRow['state']; to: ScheduleRow['state'] }): Promise<boolean>;
+  scheduleDelete(id: string): Promise<boolean>;
+  /** ACTIVE schedules whose nextAt <= now. */
+  scheduleListDue(params: { now: string; limit: number }): Promise<ScheduleRow[]>;
+  /** Moves nextAt from `expectedNextAt` to `nextAt` (compare-and-set); false if another server did. */
+  scheduleAdvance(params: { id: string; expectedNextAt: string; nextAt: string; firedAt: string }): Promise<boolean>;
 
   // leadership (reaper, cron): one holder at a time across processes
   leaderAcquire(params: { name: string; holder: string; now: string; until: string }): Promise<boolean>;

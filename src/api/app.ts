@@ -1,0 +1,77 @@
+/**
+ * The HTTP app: barge's own API under /v1, its OpenAPI document and docs page, and the web UI's
+ * page at /. Built, not started: the caller listens (cli/assemble.ts) or tests do.
+ *
+ * Order matters: error handling, body parsers and metrics hooks are set on the root so every
+ * route inherits them; swagger is registered before any route so it sees them all.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Engine } from '../engine/engine.js';
+import { registerYamlBodies } from './content-types.js';
+import { registerErrorHandling } from './errors.js';
+import { createMetrics, observeHttp } from './metrics.js';
+import { registerUiPlaceholder } from './ui-placeholder.js';
+import { v1Plugin } from './v1/index.js';
+
+export interface AppDeps {
+  engine: Engine;
+  version: string;
+  /** No tokens: every request is the admin. The CLI allows it on loopback addresses only. */
+  open: boolean;
+  /** Largest request body; more is a 413. (Default: 1 MiB) */
+  bodyLimitBytes?: number;
+  /** Log requests and errors with pino. (Default: false) */
+  logger?: boolean;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
+    bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+    ajv: {
+      customOptions: {
+        // Report every problem at once, and refuse unknown fields instead of dropping them.
+        allErrors: true,
+        removeAdditional: false,
+      },
+    },
+  });
+
+  registerErrorHandling(app);
+  registerYamlBodies(app);
+
+  const metrics = createMetrics(deps.engine);
+  observeHttp(app, metrics.registry);
+  // Long polls (?wait) and log streams end when the app closes, or close() would wait for them.
+  const closing = new AbortController();
+  app.addHook('preClose', async () => closing.abort());
+  app.addHook('onClose', async () => metrics.close());
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'barge',
+        version: deps.version,
+        description: "barge's own API, used by its CLI and web UI. See docs/api-v1.md.",
+      },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  registerUiPlaceholder(app);
+  await app.register(v1Plugin, {
+    prefix: '/v1',
+    engine: deps.engine,
+    version: deps.version,
+    open: deps.open,
+    registry: metrics.registry,
+    closing: closing.signal,
+  });
+  return app;
+}

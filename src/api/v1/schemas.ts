@@ -1,0 +1,243 @@
+/**
+ * The wire shapes of /v1 as TypeBox schemas: Fastify validates requests and serializes answers
+ * with them, and @fastify/swagger turns them into /v1/openapi.json. A response schema is also a
+ * guard: a field it does not list (say a job's `secrets`) can never reach a client.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { STATES } from '../../core/states.js';
+import { ID_PATTERN } from '../errors.js';
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+const Timestamp = Type.String({ format: 'date-time' });
+const JsonObject = Type.Object({}, { additionalProperties: true });
+
+export const Id = Type.String({ pattern: ID_PATTERN, description: '32 lowercase hex characters' });
+export const StateName = Type.Unsafe<(typeof STATES)[number]>({ type: 'string', enum: [...STATES] });
+const Counts = Type.Record(Type.String(), Type.Integer(), { description: 'executions by state' });
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'a stable BARGE_E_* code' }),
+    message: Type.String(),
+    details: Type.Optional(Type.Array(Type.Object({ path: Type.String(), message: Type.String() }))),
+  }
+);
+
+export const TaskSummary = Type.Object({
+  id: Id,
+  name: Type.String(),
+  position: Type.Integer(),
+  state: StateName,
+  needs: Type.Array(Type.String(), { description: 'ids of the tasks this one waits for' }),
+});
+
+export const Job = Type.Object(
+  {
+    id: Id,
+    name: Type.String(),
+    description: Nullable(Type.String()),
+    owner: Type.String(),
+    origin: Type.String({ description: 'the API that created it: v1, tork, sliderule, batches, sc, srtslurm' }),
+    state: StateName,
+    progress: Type.Number({ minimum: 0, maximum: 100 }),
+    tags: Type.Array(Type.String()),
+    queue: Type.String(),
+    priority: Type.Integer(),
+    inputs: Type.Record(Type.String(), Type.String()),
+    metadata: JsonObject,
+    result: Nullable(Type.String()),
+    error: Nullable(Type.String()),
+    parentExecutionId: Nullable(Type.String()),
+    taskCount: Type.Integer(),
+    createdAt: Timestamp,
+    startedAt: Nullable(Timestamp),
+    completedAt: Nullable(Timestamp),
+    failedAt: Nullable(Timestamp),
+    counts: Counts,
+    tasks: Type.Optional(Type.Array(TaskSummary, { description: 'on single-job answers only' })),
+    spec: Type.Optional(
+      Type.Object({}, { additionalProperties: true, description: 'the submitted spec, secret values redacted' }),
+    ),
+  }
+);
+
+export const Execution = Type.Object(
+  {
+    id: Id,
+    jobId: Id,
+    taskId: Id,
+    parentId: Nullable(Id),
+    idx: Type.Integer(),
+    attempt: Type.Integer(),
+    kind: Type.String({ description: 'shell, lua, container, parallel, each or subjob' }),
+    name: Type.String(),
+    owner: Type.String(),
+    state: StateName,
+    queue: Type.String(),
+    priority: Type.Integer(),
+    cpus: Type.Number(),
+    memoryMb: Type.Number(),
+    nodeId: Nullable(Type.String()),
+    createdAt: Timestamp,
+    scheduledAt: Nullable(Timestamp),
+    startedAt: Nullable(Timestamp),
+    completedAt: Nullable(Timestamp),
+    exitCode: Nullable(Type.Integer()),
+    result: Nullable(Type.String()),
+    error: Nullable(Type.String()),
+    reason: Nullable(Type.String()),
+    progress: Type.Number(),
+    childCount: Type.Integer(),
+    childDone: Type.Integer(),
+  }
+);
+
+export const LogLine = Type.Object(
+  {
+    number: Type.Integer({ minimum: 1 }),
+    stream: Type.String({ description: 'stdout, stderr or system' }),
+    at: Timestamp,
+    line: Type.String(),
+  }
+);
+
+export const Event = Type.Object(
+  {
+    id: Type.Integer(),
+    jobId: Id,
+    executionId: Nullable(Type.String()),
+    at: Timestamp,
+    kind: Type.String({ description: 'job.state, execution.state, status, …' }),
+    state: Nullable(Type.String()),
+    stage: Nullable(Type.String()),
+    message: Nullable(Type.String()),
+    data: Nullable(JsonObject),
+  }
+);
+
+export const Node = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    role: Type.String({ description: 'server, worker or standalone' }),
+    hostname: Type.String(),
+    version: Type.String(),
+    startedAt: Timestamp,
+    lastHeartbeatAt: Timestamp,
+    cpuPercent: Type.Number(),
+    cpus: Type.Number(),
+    memoryMb: Type.Number(),
+    usedCpus: Type.Number(),
+    usedMemoryMb: Type.Number(),
+    queues: Type.Array(Type.String()),
+    status: Type.String({ enum: ['UP', 'DOWN'] }),
+    info: JsonObject,
+  }
+);
+
+export const Queue = Type.Object({ name: Type.String(), runnable: Type.Integer(), running: Type.Integer() });
+
+export const User = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    role: Type.String({ enum: ['admin', 'user'] }),
+    createdAt: Timestamp,
+    disabled: Type.Boolean(),
+  }
+);
+
+export const Health = Type.Object({
+  status: Type.String({ enum: ['ok', 'down'] }),
+  version: Type.String(),
+  store: Type.String({ enum: ['sqlite', 'postgres'] }),
+});
+
+// ---- requests ------------------------------------------------------------------------------
+
+export const IdParams = Type.Object({ id: Id });
+export type IdParams = Static<typeof IdParams>;
+
+const Limit = (fallback: number) => Type.Integer({ minimum: 1, maximum: 1000, default: fallback });
+const Cursor = Type.String({ maxLength: 512, description: 'nextCursor of the previous page' });
+const StateList = Type.String({ maxLength: 200, description: 'comma-separated states, e.g. RUNNING,FAILED' });
+
+export const SubmitQuery = Type.Object({
+  wait: Type.Optional(
+    Type.String({ maxLength: 32, description: 'a duration such as 30s: answer when the job ends or this time passes' }),
+  ),
+});
+export type SubmitQuery = Static<typeof SubmitQuery>;
+
+export const JobListQuery = Type.Object({
+  state: Type.Optional(StateList),
+  owner: Type.Optional(Type.String({ maxLength: 200, description: "admins only, unless it is the caller's own name" })),
+  tag: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated: jobs carrying any of these tags' })),
+  queue: Type.Optional(Type.String({ maxLength: 200 })),
+  createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
+  createdBefore: Type.Optional(Type.String({ format: 'date-time' })),
+  q: Type.Optional(Type.String({ maxLength: 500, description: 'full-text search over name, description, tags, state' })),
+  subjobs: Type.Optional(Type.Boolean({ default: false, description: 'include sub-jobs (jobs run by a subjob task)' })),
+  limit: Limit(50),
+  cursor: Type.Optional(Cursor),
+});
+export type JobListQuery = Static<typeof JobListQuery>;
+
+export const ExecutionListQuery = Type.Object({
+  state: Type.Optional(StateList),
+  parentId: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'only the children of this composite' })),
+  limit: Limit(100),
+  cursor: Type.Optional(Cursor),
+});
+export type ExecutionListQuery = Static<typeof ExecutionListQuery>;
+
+export const EventListQuery = Type.Object({
+  after: Type.Optional(Type.Integer({ minimum: 0, description: 'only events with a greater id' })),
+  limit: Limit(100),
+});
+export type EventListQuery = Static<typeof EventListQuery>;
+
+export const LogQuery = Type.Object({
+  after: Type.Optional(Type.Integer({ minimum: 0, description: 'only lines with a greater number' })),
+  limit: Limit(1000),
+  follow: Type.Optional(Type.Boolean({ description: 'stream Server-Sent Events until the execution ends' })),
+});
+export type LogQuery = Static<typeof LogQuery>;
+
+export const NewUser = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' }),
+    role: Type.Optional(Type.String({ enum: ['admin', 'user'], default: 'user' })),
+  },
+  { additionalProperties: false },
+);
+export type NewUser = Static<typeof NewUser>;
+
+// ---- answers -------------------------------------------------------------------------------
+
+export const JobPage = Type.Object({ items: Type.Array(Job), nextCursor: Nullable(Type.String()) });
+export const ExecutionPage = Type.Object({ items: Type.Array(Execution), nextCursor: Nullable(Type.String()) });
+export const EventList = Type.Object({ items: Type.Array(Event) });
+export const LogPage = Type.Object({
+  items: Type.Array(LogLine),
+  next: Type.Integer({ description: 'pass as `after` for the following page' }),
+  done: Type.Boolean({ description: 'the execution is final and this page reached the end of its log' }),
+});
+export const NodeList = Type.Object({ items: Type.Array(Node) });
+export const QueueList = Type.Object({ items: Type.Array(Queue) });
+export const UserList = Type.Object({ items: Type.Array(User) });
+export const CreatedUser = Type.Object({ user: User, token: Type.String({ description: 'shown once' }) });
+export const Me = Type.Object({ id: Type.String(), name: Type.String(), role: Type.String() });
+
+/** The error answers every route documents, next to its own success answers. */
+export const errorResponses = {
+  '4xx': ErrorBody,
+  '5xx': ErrorBody,
+};
+
+export type JobBody = Static<typeof Job>;
+export type ExecutionBody = Static<typeof Execution>;
+export type LogLineBody = Static<typeof LogLine>;
+export type EventBody = Static<typeof Event>;
+export type NodeBody = Static<typeof Node>;
+export type UserBody = Static<typeof User>;

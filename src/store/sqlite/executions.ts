@@ -1,0 +1,197 @@
+/** SQLite statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
+import type { ExecutionRow, State } from '../../core/model.js';
+import { ACTIVE_STATES } from '../../core/states.js';
+import { NotFoundError } from '../../core/errors.js';
+import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
+import { EXECUTIONS, encodeSqliteRow } from '../shared/codec.js';
+import type { Bind, SqliteConnection } from './connection.js';
+import { countsByState, guardedUpdate, insertSql, whereSql } from './sql.js';
+
+const EXECUTION_GET = `SELECT * FROM executions WHERE id = ?`;
+
+/**
+ * Each owner's best runnable candidates. The owners come from a loose index scan: a recursive CTE
+ * that jumps from one owner to the next through the (state, owner, priority DESC, seq) index, one
+ * index probe per owner, instead of reading every runnable row to find the distinct owners (one
+ * owner's 100,000-item array would make a GROUP BY or DISTINCT read 100,000 rows per claim).
+ * Then, per owner, the same index yields its rows by priority and age; the queue, kind and
+ * backoff filters are applied as that walk goes, so only skipped rows are read beyond `perOwner`.
+ */
+const EXECUTION_CLAIM_CANDIDATES = `
+  WITH RECURSIVE owners (owner) AS (
+    SELECT (SELECT owner FROM executions WHERE state = 'RUNNABLE' ORDER BY owner LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.owner FROM executions AS e
+            WHERE e.state = 'RUNNABLE' AND e.owner > owners.owner ORDER BY e.owner LIMIT 1)
+    FROM owners WHERE owners.owner IS NOT NULL
+  )
+  SELECT e.* FROM owners JOIN executions AS e ON e.seq IN (
+    SELECT c.seq FROM executions AS c
+    WHERE c.state = 'RUNNABLE' AND c.owner = owners.owner
+      AND c.queue IN (SELECT value FROM json_each(@queues))
+      AND c.kind IN (SELECT value FROM json_each(@kinds))
+      AND (c.not_before IS NULL OR c.not_before <= @now)
+    ORDER BY c.priority DESC, c.seq
+    LIMIT @perOwner
+  )
+  WHERE owners.owner IS NOT NULL
+  ORDER BY e.priority DESC, e.seq`;
+
+const EXECUTION_RENEW_LEASES = `
+  UPDATE executions SET lease_expires_at = ?
+  WHERE node_id = ? AND id IN (SELECT value FROM json_each(?)) AND state IN ('STARTING', 'RUNNING')
+  RETURNING id`;
+
+const EXECUTION_LIST_LEASE_EXPIRED = `
+  SELECT * FROM executions
+  WHERE state IN ('STARTING', 'RUNNING') AND lease_expires_at < ?
+  ORDER BY lease_expires_at LIMIT ?`;
+
+/** Elapsed milliseconds from the ISO times' julian days; exact enough for a backstop timeout. */
+const EXECUTION_LIST_PAST_TIMEOUT = `
+  SELECT * FROM executions
+  WHERE state = 'RUNNING' AND timeout_ms IS NOT NULL AND started_at IS NOT NULL
+    AND (julianday(?) - julianday(started_at)) * 86400000.0 > timeout_ms + ?
+  ORDER BY seq LIMIT ?`;
+
+const EXECUTION_ADD_CHILD_DONE = `
+  UPDATE executions SET child_done = child_done + ? WHERE id = ? RETURNING child_done, child_count`;
+
+/** Only work a worker runs counts: a composite is RUNNING while its children run, on no node. */
+const QUEUE_STATS = `
+  SELECT queue,
+         sum(state = 'RUNNABLE') AS runnable,
+         sum(state IN ('STARTING', 'RUNNING')) AS running
+  FROM executions
+  WHERE state IN ('RUNNABLE', 'STARTING', 'RUNNING') AND kind IN ('shell', 'lua', 'container')
+  GROUP BY queue ORDER BY queue`;
+
+/** One prepared statement reused for every row, inside the caller's one transaction. */
+export function executionInsertMany(c: SqliteConnection, rows: ExecutionRow[]): void {
+  const sql = insertSql(EXECUTIONS);
+  for (const row of rows) c.run(sql, encodeSqliteRow(EXECUTIONS, row));
+}
+
+export function executionGet(c: SqliteConnection, id: string): ExecutionRow | undefined {
+  return c.row(EXECUTIONS, EXECUTION_GET, [id]);
+}
+
+/** Oldest first (seq), or by index in the parent's array when `orderByIdx`. */
+export function executionList(c: SqliteConnection, params: ExecutionListParams): ExecutionRow[] {
+  const { clauses, bind } = executionWhere(params);
+  if (params.states?.length) {
+    clauses.push('state IN (SELECT value FROM json_each(?))');
+    bind.push(JSON.stringify(params.states));
+  }
+  if (params.afterSeq !== undefined) {
+    clauses.push('seq > ?');
+    bind.push(params.afterSeq);
+  }
+  const order = params.orderByIdx ? 'idx, seq' : 'seq';
+  const sql = `SELECT * FROM executions ${whereSql(clauses)} ORDER BY ${order} LIMIT ?`;
+  return c.rows(EXECUTIONS, sql, [...bind, params.limit]);
+}
+
+export function executionCountByState(
+  c: SqliteConnection,
+  params: { jobId?: string; parentId?: string },
+): Partial<Record<State, number>> {
+  const { clauses, bind } = executionWhere(params);
+  return countsByState(c.all(`SELECT state, count(*) AS n FROM executions ${whereSql(clauses)} GROUP BY state`, bind));
+}
+
+export function executionSetState(c: SqliteConnection, write: StateWrite<ExecutionPatch>): boolean {
+  return guardedUpdate(c, EXECUTIONS, write).length > 0;
+}
+
+export function executionSetStateMany(
+  c: SqliteConnection,
+  params: { ids: string[]; from: readonly State[]; to: State; patch?: ExecutionPatch },
+): string[] {
+  if (params.ids.length === 0) return [];
+  return guardedUpdate(c, EXECUTIONS, params);
+}
+
+export function executionListActive(c: SqliteConnection, params: { jobId?: string; parentId?: string }): ExecutionRow[] {
+  const { clauses, bind } = executionWhere(params);
+  clauses.push('state IN (SELECT value FROM json_each(?))');
+  bind.push(JSON.stringify(ACTIVE_STATES));
+  return c.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, bind);
+}
+
+export function executionAddChildDone(c: SqliteConnection, params: { id: string; by: number }): { childDone: number; childCount: number } {
+  const row = c.get(EXECUTION_ADD_CHILD_DONE, [params.by, params.id]);
+  if (!row) throw new NotFoundError('execution', params.id);
+  return { childDone: Number(row.child_done), childCount: Number(row.child_count) };
+}
+
+/**
+ * At most `perOwner` RUNNABLE executions per owner, each owner's highest priority then oldest
+ * (seq) first, in the given queues and kinds, and not held back by a retry backoff (`notBefore`
+ * null or at most `now`). The caller runs this in its BEGIN IMMEDIATE transaction, so no other
+ * process can claim the same rows before its claim write commits.
+ */
+export function executionClaimCandidates(c: SqliteConnection, params: ClaimCandidatesParams): ExecutionRow[] {
+  if (params.queues.length === 0 || params.kinds.length === 0 || params.perOwner <= 0) return [];
+  return c.rows(EXECUTIONS, EXECUTION_CLAIM_CANDIDATES, [
+    {
+      queues: JSON.stringify(params.queues),
+      kinds: JSON.stringify(params.kinds),
+      now: params.now,
+      perOwner: params.perOwner,
+    },
+  ]);
+}
+
+/** Extends the leases the node still holds (STARTING/RUNNING and leased to it); returns their ids. */
+export function executionRenewLeases(c: SqliteConnection, params: { nodeId: string; ids: string[]; until: string }): string[] {
+  if (params.ids.length === 0) return [];
+  const rows = c.all(EXECUTION_RENEW_LEASES, [params.until, params.nodeId, JSON.stringify(params.ids)]);
+  return rows.map((row) => row.id as string);
+}
+
+export function executionListLeaseExpired(c: SqliteConnection, params: { now: string; limit: number }): ExecutionRow[] {
+  return c.rows(EXECUTIONS, EXECUTION_LIST_LEASE_EXPIRED, [params.now, params.limit]);
+}
+
+export function executionListPastTimeout(
+  c: SqliteConnection,
+  params: { now: string; graceMs: number; limit: number },
+): ExecutionRow[] {
+  return c.rows(EXECUTIONS, EXECUTION_LIST_PAST_TIMEOUT, [params.now, params.graceMs, params.limit]);
+}
+
+export function queueStats(c: SqliteConnection): Array<{ queue: string; runnable: number; running: number }> {
+  return c.all(QUEUE_STATS).map((row) => ({
+    queue: row.queue as string,
+    runnable: Number(row.runnable),
+    running: Number(row.running),
+  }));
+}
+
+/** Filters shared by list and count: job, node, task, and parent (null means top-level only). */
+function executionWhere(params: { jobId?: string; nodeId?: string; taskId?: string; parentId?: string | null }): {
+  clauses: string[];
+  bind: Bind;
+} {
+  const clauses: string[] = [];
+  const bind: Bind = [];
+  if (params.jobId !== undefined) {
+    clauses.push('job_id = ?');
+    bind.push(params.jobId);
+  }
+  if (params.nodeId !== undefined) {
+    clauses.push('node_id = ?');
+    bind.push(params.nodeId);
+  }
+  if (params.taskId !== undefined) {
+    clauses.push('task_id = ?');
+    bind.push(params.taskId);
+  }
+  if (params.parentId === null) clauses.push('parent_id IS NULL');
+  else if (params.parentId !== undefined) {
+    clauses.push('parent_id = ?');
+    bind.push(params.parentId);
+  }
+  return { clauses, bind };
+}

@@ -1,0 +1,140 @@
+/** SQLite statements for jobs and tasks. Lists are bound as JSON text and opened with json_each. */
+import type { JobRow, State, TaskRow } from '../../core/model.js';
+import type { JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
+import { JOBS, TASKS, encodeSqliteRow, encodeSqliteValue, patchEntries } from '../shared/codec.js';
+import { fts5AllWords, searchWords } from '../shared/search.js';
+import type { Bind, SqliteConnection } from './connection.js';
+import { countsByState, guardedUpdate, insertSql, whereSql } from './sql.js';
+
+const JOB_GET = `SELECT * FROM jobs WHERE id = ?`;
+const JOB_DELETE_LOG_LINES = `
+  DELETE FROM log_lines WHERE execution_id IN (SELECT id FROM executions WHERE job_id = ?)`;
+const JOB_DELETE_EVENTS = `DELETE FROM events WHERE job_id = ?`;
+const JOB_DELETE_ARTIFACTS = `DELETE FROM artifacts WHERE job_id = ?`;
+const JOB_DELETE_EXECUTIONS = `DELETE FROM executions WHERE job_id = ?`;
+const JOB_DELETE_TASKS = `DELETE FROM tasks WHERE job_id = ?`;
+const JOB_DELETE = `DELETE FROM jobs WHERE id = ?`;
+const JOB_LIST_BY_PARENT_EXECUTION = `
+  SELECT * FROM jobs WHERE parent_execution_id IN (SELECT value FROM json_each(?)) ORDER BY seq`;
+const JOB_METADATA = `SELECT metadata FROM jobs WHERE id = ?`;
+
+const TASK_LIST = `SELECT * FROM tasks WHERE job_id = ? ORDER BY position`;
+const TASK_GET = `SELECT * FROM tasks WHERE id = ?`;
+const TASK_RESET = `UPDATE tasks SET state = 'PENDING' WHERE id IN (SELECT value FROM json_each(?))`;
+
+export function jobInsert(c: SqliteConnection, job: JobRow): void {
+  c.run(insertSql(JOBS), encodeSqliteRow(JOBS, job));
+}
+
+export function jobGet(c: SqliteConnection, id: string): JobRow | undefined {
+  return c.row(JOBS, JOB_GET, [id]);
+}
+
+/** Newest first (seq DESC); `beforeId` pages by cursor, `offset` by position. */
+export function jobList(c: SqliteConnection, params: JobListParams): JobRow[] {
+  const where = jobWhere(params);
+  if (params.beforeId !== undefined) {
+    where.clauses.push('seq < (SELECT seq FROM jobs WHERE id = ?)');
+    where.bind.push(params.beforeId);
+  }
+  const sql = `SELECT * FROM jobs ${whereSql(where.clauses)} ORDER BY seq DESC LIMIT ? OFFSET ?`;
+  return c.rows(JOBS, sql, [...where.bind, params.limit, params.offset ?? 0]);
+}
+
+export function jobCount(c: SqliteConnection, filter: JobFilter): number {
+  const where = jobWhere(filter);
+  return c.number(`SELECT count(*) FROM jobs ${whereSql(where.clauses)}`, where.bind);
+}
+
+export function jobCountByState(c: SqliteConnection, filter: JobFilter): Partial<Record<State, number>> {
+  const where = jobWhere(filter);
+  const sql = `SELECT state, count(*) AS n FROM jobs ${whereSql(where.clauses)} GROUP BY state`;
+  return countsByState(c.all(sql, where.bind));
+}
+
+export function jobSetState(c: SqliteConnection, write: StateWrite<JobPatch>): boolean {
+  return guardedUpdate(c, JOBS, write).length > 0;
+}
+
+/** Field update without a state guard; `metadata` is merged shallowly (given keys replace, others stay). */
+export function jobUpdate(c: SqliteConnection, params: { id: string; patch: JobPatch; metadata?: JobRow['metadata'] }): void {
+  const sets = patchEntries(JOBS, params.patch).map(({ column, value }) => ({
+    sql: `${column.column} = ?`,
+    value: encodeSqliteValue(column.kind, value),
+  }));
+  if (params.metadata) {
+    const current = c.get(JOB_METADATA, [params.id]);
+    if (!current) return;
+    const merged = { ...(JSON.parse(current.metadata as string) as JobRow['metadata']), ...params.metadata };
+    sets.push({ sql: 'metadata = ?', value: JSON.stringify(merged) });
+  }
+  if (sets.length === 0) return;
+  c.run(`UPDATE jobs SET ${sets.map((s) => s.sql).join(', ')} WHERE id = ?`, [...sets.map((s) => s.value), params.id]);
+}
+
+/** The job with its tasks, executions, log lines, events and artifact rows. Sub-jobs are the engine's. */
+export function jobDelete(c: SqliteConnection, id: string): boolean {
+  for (const sql of [JOB_DELETE_LOG_LINES, JOB_DELETE_EVENTS, JOB_DELETE_ARTIFACTS, JOB_DELETE_EXECUTIONS, JOB_DELETE_TASKS]) {
+    c.run(sql, [id]);
+  }
+  return c.run(JOB_DELETE, [id]) > 0;
+}
+
+export function jobListByParentExecution(c: SqliteConnection, executionIds: string[]): JobRow[] {
+  if (executionIds.length === 0) return [];
+  return c.rows(JOBS, JOB_LIST_BY_PARENT_EXECUTION, [JSON.stringify(executionIds)]);
+}
+
+export function taskInsertMany(c: SqliteConnection, tasks: TaskRow[]): void {
+  const sql = insertSql(TASKS);
+  for (const task of tasks) c.run(sql, encodeSqliteRow(TASKS, task));
+}
+
+export function taskList(c: SqliteConnection, jobId: string): TaskRow[] {
+  return c.rows(TASKS, TASK_LIST, [jobId]);
+}
+
+export function taskGet(c: SqliteConnection, id: string): TaskRow | undefined {
+  return c.row(TASKS, TASK_GET, [id]);
+}
+
+export function taskSetState(c: SqliteConnection, write: StateWrite<never>): boolean {
+  return guardedUpdate(c, TASKS, write).length > 0;
+}
+
+export function taskReset(c: SqliteConnection, ids: string[]): void {
+  if (ids.length > 0) c.run(TASK_RESET, [JSON.stringify(ids)]);
+}
+
+interface Where {
+  clauses: string[];
+  bind: Bind;
+}
+
+/**
+ * The WHERE clauses of a job filter. Empty lists do not filter. `createdAfter` is inclusive and
+ * `createdBefore` exclusive, so consecutive windows never count a job twice.
+ */
+function jobWhere(filter: JobFilter): Where {
+  const where: Where = { clauses: [], bind: [] };
+  const add = (clause: string, ...values: unknown[]) => {
+    where.clauses.push(clause);
+    where.bind.push(...values);
+  };
+  if (filter.owner !== undefined) add('owner = ?', filter.owner);
+  if (filter.states?.length) add('state IN (SELECT value FROM json_each(?))', JSON.stringify(filter.states));
+  if (filter.tags?.length) {
+    add(
+      'EXISTS (SELECT 1 FROM json_each(jobs.tags) AS tag WHERE tag.value IN (SELECT value FROM json_each(?)))',
+      JSON.stringify(filter.tags),
+    );
+  }
+  if (filter.queue !== undefined) add('queue = ?', filter.queue);
+  if (filter.origin !== undefined) add('origin = ?', filter.origin);
+  if (filter.createdAfter !== undefined) add('created_at >= ?', filter.createdAfter);
+  if (filter.createdBefore !== undefined) add('created_at < ?', filter.createdBefore);
+  const words = searchWords(filter.q);
+  if (words.length > 0) add('seq IN (SELECT rowid FROM jobs_search WHERE jobs_search MATCH ?)', fts5AllWords(words));
+  if (filter.includeSubjobs === false) add('parent_execution_id IS NULL');
+  return where;
+}

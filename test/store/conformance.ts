@@ -1,0 +1,896 @@
+/**
+ * The store conformance suite: one set of cases, run against every Store implementation
+ * (sqlite.test.ts, postgres.test.ts). A store change starts by changing this file.
+ *
+ * Each case gets a fresh, migrated, empty store from `makeStore` and closes it after.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { ExecutionRow, JobRow, LogLine, State } from '../../src/core/model.js';
+import type { Store } from '../../src/store/store.js';
+import {
+  at,
+  makeExecution,
+  makeJob,
+  makeNode,
+  makeOutbox,
+  makeSchedule,
+  makeTask,
+  newTestId,
+} from './fixtures.js';
+
+export function runStoreConformance(name: string, makeStore: () => Promise<Store>): void {
+  describe(`${name} store conformance`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await makeStore();
+    });
+
+    afterEach(async () => {
+      await store.close();
+    });
+
+    /** Inserts jobs one at a time so their insertion order (seq) is the array order. */
+    async function insertJobs(jobs: JobRow[]): Promise<JobRow[]> {
+      for (const job of jobs) await store.jobInsert(job);
+      return jobs;
+    }
+
+    async function insertJobWithExecutions(
+      count: number,
+      overrides: Partial<ExecutionRow> = {},
+      jobOverrides: Partial<JobRow> = {},
+    ): Promise<{ job: JobRow; executions: ExecutionRow[] }> {
+      const job = makeJob(jobOverrides);
+      await store.jobInsert(job);
+      const executions = Array.from({ length: count }, (_, i) => makeExecution(job, { idx: i, ...overrides }));
+      await store.executionInsertMany(executions);
+      return { job, executions };
+    }
+
+    const ids = (rows: Array<{ id: string }>) => rows.map((row) => row.id);
+
+    describe('jobs: insert and read', () => {
+      it('reads back exactly what was inserted, JSON fields and nulls included', async () => {
+        const job = makeJob({
+          description: 'described',
+          tags: ['a', 'b'],
+          inputs: { size: '3' },
+          secrets: { token: 's3cret' },
+          metadata: { nested: { list: [1, 'two', null], flag: true } },
+          priority: 7,
+          progress: 42.5,
+          vars: { out: 'x' },
+          parentExecutionId: 'parent-exec',
+        });
+        await store.jobInsert(job);
+        expect(await store.jobGet(job.id)).toEqual(job);
+      });
+
+      it('answers undefined for an unknown id', async () => {
+        expect(await store.jobGet(newTestId())).toBeUndefined();
+      });
+
+      it('refuses a second job with the same id', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        await expect(store.jobInsert({ ...job, name: 'again' })).rejects.toThrow();
+        expect((await store.jobGet(job.id))?.name).toBe(job.name);
+      });
+    });
+
+    describe('jobs: list, paging, cursor, filters', () => {
+      it('lists newest first with limit and offset', async () => {
+        const jobs = await insertJobs(Array.from({ length: 5 }, (_, i) => makeJob({ name: `job ${i}` })));
+        const newestFirst = ids(jobs).reverse();
+        expect(ids(await store.jobList({ limit: 10 }))).toEqual(newestFirst);
+        expect(ids(await store.jobList({ limit: 2 }))).toEqual(newestFirst.slice(0, 2));
+        expect(ids(await store.jobList({ limit: 2, offset: 2 }))).toEqual(newestFirst.slice(2, 4));
+        expect(ids(await store.jobList({ limit: 2, offset: 4 }))).toEqual(newestFirst.slice(4));
+      });
+
+      it('pages by cursor (beforeId) without gaps or repeats', async () => {
+        const jobs = await insertJobs(Array.from({ length: 7 }, () => makeJob()));
+        const seen: string[] = [];
+        let beforeId: string | undefined;
+        for (;;) {
+          const page = await store.jobList({ limit: 3, beforeId });
+          if (page.length === 0) break;
+          seen.push(...ids(page));
+          beforeId = page[page.length - 1].id;
+        }
+        expect(seen).toEqual(ids(jobs).reverse());
+      });
+
+      it('filters by owner, states, queue, origin, creation window and sub-jobs, and counts alike', async () => {
+        const [a, b, c, d] = await insertJobs([
+          makeJob({ owner: 'alice', state: 'RUNNING', queue: 'default', origin: 'v1', createdAt: at(1_000) }),
+          makeJob({ owner: 'bob', state: 'FAILED', queue: 'gpu', origin: 'tork', createdAt: at(2_000) }),
+          makeJob({ owner: 'alice', state: 'SUCCEEDED', queue: 'gpu', origin: 'tork', createdAt: at(3_000) }),
+          makeJob({ owner: 'alice', state: 'RUNNING', parentExecutionId: 'exec-1', createdAt: at(4_000) }),
+        ]);
+        const cases: Array<[Parameters<Store['jobList']>[0], JobRow[]]> = [
+          [{ limit: 10, owner: 'alice' }, [d, c, a]],
+          [{ limit: 10, states: ['FAILED', 'SUCCEEDED'] }, [c, b]],
+          [{ limit: 10, queue: 'gpu' }, [c, b]],
+          [{ limit: 10, origin: 'tork' }, [c, b]],
+          [{ limit: 10, createdAfter: at(2_000), createdBefore: at(4_000) }, [c, b]],
+          [{ limit: 10, includeSubjobs: false }, [c, b, a]],
+          [{ limit: 10, owner: 'alice', states: ['RUNNING'], includeSubjobs: false }, [a]],
+          [{ limit: 10, states: [] }, [d, c, b, a]],
+        ];
+        for (const [params, expected] of cases) {
+          expect(ids(await store.jobList(params)), JSON.stringify(params)).toEqual(ids(expected));
+          expect(await store.jobCount(params), JSON.stringify(params)).toBe(expected.length);
+        }
+      });
+
+      it('counts jobs by state under a filter', async () => {
+        await insertJobs([
+          makeJob({ state: 'RUNNING' }),
+          makeJob({ state: 'RUNNING' }),
+          makeJob({ state: 'FAILED' }),
+          makeJob({ state: 'FAILED', owner: 'bob' }),
+        ]);
+        expect(await store.jobCountByState({})).toEqual({ RUNNING: 2, FAILED: 2 });
+        expect(await store.jobCountByState({ owner: 'alice' })).toEqual({ RUNNING: 2, FAILED: 1 });
+      });
+
+      it('lists the sub-jobs of given executions', async () => {
+        const [, child1, child2] = await insertJobs([
+          makeJob(),
+          makeJob({ parentExecutionId: 'exec-1' }),
+          makeJob({ parentExecutionId: 'exec-2' }),
+          makeJob({ parentExecutionId: 'exec-3' }),
+        ]);
+        const found = await store.jobListByParentExecution(['exec-1', 'exec-2', 'exec-9']);
+        expect(ids(found).sort()).toEqual([child1.id, child2.id].sort());
+        expect(await store.jobListByParentExecution([])).toEqual([]);
+      });
+    });
+
+    describe('jobs: search (Tork fixture)', () => {
+      beforeEach(async () => {
+        // 101 RUNNING jobs "Job 1".."Job 101", tagged tag-0..tag-100.
+        const jobs = Array.from({ length: 101 }, (_, i) =>
+          makeJob({ name: `Job ${i + 1}`, tags: [`tag-${i}`], state: 'RUNNING' }),
+        );
+        await insertJobs(jobs);
+      });
+
+      it('finds jobs by name words, stemmed state and tags', async () => {
+        expect(await store.jobCount({ q: '101' })).toBe(1);
+        expect((await store.jobList({ limit: 5, q: '101' }))[0].name).toBe('Job 101');
+        expect(await store.jobCount({ q: 'Job' })).toBe(101);
+        expect(await store.jobCount({ q: 'running' })).toBe(101);
+        expect(await store.jobCount({ tags: ['tag-1'] })).toBe(1);
+        expect((await store.jobList({ limit: 5, tags: ['tag-1'] }))[0].name).toBe('Job 2');
+        expect(await store.jobCount({ tags: ['not-a-tag', 'tag-1'] })).toBe(1);
+        expect(await store.jobCount({ tags: ['not-a-tag'] })).toBe(0);
+      });
+
+      it('requires every word and ignores blank queries', async () => {
+        expect(await store.jobCount({ q: 'job 101' })).toBe(1);
+        expect(await store.jobCount({ q: 'job nowhere' })).toBe(0);
+        expect(await store.jobCount({ q: '   ' })).toBe(101);
+      });
+
+      it('treats search syntax in user input as plain text', async () => {
+        for (const q of ['"unbalanced', 'NEAR(job', 'job*', 'tag:x', 'job AND', 'OR', "it's", '-job', 'a:b:c', '(', '^job']) {
+          await expect(store.jobCount({ q }), q).resolves.toBeGreaterThanOrEqual(0);
+        }
+      });
+
+      it('follows state changes', async () => {
+        const [job] = await store.jobList({ limit: 1, q: '101' });
+        expect(await store.jobSetState({ id: job.id, from: ['RUNNING'], to: 'SUCCEEDED' })).toBe(true);
+        expect(await store.jobCount({ q: 'succeeded' })).toBe(1);
+        expect(await store.jobCount({ q: 'running' })).toBe(100);
+      });
+
+      it('combines search with other filters and paging', async () => {
+        expect(await store.jobCount({ q: 'job', tags: ['tag-5'] })).toBe(1);
+        const page = await store.jobList({ limit: 10, offset: 95, q: 'job' });
+        expect(page.map((j) => j.name)).toEqual(['Job 6', 'Job 5', 'Job 4', 'Job 3', 'Job 2', 'Job 1']);
+      });
+    });
+
+    describe('jobs: guarded writes, updates, delete', () => {
+      it('writes the state and patch only from an allowed state', async () => {
+        const job = makeJob({ state: 'RUNNING' });
+        await store.jobInsert(job);
+        const wrong = await store.jobSetState({ id: job.id, from: ['PENDING'], to: 'FAILED', patch: { error: 'no' } });
+        expect(wrong).toBe(false);
+        expect(await store.jobGet(job.id)).toEqual(job);
+
+        const patch = { completedAt: at(5_000), result: 'done', progress: 100, vars: { v: '1' } };
+        expect(await store.jobSetState({ id: job.id, from: ['PENDING', 'RUNNING'], to: 'SUCCEEDED', patch })).toBe(true);
+        expect(await store.jobGet(job.id)).toEqual({ ...job, ...patch, state: 'SUCCEEDED' });
+        expect(await store.jobSetState({ id: newTestId(), from: ['RUNNING'], to: 'FAILED' })).toBe(false);
+      });
+
+      it('updates fields without a guard and merges metadata shallowly', async () => {
+        const job = makeJob({ metadata: { keep: 1, replace: 'old' } });
+        await store.jobInsert(job);
+        await store.jobUpdate({ id: job.id, patch: { progress: 50, error: 'partial' }, metadata: { replace: 'new', added: [1] } });
+        expect(await store.jobGet(job.id)).toEqual({
+          ...job,
+          progress: 50,
+          error: 'partial',
+          metadata: { keep: 1, replace: 'new', added: [1] },
+        });
+        await store.jobUpdate({ id: job.id, patch: { error: null } });
+        expect((await store.jobGet(job.id))?.error).toBeNull();
+      });
+
+      it('deletes a job with its tasks, executions, log lines, events and artifacts, and nothing else', async () => {
+        const seed = async () => {
+          const { job, executions } = await insertJobWithExecutions(2);
+          await store.taskInsertMany([makeTask(job)]);
+          await store.logAppendMany(executions.map((e) => logLine(e.id, 1)));
+          await store.eventInsertMany([event(job.id, executions[0].id)]);
+          await store.artifactInsertMany([{ executionId: executions[0].id, jobId: job.id, path: 'out.txt', size: 3, createdAt: at(0) }]);
+          return { job, executions };
+        };
+        const doomed = await seed();
+        const kept = await seed();
+
+        expect(await store.jobDelete(doomed.job.id)).toBe(true);
+        expect(await store.jobGet(doomed.job.id)).toBeUndefined();
+        expect(await store.taskList(doomed.job.id)).toEqual([]);
+        expect(await store.executionList({ jobId: doomed.job.id, limit: 10 })).toEqual([]);
+        expect(await store.logCount({ executionId: doomed.executions[0].id })).toBe(0);
+        expect(await store.eventList({ jobId: doomed.job.id, limit: 10 })).toEqual([]);
+        expect(await store.artifactList({ jobId: doomed.job.id })).toEqual([]);
+
+        expect(await store.jobGet(kept.job.id)).toBeDefined();
+        expect(await store.taskList(kept.job.id)).toHaveLength(1);
+        expect(await store.executionList({ jobId: kept.job.id, limit: 10 })).toHaveLength(2);
+        expect(await store.logCount({ jobId: kept.job.id })).toBe(2);
+        expect(await store.eventList({ jobId: kept.job.id, limit: 10 })).toHaveLength(1);
+        expect(await store.artifactList({ jobId: kept.job.id })).toHaveLength(1);
+
+        expect(await store.jobDelete(doomed.job.id)).toBe(false);
+      });
+    });
+
+    describe('tasks', () => {
+      it('inserts many, lists by position, reads one, guards state, resets', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const tasks = [
+          makeTask(job, { position: 1, name: 'second', needs: ['x'], state: 'FAILED' }),
+          makeTask(job, { position: 0, name: 'first', state: 'SUCCEEDED' }),
+          makeTask(job, { position: 2, name: 'third', state: 'PENDING' }),
+        ];
+        await store.taskInsertMany(tasks);
+        expect(await store.taskList(job.id)).toEqual([tasks[1], tasks[0], tasks[2]]);
+        expect(await store.taskGet(tasks[0].id)).toEqual(tasks[0]);
+        expect(await store.taskGet(newTestId())).toBeUndefined();
+
+        expect(await store.taskSetState({ id: tasks[2].id, from: ['RUNNING'], to: 'SUCCEEDED' })).toBe(false);
+        expect(await store.taskSetState({ id: tasks[2].id, from: ['PENDING'], to: 'RUNNING' })).toBe(true);
+        expect((await store.taskGet(tasks[2].id))?.state).toBe('RUNNING');
+
+        await store.taskReset({ ids: [tasks[0].id, tasks[1].id] });
+        expect((await store.taskList(job.id)).map((t) => t.state)).toEqual(['PENDING', 'PENDING', 'RUNNING']);
+        await store.taskReset({ ids: [] });
+      });
+    });
+
+    describe('executions: insert, read, count', () => {
+      it('inserts 10,000 in one call and counts them by state', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const states: State[] = ['RUNNABLE', 'PENDING', 'SUCCEEDED', 'FAILED'];
+        const rows = Array.from({ length: 10_000 }, (_, i) =>
+          makeExecution(job, { idx: i, state: states[i % 4], spec: { name: `item ${i}`, run: 'true', args: [`${i}`] } }),
+        );
+        const started = performance.now();
+        await store.executionInsertMany(rows);
+        const ms = performance.now() - started;
+        console.info(`[${name}] executionInsertMany 10,000 rows: ${ms.toFixed(0)} ms`);
+        expect(ms).toBeLessThan(5_000);
+        expect(await store.executionCountByState({ jobId: job.id })).toEqual({
+          RUNNABLE: 2_500,
+          PENDING: 2_500,
+          SUCCEEDED: 2_500,
+          FAILED: 2_500,
+        });
+        const last = await store.executionGet(rows[9_999].id);
+        expect(last).toEqual({ ...rows[9_999], seq: expect.any(Number) });
+      });
+
+      it('reads back exactly what was inserted, with an increasing seq', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const rows = [
+          makeExecution(job, {
+            parentId: 'parent',
+            idx: 3,
+            attempt: 2,
+            kind: 'lua',
+            cpus: 0.5,
+            memoryMb: 128,
+            nodeId: 'node',
+            leaseExpiresAt: at(1),
+            notBefore: at(2),
+            timeoutMs: 3_600_000,
+            scheduledAt: at(3),
+            startedAt: at(4),
+            completedAt: at(5),
+            exitCode: 3,
+            result: 'r',
+            error: 'e',
+            reason: 'timeout',
+            progress: 12.5,
+            childCount: 4,
+            childDone: 1,
+          }),
+          makeExecution(job),
+        ];
+        await store.executionInsertMany(rows);
+        const [first, second] = await Promise.all(rows.map((row) => store.executionGet(row.id)));
+        expect(first).toEqual({ ...rows[0], seq: expect.any(Number) });
+        expect(second?.seq).toBeGreaterThan(first?.seq ?? Infinity);
+        expect(await store.executionGet(newTestId())).toBeUndefined();
+        await store.executionInsertMany([]);
+      });
+
+      it('lists by job, task, parent, node and state; pages by seq; orders by idx', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const parent = makeExecution(job, { kind: 'each', state: 'RUNNING', taskId: 'each-task' });
+        const children = [2, 0, 1].map((idx) =>
+          makeExecution(job, { parentId: parent.id, idx, taskId: 'each-task', state: idx === 1 ? 'PENDING' : 'RUNNABLE' }),
+        );
+        const other = makeExecution(job, { taskId: 'other', state: 'RUNNING', nodeId: 'node-1' });
+        await store.executionInsertMany([parent, ...children, other]);
+
+        expect(ids(await store.executionList({ jobId: job.id, limit: 10 }))).toEqual(ids([parent, ...children, other]));
+        expect(ids(await store.executionList({ taskId: 'each-task', parentId: null, limit: 10 }))).toEqual([parent.id]);
+        expect(ids(await store.executionList({ parentId: parent.id, limit: 10, orderByIdx: true }))).toEqual(
+          ids([children[1], children[2], children[0]]),
+        );
+        expect(ids(await store.executionList({ parentId: parent.id, states: ['PENDING'], limit: 10 }))).toEqual([children[2].id]);
+        expect(ids(await store.executionList({ nodeId: 'node-1', limit: 10 }))).toEqual([other.id]);
+        const [firstPage] = await store.executionList({ jobId: job.id, limit: 2 });
+        expect(ids(await store.executionList({ jobId: job.id, limit: 2, afterSeq: firstPage.seq }))).toEqual(
+          ids(children.slice(0, 2)),
+        );
+        expect(await store.executionCountByState({ parentId: parent.id })).toEqual({ RUNNABLE: 2, PENDING: 1 });
+      });
+
+      it('lists the unfinished executions of a job or a parent', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const rows = (['PENDING', 'RUNNABLE', 'STARTING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED', 'SKIPPED'] as State[]).map(
+          (state) => makeExecution(job, { state, parentId: 'p' }),
+        );
+        await store.executionInsertMany(rows);
+        expect(ids(await store.executionListActive({ jobId: job.id }))).toEqual(ids(rows.slice(0, 4)));
+        expect(ids(await store.executionListActive({ parentId: 'p' }))).toEqual(ids(rows.slice(0, 4)));
+        expect(await store.executionListActive({ parentId: 'none' })).toEqual([]);
+      });
+
+      it('counts settled children atomically', async () => {
+        const { executions } = await insertJobWithExecutions(1, { kind: 'each', childCount: 25, state: 'RUNNING' });
+        const id = executions[0].id;
+        await Promise.all(Array.from({ length: 20 }, () => store.tx((tx) => tx.executionAddChildDone({ id, by: 1 }))));
+        expect(await store.executionAddChildDone({ id, by: 5 })).toEqual({ childDone: 25, childCount: 25 });
+        await expect(store.executionAddChildDone({ id: newTestId(), by: 1 })).rejects.toThrow();
+      });
+    });
+
+    describe('executions: guarded state writes', () => {
+      it('changes nothing from a wrong state, and applies the patch from a right one', async () => {
+        const { executions } = await insertJobWithExecutions(1, { state: 'RUNNING', nodeId: 'node-1' });
+        const [row] = executions;
+        expect(await store.executionSetState({ id: row.id, from: ['RUNNABLE'], to: 'STARTING' })).toBe(false);
+        expect(await store.executionGet(row.id)).toEqual({ ...row, seq: expect.any(Number) });
+
+        const patch = { completedAt: at(9), exitCode: 0, result: '{"ok":true}', progress: 100, leaseExpiresAt: null };
+        expect(await store.executionSetState({ id: row.id, from: ['STARTING', 'RUNNING'], to: 'SUCCEEDED', patch })).toBe(true);
+        expect(await store.executionGet(row.id)).toEqual({ ...row, ...patch, state: 'SUCCEEDED', seq: expect.any(Number) });
+        expect(await store.executionSetState({ id: row.id, from: ['STARTING', 'RUNNING'], to: 'FAILED' })).toBe(false);
+      });
+
+      it('requires the lease holder when nodeId is given', async () => {
+        const { executions } = await insertJobWithExecutions(1, { state: 'RUNNING', nodeId: 'node-1' });
+        const [row] = executions;
+        expect(await store.executionSetState({ id: row.id, from: ['RUNNING'], to: 'FAILED', nodeId: 'node-2' })).toBe(false);
+        expect((await store.executionGet(row.id))?.state).toBe('RUNNING');
+        expect(await store.executionSetState({ id: row.id, from: ['RUNNING'], to: 'FAILED', nodeId: 'node-1' })).toBe(true);
+      });
+
+      it('writes many and returns only the ids that changed', async () => {
+        const { job, executions } = await insertJobWithExecutions(4);
+        const finished = makeExecution(job, { state: 'SUCCEEDED' });
+        await store.executionInsertMany([finished]);
+        await store.executionSetState({ id: executions[0].id, from: ['RUNNABLE'], to: 'CANCELLED' });
+        const changed = await store.executionSetStateMany({
+          ids: [...ids(executions), finished.id, newTestId()],
+          from: ['RUNNABLE'],
+          to: 'STARTING',
+          patch: { nodeId: 'node-1', leaseExpiresAt: at(30_000) },
+        });
+        expect(changed.sort()).toEqual(ids(executions.slice(1)).sort());
+        const after = await store.executionGet(executions[1].id);
+        expect(after).toMatchObject({ state: 'STARTING', nodeId: 'node-1', leaseExpiresAt: at(30_000) });
+        expect((await store.executionGet(finished.id))?.state).toBe('SUCCEEDED');
+        expect(await store.executionSetStateMany({ ids: [], from: ['RUNNABLE'], to: 'STARTING' })).toEqual([]);
+      });
+
+      it('refuses a patch field that is not a column', async () => {
+        const { executions } = await insertJobWithExecutions(1);
+        const patch = { notAColumn: 1 } as unknown as { progress: number };
+        await expect(store.executionSetState({ id: executions[0].id, from: ['RUNNABLE'], to: 'STARTING', patch })).rejects.toThrow(
+          /notAColumn/,
+        );
+      });
+    });
+
+    describe('executions: claim candidates', () => {
+      const claimAll = { queues: ['default'], kinds: ['shell', 'lua', 'container'], now: at(0), perOwner: 10 };
+
+      it('returns only RUNNABLE rows, highest priority then oldest first', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const low = makeExecution(job, { priority: 0 });
+        const high = makeExecution(job, { priority: 5 });
+        const lowLater = makeExecution(job, { priority: 0 });
+        const highLater = makeExecution(job, { priority: 5 });
+        const notRunnable = (['PENDING', 'STARTING', 'RUNNING', 'SUCCEEDED'] as State[]).map((state) =>
+          makeExecution(job, { state, priority: 9 }),
+        );
+        await store.executionInsertMany([low, high, lowLater, ...notRunnable, highLater]);
+        const candidates = await store.tx((tx) => tx.executionClaimCandidates(claimAll));
+        expect(ids(candidates)).toEqual(ids([high, highLater, low, lowLater]));
+      });
+
+      it('is fair between owners: a huge backlog does not hide another owner', async () => {
+        await insertJobWithExecutions(1_000, {}, { owner: 'ann' });
+        const { executions: bobs } = await insertJobWithExecutions(1, {}, { owner: 'bob' });
+        const candidates = await store.tx((tx) => tx.executionClaimCandidates({ ...claimAll, perOwner: 3 }));
+        expect(candidates.map((c) => c.owner).sort()).toEqual(['ann', 'ann', 'ann', 'bob']);
+        expect(ids(candidates)).toContain(bobs[0].id);
+      });
+
+      it('filters by queue, kind and backoff (notBefore)', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const inQueue = makeExecution(job);
+        const otherQueue = makeExecution(job, { queue: 'gpu' });
+        const container = makeExecution(job, { kind: 'container' });
+        const backedOff = makeExecution(job, { notBefore: at(1) });
+        const due = makeExecution(job, { notBefore: at(0) });
+        await store.executionInsertMany([inQueue, otherQueue, container, backedOff, due]);
+
+        const shellOnly = await store.tx((tx) => tx.executionClaimCandidates({ ...claimAll, kinds: ['shell'] }));
+        expect(ids(shellOnly)).toEqual(ids([inQueue, due]));
+        const gpu = await store.tx((tx) => tx.executionClaimCandidates({ ...claimAll, queues: ['gpu'] }));
+        expect(ids(gpu)).toEqual([otherQueue.id]);
+        const later = await store.tx((tx) => tx.executionClaimCandidates({ ...claimAll, queues: ['default', 'gpu'], now: at(1) }));
+        expect(ids(later).sort()).toEqual(ids([inQueue, otherQueue, container, backedOff, due]).sort());
+        expect(await store.tx((tx) => tx.executionClaimCandidates({ ...claimAll, queues: [] }))).toEqual([]);
+      });
+
+      it('never hands the same row to two concurrent claims', async () => {
+        await insertJobWithExecutions(60, {}, { owner: 'ann' });
+        await insertJobWithExecutions(60, {}, { owner: 'bob' });
+        const claim = (node: string) =>
+          store.tx(async (tx) => {
+            const candidates = await tx.executionClaimCandidates({ ...claimAll, perOwner: 5 });
+            return tx.executionSetStateMany({ ids: ids(candidates), from: ['RUNNABLE'], to: 'STARTING', patch: { nodeId: node } });
+          });
+        const rounds = await Promise.all(Array.from({ length: 12 }, (_, i) => claim(`node-${i}`)));
+        const claimed = rounds.flat();
+        expect(claimed.length).toBe(120);
+        expect(new Set(claimed).size).toBe(120);
+      });
+    });
+
+    describe('executions: leases, timeouts, queues', () => {
+      it('renews only the leases a node still holds', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const mineStarting = makeExecution(job, { state: 'STARTING', nodeId: 'n1', leaseExpiresAt: at(10) });
+        const mineRunning = makeExecution(job, { state: 'RUNNING', nodeId: 'n1', leaseExpiresAt: at(10) });
+        const mineDone = makeExecution(job, { state: 'SUCCEEDED', nodeId: 'n1', leaseExpiresAt: at(10) });
+        const theirs = makeExecution(job, { state: 'RUNNING', nodeId: 'n2', leaseExpiresAt: at(10) });
+        await store.executionInsertMany([mineStarting, mineRunning, mineDone, theirs]);
+        const held = await store.executionRenewLeases({ nodeId: 'n1', ids: ids([mineStarting, mineRunning, mineDone, theirs]), until: at(99) });
+        expect(held.sort()).toEqual(ids([mineStarting, mineRunning]).sort());
+        expect((await store.executionGet(mineRunning.id))?.leaseExpiresAt).toBe(at(99));
+        expect((await store.executionGet(mineDone.id))?.leaseExpiresAt).toBe(at(10));
+        expect((await store.executionGet(theirs.id))?.leaseExpiresAt).toBe(at(10));
+        expect(await store.executionRenewLeases({ nodeId: 'n1', ids: [], until: at(99) })).toEqual([]);
+      });
+
+      it('lists active executions whose lease ran out', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const expired = makeExecution(job, { state: 'RUNNING', nodeId: 'n1', leaseExpiresAt: at(5) });
+        const expiredStarting = makeExecution(job, { state: 'STARTING', nodeId: 'n1', leaseExpiresAt: at(1) });
+        const live = makeExecution(job, { state: 'RUNNING', nodeId: 'n1', leaseExpiresAt: at(20) });
+        const finished = makeExecution(job, { state: 'FAILED', nodeId: 'n1', leaseExpiresAt: at(1) });
+        await store.executionInsertMany([expired, expiredStarting, live, finished]);
+        expect(ids(await store.executionListLeaseExpired({ now: at(10), limit: 10 }))).toEqual(ids([expiredStarting, expired]));
+        expect(await store.executionListLeaseExpired({ now: at(10), limit: 1 })).toHaveLength(1);
+      });
+
+      it('lists RUNNING executions past their timeout plus grace', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const late = makeExecution(job, { state: 'RUNNING', startedAt: at(0), timeoutMs: 1_000 });
+        const inGrace = makeExecution(job, { state: 'RUNNING', startedAt: at(500), timeoutMs: 1_000 });
+        const noTimeout = makeExecution(job, { state: 'RUNNING', startedAt: at(0), timeoutMs: null });
+        const notRunning = makeExecution(job, { state: 'STARTING', startedAt: at(0), timeoutMs: 1_000 });
+        await store.executionInsertMany([late, inGrace, noTimeout, notRunning]);
+        expect(ids(await store.executionListPastTimeout({ now: at(1_800), graceMs: 500, limit: 10 }))).toEqual([late.id]);
+        expect(await store.executionListPastTimeout({ now: at(1_400), graceMs: 500, limit: 10 })).toEqual([]);
+      });
+
+      it('counts runnable and running work per queue', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        await store.executionInsertMany([
+          makeExecution(job, { state: 'RUNNABLE' }),
+          makeExecution(job, { state: 'RUNNABLE' }),
+          makeExecution(job, { state: 'STARTING' }),
+          makeExecution(job, { state: 'RUNNING', queue: 'gpu' }),
+          makeExecution(job, { state: 'SUCCEEDED', queue: 'gpu' }),
+          makeExecution(job, { state: 'PENDING', queue: 'idle' }),
+        ]);
+        const stats = await store.queueStats();
+        expect(stats.sort((a, b) => a.queue.localeCompare(b.queue))).toEqual([
+          { queue: 'default', runnable: 2, running: 1 },
+          { queue: 'gpu', runnable: 0, running: 1 },
+        ]);
+      });
+    });
+
+    describe('logs', () => {
+      it('appends, lists after a number, and counts per execution and job', async () => {
+        const { job, executions } = await insertJobWithExecutions(2);
+        const [a, b] = executions;
+        await store.logAppendMany([1, 2, 3].map((n) => logLine(a.id, n)));
+        await store.logAppendMany([logLine(b.id, 1, 'stderr')]);
+        expect(await store.logList({ executionId: a.id, limit: 10 })).toEqual([1, 2, 3].map((n) => logLine(a.id, n)));
+        expect((await store.logList({ executionId: a.id, afterNumber: 1, limit: 1 })).map((l) => l.number)).toEqual([2]);
+        expect(await store.logCount({ executionId: a.id })).toBe(3);
+        expect(await store.logCount({ jobId: job.id })).toBe(4);
+      });
+
+      it('ignores a retried batch and drops lines of executions that are gone', async () => {
+        const { executions } = await insertJobWithExecutions(1);
+        const id = executions[0].id;
+        await store.logAppendMany([logLine(id, 1), logLine(id, 2)]);
+        await store.logAppendMany([logLine(id, 2, 'stdout', 'changed'), logLine(id, 3), logLine('gone', 1)]);
+        expect((await store.logList({ executionId: id, limit: 10 })).map((l) => l.line)).toEqual(['line 1', 'line 2', 'line 3']);
+        expect(await store.logCount({ executionId: 'gone' })).toBe(0);
+      });
+
+      it('lists a job’s lines oldest first across executions, with a text filter', async () => {
+        const { job, executions } = await insertJobWithExecutions(2);
+        const [a, b] = executions;
+        await store.logAppendMany([
+          { ...logLine(a.id, 1), at: at(30), line: 'third' },
+          { ...logLine(b.id, 1), at: at(10), line: 'first 100%' },
+          { ...logLine(a.id, 2), at: at(40), line: 'FOURTH' },
+          { ...logLine(b.id, 2), at: at(20), line: 'second_x' },
+        ]);
+        const all = await store.logListByJob({ jobId: job.id, limit: 10 });
+        expect(all.map((l) => l.line)).toEqual(['first 100%', 'second_x', 'third', 'FOURTH']);
+        expect((await store.logListByJob({ jobId: job.id, limit: 2, offset: 1 })).map((l) => l.line)).toEqual(['second_x', 'third']);
+        expect((await store.logListByJob({ jobId: job.id, limit: 10, q: 'fourth' })).map((l) => l.line)).toEqual(['FOURTH']);
+        expect((await store.logListByJob({ jobId: job.id, limit: 10, q: '%' })).map((l) => l.line)).toEqual(['first 100%']);
+        expect((await store.logListByJob({ jobId: job.id, limit: 10, q: 'd_' })).map((l) => l.line)).toEqual(['second_x']);
+      });
+
+      it('keeps lines holding NUL and other awkward text readable', async () => {
+        const { executions } = await insertJobWithExecutions(1);
+        const id = executions[0].id;
+        await store.logAppendMany([{ ...logLine(id, 1), line: 'a\u0000b' }, { ...logLine(id, 2), line: 'ünïcødé 🚀 \'quotes\' "and" \\' }]);
+        const lines = await store.logList({ executionId: id, limit: 10 });
+        expect(lines.map((l) => l.line)).toEqual(['a\uFFFDb', 'ünïcødé 🚀 \'quotes\' "and" \\']);
+      });
+    });
+
+    describe('events', () => {
+      it('inserts many with increasing ids and lists after an id', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        await store.eventInsertMany([event(job.id, null, 'a'), event(job.id, 'exec', 'b'), event('other-job', null, 'c')]);
+        await store.eventInsertMany([{ ...event(job.id, null, 'd'), data: { nested: { n: 1 } } }]);
+        const events = await store.eventList({ jobId: job.id, limit: 10 });
+        expect(events.map((e) => e.message)).toEqual(['a', 'b', 'd']);
+        expect(events[1]).toEqual({ ...event(job.id, 'exec', 'b'), id: expect.any(Number) });
+        expect(events[2].data).toEqual({ nested: { n: 1 } });
+        const ids = events.map((e) => e.id ?? 0);
+        expect([...ids].sort((x, y) => x - y)).toEqual(ids);
+        expect((await store.eventList({ jobId: job.id, afterId: ids[0], limit: 1 })).map((e) => e.message)).toEqual(['b']);
+      });
+    });
+
+    describe('outbox', () => {
+      it('takes due rows once, leases them, and takes them again when the lease runs out', async () => {
+        await store.outboxInsertMany([
+          makeOutbox({ nextAt: at(0), url: 'http://127.0.0.1:9/a' }),
+          makeOutbox({ nextAt: at(5), url: 'http://127.0.0.1:9/b' }),
+          makeOutbox({ nextAt: at(50), url: 'http://127.0.0.1:9/later' }),
+          makeOutbox({ nextAt: at(0), status: 'done', url: 'http://127.0.0.1:9/done' }),
+        ]);
+        const taken = await store.outboxTakeDue({ now: at(10), limit: 10, leaseMs: 1_000 });
+        expect(taken.map((r) => r.url)).toEqual(['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b']);
+        expect(taken[0]).toMatchObject({ headers: { 'content-type': 'application/json' }, body: { event: 'job.StateChange', ok: true } });
+        expect(await store.outboxTakeDue({ now: at(10), limit: 10, leaseMs: 1_000 })).toEqual([]);
+        const again = await store.outboxTakeDue({ now: at(1_010), limit: 10, leaseMs: 1_000 });
+        expect(again.map((r) => r.url)).toEqual(['http://127.0.0.1:9/a', 'http://127.0.0.1:9/b', 'http://127.0.0.1:9/later']);
+      });
+
+      it('never gives one row to two concurrent dispatchers', async () => {
+        await store.outboxInsertMany(Array.from({ length: 40 }, () => makeOutbox()));
+        const takes = await Promise.all(
+          Array.from({ length: 8 }, () => store.tx((tx) => tx.outboxTakeDue({ now: at(0), limit: 7, leaseMs: 60_000 }))),
+        );
+        const taken = takes.flat().map((r) => r.id);
+        expect(taken).toHaveLength(40);
+        expect(new Set(taken).size).toBe(40);
+      });
+
+      it('records attempts, errors and the final status', async () => {
+        await store.outboxInsertMany([makeOutbox()]);
+        const [row] = await store.outboxTakeDue({ now: at(0), limit: 1, leaseMs: 1_000 });
+        await store.outboxUpdate({ id: row.id ?? 0, status: 'pending', attempts: 1, nextAt: at(2), lastError: 'HTTP 500' });
+        const [retried] = await store.outboxTakeDue({ now: at(2), limit: 1, leaseMs: 1_000 });
+        expect(retried).toMatchObject({ attempts: 1, lastError: 'HTTP 500' });
+        await store.outboxUpdate({ id: row.id ?? 0, status: 'done', attempts: 2, nextAt: at(3), lastError: null });
+        expect(await store.outboxTakeDue({ now: at(100_000), limit: 1, leaseMs: 1_000 })).toEqual([]);
+      });
+    });
+
+    describe('artifacts', () => {
+      it('lists by job and execution, and replaces a re-collected path', async () => {
+        const { job, executions } = await insertJobWithExecutions(2);
+        const [a, b] = executions;
+        await store.artifactInsertMany([
+          { executionId: a.id, jobId: job.id, path: 'b.txt', size: 2, createdAt: at(0) },
+          { executionId: a.id, jobId: job.id, path: 'a.txt', size: 1, createdAt: at(0) },
+          { executionId: b.id, jobId: job.id, path: 'big.bin', size: 5_000_000_000, createdAt: at(0) },
+        ]);
+        await store.artifactInsertMany([{ executionId: a.id, jobId: job.id, path: 'a.txt', size: 10, createdAt: at(1) }]);
+        expect(await store.artifactList({ executionId: a.id })).toEqual([
+          { executionId: a.id, jobId: job.id, path: 'a.txt', size: 10, createdAt: at(1) },
+          { executionId: a.id, jobId: job.id, path: 'b.txt', size: 2, createdAt: at(0) },
+        ]);
+        expect(await store.artifactList({ jobId: job.id })).toHaveLength(3);
+        expect((await store.artifactList({ executionId: b.id }))[0].size).toBe(5_000_000_000);
+      });
+    });
+
+    describe('nodes', () => {
+      it('upserts, reads and lists by heartbeat', async () => {
+        const node = makeNode();
+        await store.nodeUpsert(node);
+        expect(await store.nodeGet(node.id)).toEqual(node);
+        const beat = { ...node, lastHeartbeatAt: at(100), cpuPercent: 80, usedCpus: 3, queues: ['default', 'gpu'], info: { n: 2 } };
+        await store.nodeUpsert(beat);
+        expect(await store.nodeGet(node.id)).toEqual(beat);
+        const quiet = makeNode({ name: 'quiet', lastHeartbeatAt: at(10) });
+        await store.nodeUpsert(quiet);
+        expect(ids(await store.nodeList({}))).toHaveLength(2);
+        expect(ids(await store.nodeList({ heartbeatAfter: at(50) }))).toEqual([node.id]);
+        expect(await store.nodeGet(newTestId())).toBeUndefined();
+      });
+
+      it('marks silent UP nodes DOWN and returns them', async () => {
+        const silent = makeNode({ lastHeartbeatAt: at(0) });
+        const alive = makeNode({ lastHeartbeatAt: at(100) });
+        const alreadyDown = makeNode({ lastHeartbeatAt: at(0), status: 'DOWN' });
+        for (const node of [silent, alive, alreadyDown]) await store.nodeUpsert(node);
+        expect(await store.nodeMarkDown({ silentSince: at(50) })).toEqual([silent.id]);
+        expect((await store.nodeGet(silent.id))?.status).toBe('DOWN');
+        expect((await store.nodeGet(alive.id))?.status).toBe('UP');
+        expect(await store.nodeMarkDown({ silentSince: at(50) })).toEqual([]);
+      });
+    });
+
+    describe('leadership', () => {
+      it('grants a free lease, refuses others while it holds, renews for the holder, hands over when it lapses', async () => {
+        expect(await store.leaderAcquire({ name: 'reaper', holder: 'a', now: at(0), until: at(10) })).toBe(true);
+        expect(await store.leaderAcquire({ name: 'reaper', holder: 'b', now: at(5), until: at(15) })).toBe(false);
+        expect(await store.leaderAcquire({ name: 'cron', holder: 'b', now: at(5), until: at(15) })).toBe(true);
+        expect(await store.leaderAcquire({ name: 'reaper', holder: 'a', now: at(8), until: at(20) })).toBe(true);
+        expect(await store.leaderAcquire({ name: 'reaper', holder: 'b', now: at(15), until: at(25) })).toBe(false);
+        expect(await store.leaderAcquire({ name: 'reaper', holder: 'b', now: at(21), until: at(31) })).toBe(true);
+        expect(await store.leaderAcquire({ name: 'reaper', holder: 'a', now: at(22), until: at(32) })).toBe(false);
+      });
+
+      it('elects exactly one of many concurrent candidates', async () => {
+        const results = await Promise.all(
+          Array.from({ length: 10 }, (_, i) => store.leaderAcquire({ name: 'cron', holder: `h${i}`, now: at(0), until: at(10) })),
+        );
+        expect(results.filter(Boolean)).toHaveLength(1);
+      });
+    });
+
+    describe('users and tokens', () => {
+      it('stores users and finds a token by hash, touching its last use', async () => {
+        const user = { id: newTestId(), name: 'alice', role: 'admin' as const, createdAt: at(0), disabled: false };
+        const other = { id: newTestId(), name: 'bob', role: 'user' as const, createdAt: at(0), disabled: true };
+        await store.userInsert(user);
+        await store.userInsert(other);
+        expect(await store.userGet(user.id)).toEqual(user);
+        expect(await store.userGetByName('bob')).toEqual(other);
+        expect(await store.userGetByName('carol')).toBeUndefined();
+        expect((await store.userList()).map((u) => u.name)).toEqual(['alice', 'bob']);
+        await expect(store.userInsert({ ...other, id: newTestId() })).rejects.toThrow();
+
+        const token = { id: newTestId(), userId: user.id, hash: 'ab'.repeat(32), name: 'cli', createdAt: at(0), lastUsedAt: null };
+        await store.tokenInsert(token);
+        const found = await store.tokenGetByHash(token.hash);
+        expect(found?.user).toEqual(user);
+        expect(found?.token).toMatchObject({ id: token.id, name: 'cli' });
+        const touched = found?.token.lastUsedAt;
+        expect(touched).toEqual(expect.any(String));
+        expect((await store.tokenGetByHash(token.hash))?.token.lastUsedAt).toBe(touched);
+        expect(await store.tokenGetByHash('cd'.repeat(32))).toBeUndefined();
+      });
+    });
+
+    describe('schedules', () => {
+      it('stores, lists newest first, pauses, finds due ones, advances once, deletes', async () => {
+        const first = makeSchedule({ name: 'first', nextAt: at(100) });
+        const second = makeSchedule({ name: 'second', owner: 'bob', nextAt: at(200) });
+        await store.scheduleInsert(first);
+        await store.scheduleInsert(second);
+        expect(await store.scheduleGet(first.id)).toEqual(first);
+        expect(ids(await store.scheduleList({ limit: 10 }))).toEqual([second.id, first.id]);
+        expect(ids(await store.scheduleList({ limit: 1, offset: 1 }))).toEqual([first.id]);
+        expect(await store.scheduleCount({ owner: 'bob' })).toBe(1);
+
+        expect(ids(await store.scheduleListDue({ now: at(150), limit: 10 }))).toEqual([first.id]);
+        expect(await store.scheduleSetState({ id: first.id, from: 'PAUSED', to: 'ACTIVE' })).toBe(false);
+        expect(await store.scheduleSetState({ id: first.id, from: 'ACTIVE', to: 'PAUSED' })).toBe(true);
+        expect(await store.scheduleListDue({ now: at(150), limit: 10 })).toEqual([]);
+
+        const advance = { id: second.id, expectedNextAt: at(200), nextAt: at(300), firedAt: at(201) };
+        const results = await Promise.all([store.scheduleAdvance(advance), store.scheduleAdvance(advance)]);
+        expect(results.filter(Boolean)).toHaveLength(1);
+        expect(await store.scheduleGet(second.id)).toMatchObject({ nextAt: at(300), lastFiredAt: at(201) });
+
+        expect(await store.scheduleDelete(first.id)).toBe(true);
+        expect(await store.scheduleDelete(first.id)).toBe(false);
+        expect(await store.scheduleGet(first.id)).toBeUndefined();
+      });
+    });
+
+    describe('transactions', () => {
+      it('commits what the function wrote', async () => {
+        const job = makeJob();
+        const result = await store.tx(async (tx) => {
+          await tx.jobInsert(job);
+          return 'ok';
+        });
+        expect(result).toBe('ok');
+        expect(await store.jobGet(job.id)).toEqual(job);
+      });
+
+      it('rolls everything back when the function throws', async () => {
+        const job = makeJob();
+        await expect(
+          store.tx(async (tx) => {
+            await tx.jobInsert(job);
+            await tx.executionInsertMany([makeExecution(job)]);
+            expect(await tx.jobGet(job.id)).toBeDefined();
+            throw new Error('boom');
+          }),
+        ).rejects.toThrow('boom');
+        expect(await store.jobGet(job.id)).toBeUndefined();
+        expect(await store.executionList({ jobId: job.id, limit: 10 })).toEqual([]);
+      });
+
+      it('reuses the open transaction for a nested tx, so the outer rollback undoes it', async () => {
+        const outer = makeJob();
+        const inner = makeJob();
+        await expect(
+          store.tx(async (tx) => {
+            await tx.jobInsert(outer);
+            await tx.tx(async (nested) => {
+              expect(await nested.jobGet(outer.id)).toBeDefined();
+              await nested.jobInsert(inner);
+            });
+            expect(await tx.jobGet(inner.id)).toBeDefined();
+            throw new Error('undo both');
+          }),
+        ).rejects.toThrow('undo both');
+        expect(await store.jobGet(outer.id)).toBeUndefined();
+        expect(await store.jobGet(inner.id)).toBeUndefined();
+      });
+
+      it('keeps a failed statement from leaving the transaction half-done', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const other = makeJob();
+        await expect(
+          store.tx(async (tx) => {
+            await tx.jobInsert(other);
+            await tx.jobInsert(job);
+          }),
+        ).rejects.toThrow();
+        expect(await store.jobGet(other.id)).toBeUndefined();
+        const again = makeJob();
+        await store.tx((tx) => tx.jobInsert(again));
+        expect(await store.jobGet(again.id)).toBeDefined();
+      });
+
+      it('runs many concurrent transactions without losing one', async () => {
+        const jobs = Array.from({ length: 25 }, () => makeJob());
+        await Promise.all(
+          jobs.map((job) =>
+            store.tx(async (tx) => {
+              await tx.jobInsert(job);
+              await tx.taskInsertMany([makeTask(job)]);
+            }),
+          ),
+        );
+        expect(await store.jobCount({})).toBe(25);
+      });
+
+      it('says so when a transaction object is used after its end', async () => {
+        let leaked: Parameters<Parameters<Store['tx']>[0]>[0] | undefined;
+        await store.tx(async (tx) => {
+          leaked = tx;
+        });
+        await expect(leaked?.jobGet(newTestId())).rejects.toThrow();
+      });
+    });
+
+    describe('notify, listen, ping', () => {
+      it('delivers notifications to listeners until they stop listening', async () => {
+        const received: string[] = [];
+        const stop = await store.listen('work', (payload) => received.push(payload));
+        await store.notify('work', 'one');
+        await waitFor(() => received.length === 1);
+        await stop();
+        await store.notify('work', 'two');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        expect(received).toEqual(['one']);
+      });
+
+      it('answers a ping', async () => {
+        await expect(store.ping()).resolves.toBeUndefined();
+      });
+
+      it('reports the dialect', () => {
+        expect(['sqlite', 'postgres']).toContain(store.dialect);
+      });
+    });
+  });
+}
+
+function logLine(executionId: string, number: number, stream: LogLine['stream'] = 'stdout', line = `line ${number}`): LogLine {
+  return { executionId, number, stream, at: at(number), line };
+}
+
+function event(jobId: string, executionId: string | null, message = 'm') {
+  return {
+    jobId,
+    executionId,
+    at: at(0),
+    kind: 'job.state',
+    state: 'RUNNING',
+    stage: null,
+    message,
+    data: null,
+  };
+}
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
