@@ -107,6 +107,7 @@ function toProblem(issue: AjvIssue, context: string): Problem {
   );
   let message = issue.message ?? 'is invalid';
   if (issue.keyword === 'additionalProperties') message = 'is not a known field';
+  if (issue.keyword === 'enum' && Array.isArray(params.allowedValues)) message = `must be one of ${params.allowedValues.join(', ')}`;
   if (issue.keyword === 'pattern' && typeof params.pattern === 'string' && params.pattern === ID_PATTERN) {
     message = 'must be a 32-character lowercase hex id';
   }

@@ -8,6 +8,9 @@
 import type { Store } from './store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { PostgresStore } from './postgres/postgres-store.js';
+import { redactPassword } from './shared/redact.js';
+
+export { redactPassword };
 
 export type StoreLocation = { dialect: 'sqlite'; path: string } | { dialect: 'postgres'; url: string };
 
@@ -33,9 +36,4 @@ export function parseStoreUrl(url: string): StoreLocation {
     `unsupported database URL ${JSON.stringify(redactPassword(url))}: use sqlite:PATH, a path ending in .db, ` +
       'or postgres://USER@HOST/DATABASE',
   );
-}
-
-/** A URL fit for an error message: any password replaced. */
-export function redactPassword(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/iu, '$1***@');
 }

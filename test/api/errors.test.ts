@@ -101,6 +101,16 @@ describe('400 for bad submissions', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 
+  it('answers 400, not 500, to deeply nested JSON and YAML', async () => {
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    const json = `{"name": "deep", "inputs": {"x": ${deep}}, "tasks": [{"name": "t", "run": "true"}]}`;
+    const answer = await api.json('/v1/jobs', { method: 'POST', body: json, headers: { 'content-type': 'application/json' } });
+    expectError(answer, 400, 'BARGE_E_VALIDATION');
+    const yaml = `name: deep\ninputs:\n  x: ${deep}\ntasks: [{name: t, run: "true"}]\n`;
+    const fromYaml = await api.json('/v1/jobs', { method: 'POST', body: yaml, headers: { 'content-type': 'application/yaml' } });
+    expectError(fromYaml, 400, 'BARGE_E_VALIDATION');
+  });
+
   it('answers 413 for a body over the limit, JSON or YAML', async () => {
     const big = { name: 'big', tasks: [{ name: 't', run: `echo ${'x'.repeat(100 * 1024)}` }] };
     expectError(await api.json('/v1/jobs', { method: 'POST', body: big }), 413, 'BARGE_E_TOO_LARGE');

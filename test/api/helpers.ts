@@ -93,7 +93,8 @@ export async function startApi(options: Partial<Pick<AppDeps, 'open' | 'bodyLimi
       return done;
     },
     async close() {
-      await app.close();
+      // A test may have closed the app already.
+      if (app.server.listening) await app.close();
       await bundle.stop();
     },
   };

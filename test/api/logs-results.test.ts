@@ -246,3 +246,32 @@ describe('GET /v1/jobs/{id}/results.tar.gz', () => {
     expect(entries).toEqual([]);
   });
 });
+
+describe('closing the app', () => {
+  it('ends open log streams and long waits instead of hanging', async () => {
+    const other = await startApi();
+    try {
+      const { body: job } = await other.json<JobBody>('/v1/jobs', {
+        method: 'POST',
+        body: { name: 'forever', tasks: [{ name: 'nap', run: 'sleep 60' }] },
+      });
+      let execution: ExecutionBody | undefined;
+      await waitFor(async () => {
+        execution = (await other.json<Page<ExecutionBody>>(`/v1/jobs/${job.id}/executions`)).body.items[0];
+        return execution !== undefined;
+      });
+      const stream = await other.call(`/v1/executions/${execution?.id}/logs?follow=1`);
+      const waiting = other.call('/v1/jobs?wait=5m', { method: 'POST', body: { name: 'long wait', tasks: [{ name: 'nap', run: 'sleep 60' }] } });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const started = Date.now();
+      await other.app.close();
+      expect(Date.now() - started).toBeLessThan(3_000);
+      const answer = await waiting;
+      expect(answer.status).toBe(202);
+      expect(await stream.text()).not.toContain('event: end');
+      for (const id of [job.id, ((await answer.json()) as JobBody).id]) await other.bundle.engine.cancelJob(id);
+    } finally {
+      await other.close();
+    }
+  });
+});

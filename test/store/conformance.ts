@@ -74,7 +74,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       it('refuses a second job with the same id', async () => {
         const job = makeJob();
         await store.jobInsert(job);
-        await expect(store.jobInsert({ ...job, name: 'again' })).rejects.toThrow();
+        await expect(store.jobInsert({ ...job, name: 'again' })).rejects.toMatchObject({ code: 'BARGE_E_CONFLICT' });
         expect((await store.jobGet(job.id))?.name).toBe(job.name);
       });
     });
@@ -167,6 +167,12 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect((await store.jobList({ limit: 5, tags: ['tag-1'] }))[0].name).toBe('Job 2');
         expect(await store.jobCount({ tags: ['not-a-tag', 'tag-1'] })).toBe(1);
         expect(await store.jobCount({ tags: ['not-a-tag'] })).toBe(0);
+      });
+
+      it('stems English words', async () => {
+        expect(await store.jobCount({ q: 'run' })).toBe(101);
+        expect(await store.jobCount({ q: 'jobs' })).toBe(101);
+        expect(await store.jobCount({ q: 'runner' })).toBe(0);
       });
 
       it('requires every word and ignores blank queries', async () => {
@@ -475,6 +481,43 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.tx((tx) => tx.executionClaimCandidates({ ...claimAll, queues: [] }))).toEqual([]);
       });
 
+      it('keeps rows under claim from a second claimer (PostgreSQL: skipped at once; SQLite: after the first commits)', async () => {
+        await insertJobWithExecutions(20);
+        let releaseFirst!: () => void;
+        const firstMayCommit = new Promise<void>((resolve) => {
+          releaseFirst = resolve;
+        });
+        let firstCommitted = false;
+        let firstHasCandidates!: () => void;
+        const firstReady = new Promise<void>((resolve) => {
+          firstHasCandidates = resolve;
+        });
+        const first = store.tx(async (tx) => {
+          const candidates = await tx.executionClaimCandidates({ ...claimAll, perOwner: 5 });
+          firstHasCandidates();
+          await firstMayCommit;
+          await tx.executionSetStateMany({ ids: ids(candidates), from: ['RUNNABLE'], to: 'STARTING' });
+          return ids(candidates);
+        }).finally(() => {
+          firstCommitted = true;
+        });
+        await firstReady;
+        let secondResolvedBeforeFirstCommitted: boolean | undefined;
+        const second = store
+          .tx((tx) => tx.executionClaimCandidates({ ...claimAll, perOwner: 5 }))
+          .then((rows) => {
+            secondResolvedBeforeFirstCommitted = !firstCommitted;
+            return ids(rows);
+          });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        releaseFirst();
+        const [firstIds, secondIds] = await Promise.all([first, second]);
+        expect(firstIds).toHaveLength(5);
+        expect(secondIds).toHaveLength(5);
+        expect(secondIds.filter((id) => firstIds.includes(id))).toEqual([]);
+        expect(secondResolvedBeforeFirstCommitted).toBe(store.dialect === 'postgres');
+      });
+
       it('never hands the same row to two concurrent claims', async () => {
         await insertJobWithExecutions(60, {}, { owner: 'ann' });
         await insertJobWithExecutions(60, {}, { owner: 'bob' });
@@ -725,7 +768,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.userGetByName('bob')).toEqual(other);
         expect(await store.userGetByName('carol')).toBeUndefined();
         expect((await store.userList()).map((u) => u.name)).toEqual(['alice', 'bob']);
-        await expect(store.userInsert({ ...other, id: newTestId() })).rejects.toThrow();
+        await expect(store.userInsert({ ...other, id: newTestId() })).rejects.toMatchObject({ code: 'BARGE_E_CONFLICT' });
 
         const token = { id: newTestId(), userId: user.id, hash: 'ab'.repeat(32), name: 'cli', createdAt: at(0), lastUsedAt: null };
         await store.tokenInsert(token);
@@ -809,6 +852,21 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.jobGet(inner.id)).toBeUndefined();
       });
 
+      it('lets a store call made inside a transaction join it, and later calls run on their own', async () => {
+        const joined = makeJob();
+        let later: Promise<JobRow | undefined> | undefined;
+        await expect(
+          store.tx(async () => {
+            await store.jobInsert(joined);
+            expect(await store.jobGet(joined.id)).toBeDefined();
+            later = new Promise((resolve) => setTimeout(resolve, 50)).then(() => store.jobGet(joined.id));
+            throw new Error('undo');
+          }),
+        ).rejects.toThrow('undo');
+        expect(await store.jobGet(joined.id)).toBeUndefined();
+        expect(await later).toBeUndefined();
+      });
+
       it('keeps a failed statement from leaving the transaction half-done', async () => {
         const job = makeJob();
         await store.jobInsert(job);
@@ -818,7 +876,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
             await tx.jobInsert(other);
             await tx.jobInsert(job);
           }),
-        ).rejects.toThrow();
+        ).rejects.toMatchObject({ code: 'BARGE_E_CONFLICT' });
         expect(await store.jobGet(other.id)).toBeUndefined();
         const again = makeJob();
         await store.tx((tx) => tx.jobInsert(again));

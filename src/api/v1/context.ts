@@ -3,7 +3,7 @@
  * only their own jobs, others' are answered 404 so ids do not leak which jobs exist) and the
  * signal that ends long requests when the client leaves or the server closes.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { ExecutionRow, JobRow } from '../../core/model.js';
 import { NotFoundError } from '../../core/errors.js';
@@ -32,10 +32,9 @@ export async function ownedExecution(engine: Engine, principal: Principal, id: s
 }
 
 /** Aborts when the client disconnects before its answer or when the app closes. */
-export function untilGone(request: FastifyRequest, reply: FastifyReply, closing: AbortSignal): AbortSignal {
+export function untilGone(reply: FastifyReply, closing: AbortSignal): AbortSignal {
   const controller = new AbortController();
-  const onClose = (): void => controller.abort();
-  reply.raw.once('close', onClose);
-  request.raw.once('aborted', onClose);
+  // 'close' on the response also fires once it is sent; aborting then is harmless.
+  reply.raw.once('close', () => controller.abort());
   return AbortSignal.any([controller.signal, closing]);
 }

@@ -7,7 +7,7 @@ import { isFinal } from '../../core/states.js';
 import { principalOf } from '../auth/index.js';
 import { ownedExecution, type V1Options } from './context.js';
 import { followLogs } from './log-stream.js';
-import { errorResponses, Execution, IdParams, LogPage, LogQuery } from './schemas.js';
+import { errorResponses, Execution, IdParams, isOn, LogPage, LogQuery } from './schemas.js';
 import { executionBody, logLineBody } from './views.js';
 
 const tags = ['executions'];
@@ -42,7 +42,7 @@ export const executionRoutes: FastifyPluginAsync<V1Options> = async (app, { engi
     async (request, reply) => {
       const execution = await ownedExecution(engine, principalOf(request), request.params.id);
       const after = resumePoint(request, request.query.after);
-      if (request.query.follow || wantsEventStream(request)) {
+      if (isOn(request.query.follow) || wantsEventStream(request)) {
         followLogs({ engine, executionId: execution.id, after, reply, log: request.log, closing });
         return reply;
       }

@@ -4,13 +4,14 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import { BargeError, coerceError } from '../../core/errors.js';
 import { parseSpecText } from '../../core/spec.js';
 import { isFinal } from '../../core/states.js';
 import type { Engine } from '../../engine/engine.js';
 import type { JobFilter } from '../../store/store.js';
 import { principalOf, type Principal } from '../auth/index.js';
 import { bodyFormatOf, unsupportedMediaType, YAML_MEDIA_TYPES } from '../content-types.js';
-import { forbidden } from '../errors.js';
+import { forbidden, invalid } from '../errors.js';
 import { ownedJob, untilGone, type V1Options } from './context.js';
 import {
   decodeExecutionCursor,
@@ -28,6 +29,7 @@ import {
   ExecutionListQuery,
   ExecutionPage,
   IdParams,
+  isOn,
   Job,
   JobListQuery,
   JobPage,
@@ -66,7 +68,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (app, { engine, cl
       const waitMs = request.query.wait === undefined ? null : parseWait(request.query.wait);
       const spec = submittedSpec(request);
       const created = await engine.submit(spec, { owner: principal.name, origin: 'v1' });
-      if (waitMs !== null) await engine.waitForJob(created.id, waitMs, untilGone(request, reply, closing));
+      if (waitMs !== null) await engine.waitForJob(created.id, waitMs, untilGone(reply, closing));
       const body = await describe(engine, created.id);
       const stillRunning = waitMs !== null && !isFinal(body.state);
       return reply
@@ -216,12 +218,22 @@ async function describe(engine: Engine, id: string): Promise<JobBody> {
 function submittedSpec(request: FastifyRequest): unknown {
   switch (bodyFormatOf(request)) {
     case 'yaml':
-      return parseSpecText(request.body as string, 'yaml');
+      return parseYaml(request.body as string);
     case 'json':
     case 'none':
       return request.body;
     default:
       throw unsupportedMediaType(request.mediaType);
+  }
+}
+
+/** YAML problems are the client's: whatever the parser throws becomes a 400, never a 500. */
+function parseYaml(text: string): unknown {
+  try {
+    return parseSpecText(text, 'yaml');
+  } catch (error) {
+    if (error instanceof BargeError) throw error;
+    throw invalid('', `not valid YAML: ${coerceError(error).message}`);
   }
 }
 
@@ -241,7 +253,7 @@ function jobFilter(principal: Principal, query: JobListQuery): JobFilter {
     createdAfter: toUtc(query.createdAfter),
     createdBefore: toUtc(query.createdBefore),
     q: query.q?.trim() || undefined,
-    includeSubjobs: query.subjobs ?? false,
+    includeSubjobs: isOn(query.subjobs),
   };
 }
 

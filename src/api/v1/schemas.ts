@@ -158,6 +158,14 @@ export const Health = Type.Object({
 export const IdParams = Type.Object({ id: Id });
 export type IdParams = Static<typeof IdParams>;
 
+/** A yes/no query parameter: `1`/`true` or `0`/`false` (Ajv would coerce only true/false). */
+const FLAG_VALUES = ['1', 'true', '0', 'false'] as const;
+const Flag = (description: string) => Type.Unsafe<(typeof FLAG_VALUES)[number]>({ type: 'string', enum: [...FLAG_VALUES], description });
+
+export function isOn(flag: (typeof FLAG_VALUES)[number] | undefined): boolean {
+  return flag === '1' || flag === 'true';
+}
+
 const Limit = (fallback: number) => Type.Integer({ minimum: 1, maximum: 1000, default: fallback });
 const Cursor = Type.String({ maxLength: 512, description: 'nextCursor of the previous page' });
 const StateList = Type.String({ maxLength: 200, description: 'comma-separated states, e.g. RUNNING,FAILED' });
@@ -177,7 +185,7 @@ export const JobListQuery = Type.Object({
   createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
   createdBefore: Type.Optional(Type.String({ format: 'date-time' })),
   q: Type.Optional(Type.String({ maxLength: 500, description: 'full-text search over name, description, tags, state' })),
-  subjobs: Type.Optional(Type.Boolean({ default: false, description: 'include sub-jobs (jobs run by a subjob task)' })),
+  subjobs: Type.Optional(Flag('include sub-jobs (jobs run by a subjob task); default false')),
   limit: Limit(50),
   cursor: Type.Optional(Cursor),
 });
@@ -200,7 +208,7 @@ export type EventListQuery = Static<typeof EventListQuery>;
 export const LogQuery = Type.Object({
   after: Type.Optional(Type.Integer({ minimum: 0, description: 'only lines with a greater number' })),
   limit: Limit(1000),
-  follow: Type.Optional(Type.Boolean({ description: 'stream Server-Sent Events until the execution ends' })),
+  follow: Type.Optional(Flag('stream Server-Sent Events until the execution ends')),
 });
 export type LogQuery = Static<typeof LogQuery>;
 

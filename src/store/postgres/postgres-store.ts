@@ -1,7 +1,396 @@
-import type { Store } from '../store.js';
+/**
+ * The fleet store: PostgreSQL through a `pg` Pool, shared by many API servers.
+ *
+ * Transactions take a pooled client for BEGIN … COMMIT; a `tx` on a transaction's queries reuses
+ * it, and so does a call on the store made from within a transaction's async context (on another
+ * pooled connection it could wait forever for a row lock its own transaction holds). Claims and
+ * outbox takes lock rows FOR UPDATE SKIP LOCKED, so servers claiming at once get different rows
+ * without waiting for each other. `notify`/`listen` use LISTEN/NOTIFY on one dedicated connection,
+ * reconnected when it drops; channels are namespaced by schema.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pg from 'pg';
+import type {
+  ArtifactRow,
+  EventRow,
+  ExecutionRow,
+  JobRow,
+  LogLine,
+  NodeRow,
+  OutboxRow,
+  ScheduleRow,
+  State,
+  TaskRow,
+  TokenRow,
+  UserRow,
+} from '../../core/model.js';
+import type {
+  ClaimCandidatesParams,
+  ExecutionListParams,
+  ExecutionPatch,
+  JobFilter,
+  JobListParams,
+  JobPatch,
+  Queries,
+  StateWrite,
+  Store,
+} from '../store.js';
+import { PgExec, type PgOptions, type PgSettings, createPool, pgSettings } from './connection.js';
+import * as executions from './executions.js';
+import * as jobs from './jobs.js';
+import { PgListener } from './listener.js';
+import { migratePostgres } from './migrate.js';
+import { openError, redactPassword } from '../shared/redact.js';
+import { interpretPgError } from './errors.js';
+import * as nodes from './nodes.js';
+import * as outbox from './outbox.js';
+import * as schedules from './schedules.js';
+import * as streams from './streams.js';
+import * as users from './users.js';
 
-export class PostgresStore {
-  static async open(_url: string): Promise<Store> {
-    throw new Error('PostgreSQL store: not built yet');
+/** An open transaction, and whether it still is (a query after COMMIT is a bug, not a new write). */
+interface TxScope {
+  active: boolean;
+  exec: PgExec;
+  queries: PostgresQueries;
+}
+
+/** What the store and its transaction objects share. */
+class Session {
+  readonly current = new AsyncLocalStorage<TxScope>();
+  readonly poolExec: PgExec;
+
+  constructor(
+    readonly pool: pg.Pool,
+    readonly settings: PgSettings,
+  ) {
+    this.poolExec = new PgExec(pool);
+  }
+
+  /** The open transaction of the caller's async context, if any. */
+  joinable(): TxScope | undefined {
+    const scope = this.current.getStore();
+    return scope?.active ? scope : undefined;
+  }
+
+  /** Runs `fn` between BEGIN and COMMIT on one pooled client; ROLLBACK when it throws. */
+  async transaction<T>(fn: (scope: TxScope) => Promise<T>): Promise<T> {
+    const client = await interpreted(this.pool.connect());
+    let clientBroken = false;
+    const scope = { active: true, exec: new PgExec(client) } as TxScope;
+    scope.queries = new PostgresQueries(this, scope);
+    try {
+      await client.query('BEGIN');
+      const result = await this.current.run(scope, () => fn(scope));
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {
+        // The connection itself failed: do not hand it to the next caller.
+        clientBroken = true;
+      });
+      throw interpretPgError(error);
+    } finally {
+      scope.active = false;
+      client.release(clientBroken);
+    }
+  }
+}
+
+export class PostgresQueries implements Queries {
+  readonly dialect = 'postgres' as const;
+
+  constructor(
+    protected readonly session: Session,
+    /** Set on a transaction's queries; null on the store itself. */
+    private readonly scope: TxScope | null,
+  ) {}
+
+  async tx<T>(fn: (tx: Queries) => Promise<T>): Promise<T> {
+    const open = this.openScope();
+    if (open) return fn(open.queries);
+    return this.session.transaction((scope) => fn(scope.queries));
+  }
+
+  /** One statement (or a few reads): in the open transaction, or on any pooled connection. */
+  protected async one<T>(fn: (x: PgExec) => Promise<T>): Promise<T> {
+    return interpreted(fn(this.openScope()?.exec ?? this.session.poolExec));
+  }
+
+  /**
+   * Several writes that must land together (a delete, or an insert of more rows than one
+   * statement takes): in the open transaction, or in one of their own.
+   */
+  private async atomic<T>(fn: (x: PgExec) => Promise<T>): Promise<T> {
+    const open = this.openScope();
+    if (open) return interpreted(fn(open.exec));
+    return this.session.transaction((scope) => interpreted(fn(scope.exec)));
+  }
+
+  private openScope(): TxScope | undefined {
+    if (this.scope) {
+      if (!this.scope.active) throw new Error('this transaction has already ended; use the store or a new tx');
+      return this.scope;
+    }
+    return this.session.joinable();
+  }
+
+  // ---- jobs ------------------------------------------------------------------------------
+
+  jobInsert(job: JobRow): Promise<void> {
+    return this.one((x) => jobs.jobInsert(x, job));
+  }
+  jobGet(id: string): Promise<JobRow | undefined> {
+    return this.one((x) => jobs.jobGet(x, id));
+  }
+  jobList(params: JobListParams): Promise<JobRow[]> {
+    return this.one((x) => jobs.jobList(x, params));
+  }
+  jobCount(filter: JobFilter): Promise<number> {
+    return this.one((x) => jobs.jobCount(x, filter));
+  }
+  jobSetState(write: StateWrite<JobPatch>): Promise<boolean> {
+    return this.one((x) => jobs.jobSetState(x, write));
+  }
+  jobUpdate(params: { id: string; patch: JobPatch; metadata?: JobRow['metadata'] }): Promise<void> {
+    return this.one((x) => jobs.jobUpdate(x, params));
+  }
+  jobDelete(id: string): Promise<boolean> {
+    return this.atomic((x) => jobs.jobDelete(x, id));
+  }
+  jobListByParentExecution(executionIds: string[]): Promise<JobRow[]> {
+    return this.one((x) => jobs.jobListByParentExecution(x, executionIds));
+  }
+  jobCountByState(filter: JobFilter): Promise<Partial<Record<State, number>>> {
+    return this.one((x) => jobs.jobCountByState(x, filter));
+  }
+
+  // ---- tasks -----------------------------------------------------------------------------
+
+  taskInsertMany(tasks: TaskRow[]): Promise<void> {
+    return this.atomic((x) => jobs.taskInsertMany(x, tasks));
+  }
+  taskList(jobId: string): Promise<TaskRow[]> {
+    return this.one((x) => jobs.taskList(x, jobId));
+  }
+  taskGet(id: string): Promise<TaskRow | undefined> {
+    return this.one((x) => jobs.taskGet(x, id));
+  }
+  taskSetState(write: StateWrite<never>): Promise<boolean> {
+    return this.one((x) => jobs.taskSetState(x, write));
+  }
+  taskReset(params: { ids: string[] }): Promise<void> {
+    return this.one((x) => jobs.taskReset(x, params.ids));
+  }
+
+  // ---- executions ------------------------------------------------------------------------
+
+  executionInsertMany(rows: ExecutionRow[]): Promise<void> {
+    return this.atomic((x) => executions.executionInsertMany(x, rows));
+  }
+  executionGet(id: string): Promise<ExecutionRow | undefined> {
+    return this.one((x) => executions.executionGet(x, id));
+  }
+  executionList(params: ExecutionListParams): Promise<ExecutionRow[]> {
+    return this.one((x) => executions.executionList(x, params));
+  }
+  executionCountByState(params: { jobId?: string; parentId?: string }): Promise<Partial<Record<State, number>>> {
+    return this.one((x) => executions.executionCountByState(x, params));
+  }
+  executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean> {
+    return this.one((x) => executions.executionSetState(x, write));
+  }
+  executionSetStateMany(params: {
+    ids: string[];
+    from: readonly State[];
+    to: State;
+    patch?: ExecutionPatch;
+  }): Promise<string[]> {
+    return this.one((x) => executions.executionSetStateMany(x, params));
+  }
+  executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
+    return this.one((x) => executions.executionListActive(x, params));
+  }
+  executionAddChildDone(params: { id: string; by: number }): Promise<{ childDone: number; childCount: number }> {
+    return this.one((x) => executions.executionAddChildDone(x, params));
+  }
+  executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
+    return this.one((x) => executions.executionClaimCandidates(x, params));
+  }
+  executionRenewLeases(params: { nodeId: string; ids: string[]; until: string }): Promise<string[]> {
+    return this.one((x) => executions.executionRenewLeases(x, params));
+  }
+  executionListLeaseExpired(params: { now: string; limit: number }): Promise<ExecutionRow[]> {
+    return this.one((x) => executions.executionListLeaseExpired(x, params));
+  }
+  executionListPastTimeout(params: { now: string; graceMs: number; limit: number }): Promise<ExecutionRow[]> {
+    return this.one((x) => executions.executionListPastTimeout(x, params));
+  }
+  queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>> {
+    return this.one((x) => executions.queueStats(x));
+  }
+
+  // ---- logs, events, artifacts -----------------------------------------------------------
+
+  logAppendMany(lines: LogLine[]): Promise<void> {
+    return this.one((x) => streams.logAppendMany(x, lines));
+  }
+  logList(params: { executionId: string; afterNumber?: number; limit: number }): Promise<LogLine[]> {
+    return this.one((x) => streams.logList(x, params));
+  }
+  logListByJob(params: { jobId: string; limit: number; offset?: number; q?: string }): Promise<LogLine[]> {
+    return this.one((x) => streams.logListByJob(x, params));
+  }
+  logCount(params: { executionId?: string; jobId?: string }): Promise<number> {
+    return this.one((x) => streams.logCount(x, params));
+  }
+  eventInsertMany(events: EventRow[]): Promise<void> {
+    return this.atomic((x) => streams.eventInsertMany(x, events));
+  }
+  eventList(params: { jobId: string; afterId?: number; limit: number }): Promise<EventRow[]> {
+    return this.one((x) => streams.eventList(x, params));
+  }
+  artifactInsertMany(rows: ArtifactRow[]): Promise<void> {
+    return this.one((x) => streams.artifactInsertMany(x, rows));
+  }
+  artifactList(params: { jobId?: string; executionId?: string }): Promise<ArtifactRow[]> {
+    return this.one((x) => streams.artifactList(x, params));
+  }
+
+  // ---- outbox ----------------------------------------------------------------------------
+
+  outboxInsertMany(rows: OutboxRow[]): Promise<void> {
+    return this.atomic((x) => outbox.outboxInsertMany(x, rows));
+  }
+  outboxTakeDue(params: { now: string; limit: number; leaseMs: number }): Promise<OutboxRow[]> {
+    return this.one((x) => outbox.outboxTakeDue(x, params));
+  }
+  outboxUpdate(params: {
+    id: number;
+    status: OutboxRow['status'];
+    attempts: number;
+    nextAt: string;
+    lastError: string | null;
+  }): Promise<void> {
+    return this.one((x) => outbox.outboxUpdate(x, params));
+  }
+
+  // ---- nodes, leadership -----------------------------------------------------------------
+
+  nodeUpsert(node: NodeRow): Promise<void> {
+    return this.one((x) => nodes.nodeUpsert(x, node));
+  }
+  nodeGet(id: string): Promise<NodeRow | undefined> {
+    return this.one((x) => nodes.nodeGet(x, id));
+  }
+  nodeList(params: { heartbeatAfter?: string }): Promise<NodeRow[]> {
+    return this.one((x) => nodes.nodeList(x, params));
+  }
+  nodeMarkDown(params: { silentSince: string }): Promise<string[]> {
+    return this.one((x) => nodes.nodeMarkDown(x, params));
+  }
+  leaderAcquire(params: { name: string; holder: string; now: string; until: string }): Promise<boolean> {
+    return this.one((x) => nodes.leaderAcquire(x, params));
+  }
+
+  // ---- users, tokens ---------------------------------------------------------------------
+
+  userInsert(user: UserRow): Promise<void> {
+    return this.one((x) => users.userInsert(x, user));
+  }
+  userGet(id: string): Promise<UserRow | undefined> {
+    return this.one((x) => users.userGet(x, id));
+  }
+  userGetByName(name: string): Promise<UserRow | undefined> {
+    return this.one((x) => users.userGetByName(x, name));
+  }
+  userList(): Promise<UserRow[]> {
+    return this.one((x) => users.userList(x));
+  }
+  tokenInsert(token: TokenRow): Promise<void> {
+    return this.one((x) => users.tokenInsert(x, token));
+  }
+  tokenGetByHash(hash: string): Promise<{ token: TokenRow; user: UserRow } | undefined> {
+    return this.one((x) => users.tokenGetByHash(x, hash));
+  }
+
+  // ---- schedules -------------------------------------------------------------------------
+
+  scheduleInsert(schedule: ScheduleRow): Promise<void> {
+    return this.one((x) => schedules.scheduleInsert(x, schedule));
+  }
+  scheduleGet(id: string): Promise<ScheduleRow | undefined> {
+    return this.one((x) => schedules.scheduleGet(x, id));
+  }
+  scheduleList(params: { owner?: string; limit: number; offset?: number }): Promise<ScheduleRow[]> {
+    return this.one((x) => schedules.scheduleList(x, params));
+  }
+  scheduleCount(params: { owner?: string }): Promise<number> {
+    return this.one((x) => schedules.scheduleCount(x, params));
+  }
+  scheduleSetState(params: { id: string; from: ScheduleRow['state']; to: ScheduleRow['state'] }): Promise<boolean> {
+    return this.one((x) => schedules.scheduleSetState(x, params));
+  }
+  scheduleDelete(id: string): Promise<boolean> {
+    return this.one((x) => schedules.scheduleDelete(x, id));
+  }
+  scheduleListDue(params: { now: string; limit: number }): Promise<ScheduleRow[]> {
+    return this.one((x) => schedules.scheduleListDue(x, params));
+  }
+  scheduleAdvance(params: { id: string; expectedNextAt: string; nextAt: string; firedAt: string }): Promise<boolean> {
+    return this.one((x) => schedules.scheduleAdvance(x, params));
+  }
+}
+
+export class PostgresStore extends PostgresQueries implements Store {
+  private readonly listener: PgListener;
+  private closed = false;
+
+  private constructor(session: Session) {
+    super(session, null);
+    this.listener = new PgListener(session.settings);
+  }
+
+  /** Connects to `url` (`?schema=NAME` or `options.schema` picks the schema) and migrates it. */
+  static async open(url: string, options: PgOptions = {}): Promise<PostgresStore> {
+    const settings = pgSettings(url, options);
+    const pool = createPool(settings);
+    try {
+      await migratePostgres(pool, settings.schema);
+    } catch (error) {
+      await pool.end();
+      throw openError(`PostgreSQL store at ${redactPassword(url)} (schema ${settings.schema})`, error);
+    }
+    return new PostgresStore(new Session(pool, settings));
+  }
+
+  /** Reaches listeners in every process connected to this database and schema, after commit. */
+  async notify(channel: string, payload = ''): Promise<void> {
+    await this.one((x) => x.run('SELECT pg_notify($1, $2)', [this.listener.channelName(channel), payload]));
+  }
+
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    return this.listener.listen(channel, onMessage);
+  }
+
+  async ping(): Promise<void> {
+    await this.session.poolExec.get('SELECT 1');
+  }
+
+  /** Stops listening and closes the pool once its clients are returned. Closing twice is harmless. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.listener.close();
+    await this.session.pool.end();
+  }
+}
+
+/** Awaits a driver call, turning its errors into barge's kinds. */
+async function interpreted<T>(pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (error) {
+    throw interpretPgError(error);
   }
 }

@@ -6,14 +6,16 @@
 import Database from 'better-sqlite3';
 import type { Table, RawRow } from '../shared/codec.js';
 import { decodeRow } from '../shared/codec.js';
+import { isBusy } from './errors.js';
+import { BargeError } from '../../core/errors.js';
 
 export type Bind = unknown[];
 
 /** How long a statement waits for another process's write lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 10_000;
-/** Extra attempts at BEGIN IMMEDIATE after SQLITE_BUSY, with doubling waits from 50 ms. */
-const BEGIN_RETRIES = 4;
-const BEGIN_BACKOFF_MS = 50;
+/** Waits between attempts at BEGIN IMMEDIATE while another process writes: 1 ms plus up to 4 ms jitter. */
+const BEGIN_RETRY_MIN_MS = 1;
+const BEGIN_RETRY_JITTER_MS = 4;
 
 const SQLITE_TRANSPORT = { jsonAsText: true, boolAsInt: true };
 
@@ -75,18 +77,35 @@ export class SqliteConnection {
   /**
    * BEGIN IMMEDIATE takes the write lock up front, so two processes claiming at once are
    * serialized by SQLite rather than both reading the same candidates (a deferred transaction
-   * that upgrades to a writer in WAL mode fails at once with SQLITE_BUSY_SNAPSHOT instead). The
-   * busy timeout waits for the lock; when it still fails, back off and try again a few times.
+   * that upgrades to a writer in WAL mode fails at once with SQLITE_BUSY_SNAPSHOT instead).
+   *
+   * While another process holds the lock, wait here asynchronously, retrying every few
+   * milliseconds (with jitter) for up to the busy timeout, instead of inside SQLite's busy handler:
+   * that handler blocks the whole event loop (heartbeats, HTTP) and backs off to 100 ms sleeps,
+   * so a process that commits and begins again at once would keep the lock from sleeping ones.
    */
   async begin(): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        this.db.exec('BEGIN IMMEDIATE');
-        return;
-      } catch (error) {
-        if (!isBusy(error) || attempt >= BEGIN_RETRIES) throw error;
-        await sleep(BEGIN_BACKOFF_MS * 2 ** attempt);
+    const deadline = Date.now() + BUSY_TIMEOUT_MS;
+    for (;;) {
+      if (this.tryBegin()) return;
+      if (Date.now() > deadline) {
+        throw new BargeError('BARGE_E_UNAVAILABLE', `SQLite database ${this.path} stayed locked for ${BUSY_TIMEOUT_MS} ms`);
       }
+      await sleep(BEGIN_RETRY_MIN_MS + Math.random() * BEGIN_RETRY_JITTER_MS);
+    }
+  }
+
+  /** One BEGIN IMMEDIATE that fails at once on a held lock: false when busy. */
+  private tryBegin(): boolean {
+    this.run('PRAGMA busy_timeout = 0');
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      return true;
+    } catch (error) {
+      if (isBusy(error)) return false;
+      throw error;
+    } finally {
+      this.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
   }
 
@@ -103,11 +122,6 @@ export class SqliteConnection {
     this.statements.clear();
     this.db.close();
   }
-}
-
-export function isBusy(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
 function sleep(ms: number): Promise<void> {

@@ -50,6 +50,8 @@ import { SqliteConnection } from './connection.js';
 import * as executions from './executions.js';
 import * as jobs from './jobs.js';
 import { migrateSqlite } from './migrate.js';
+import { openError } from '../shared/redact.js';
+import { interpretSqliteError } from './errors.js';
 import * as nodes from './nodes.js';
 import * as outbox from './outbox.js';
 import * as schedules from './schedules.js';
@@ -79,7 +81,9 @@ class Session {
   /** Runs `fn` in a new BEGIN IMMEDIATE transaction, after every earlier one in this process. */
   transaction<T>(fn: (scope: TxScope) => Promise<T> | T, makeQueries: (scope: TxScope) => SqliteQueries): Promise<T> {
     return this.mutex.run(async () => {
-      await this.conn.begin();
+      await this.conn.begin().catch((error: unknown) => {
+        throw interpretSqliteError(error);
+      });
       const scope = { active: true } as TxScope;
       scope.queries = makeQueries(scope);
       try {
@@ -88,7 +92,7 @@ class Session {
         return result;
       } catch (error) {
         this.conn.rollback();
-        throw error;
+        throw interpretSqliteError(error);
       } finally {
         scope.active = false;
       }
@@ -114,15 +118,17 @@ export class SqliteQueries implements Queries {
   /** One statement (or a few reads): in the open transaction, or in turn with transactions. */
   protected async one<T>(fn: (c: SqliteConnection) => T): Promise<T> {
     const c = this.session.conn;
-    if (this.openScope()) return fn(c);
-    return this.session.mutex.run(() => fn(c));
+    const run = () => interpreted(() => fn(c));
+    if (this.openScope()) return run();
+    return this.session.mutex.run(run);
   }
 
   /** Several writes that must land together: in the open transaction, or in one of their own. */
   private async atomic<T>(fn: (c: SqliteConnection) => T): Promise<T> {
     const c = this.session.conn;
-    if (this.openScope()) return fn(c);
-    return this.session.transaction(() => fn(c), (scope) => new SqliteQueries(this.session, scope));
+    const run = () => interpreted(() => fn(c));
+    if (this.openScope()) return run();
+    return this.session.transaction(run, (scope) => new SqliteQueries(this.session, scope));
   }
 
   private openScope(): TxScope | undefined {
@@ -349,13 +355,18 @@ export class SqliteStore extends SqliteQueries implements Store {
 
   /** Opens (creating the file and its folder) and migrates the database at `path`. */
   static async open(path: string): Promise<SqliteStore> {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    const conn = new SqliteConnection(path);
+    let conn: SqliteConnection;
+    try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      conn = new SqliteConnection(path);
+    } catch (error) {
+      throw openError(`SQLite store at ${path}`, error);
+    }
     try {
       await migrateSqlite(conn);
     } catch (error) {
       conn.close();
-      throw error;
+      throw openError(`SQLite store at ${path}`, error);
     }
     return new SqliteStore(new Session(conn));
   }
@@ -392,5 +403,14 @@ export class SqliteStore extends SqliteQueries implements Store {
     this.closed = true;
     this.session.channels.removeAllListeners();
     await this.session.mutex.run(() => this.session.conn.close());
+  }
+}
+
+/** Runs a synchronous step, turning driver errors into barge's kinds. */
+function interpreted<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw interpretSqliteError(error);
   }
 }

@@ -1,0 +1,176 @@
+/** PostgreSQL statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
+import type { ExecutionRow, State } from '../../core/model.js';
+import { ACTIVE_STATES } from '../../core/states.js';
+import { NotFoundError } from '../../core/errors.js';
+import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
+import { EXECUTIONS } from '../shared/codec.js';
+import { Params, type PgExec, countsByState, guardedUpdate, insertMany, whereSql } from './connection.js';
+
+const EXECUTION_GET = `SELECT * FROM executions WHERE id = $1`;
+
+/**
+ * Each owner's best runnable candidates, locked FOR UPDATE SKIP LOCKED: rows another server is
+ * claiming right now are passed over instead of waited for, and the locks last until the caller's
+ * claim write commits. The owners come from a loose index scan: a recursive CTE that jumps from
+ * one owner to the next through the (state, owner, priority DESC, seq) index, one index probe per
+ * owner, instead of reading every runnable row to find the distinct owners (one owner's
+ * 100,000-item array would make a GROUP BY or DISTINCT read 100,000 rows per claim). Then, per
+ * owner, a LATERAL subquery walks the same index by priority and age, filtering queue, kind and
+ * backoff as it goes.
+ */
+const EXECUTION_CLAIM_CANDIDATES = `
+  WITH RECURSIVE owners (owner) AS (
+    (SELECT owner FROM executions WHERE state = 'RUNNABLE' ORDER BY owner LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.owner FROM executions AS e
+            WHERE e.state = 'RUNNABLE' AND e.owner > owners.owner ORDER BY e.owner LIMIT 1)
+    FROM owners WHERE owners.owner IS NOT NULL
+  )
+  SELECT candidate.* FROM owners
+  CROSS JOIN LATERAL (
+    SELECT * FROM executions AS c
+    WHERE c.state = 'RUNNABLE' AND c.owner = owners.owner
+      AND c.queue = ANY($1::text[])
+      AND c.kind = ANY($2::text[])
+      AND (c.not_before IS NULL OR c.not_before <= $3::timestamptz)
+    ORDER BY c.priority DESC, c.seq
+    LIMIT $4
+    FOR UPDATE SKIP LOCKED
+  ) AS candidate
+  WHERE owners.owner IS NOT NULL
+  ORDER BY candidate.priority DESC, candidate.seq`;
+
+const EXECUTION_RENEW_LEASES = `
+  UPDATE executions SET lease_expires_at = $1::timestamptz
+  WHERE node_id = $2 AND id = ANY($3::text[]) AND state IN ('STARTING', 'RUNNING')
+  RETURNING id`;
+
+const EXECUTION_LIST_LEASE_EXPIRED = `
+  SELECT * FROM executions
+  WHERE state IN ('STARTING', 'RUNNING') AND lease_expires_at < $1::timestamptz
+  ORDER BY lease_expires_at LIMIT $2`;
+
+const EXECUTION_LIST_PAST_TIMEOUT = `
+  SELECT * FROM executions
+  WHERE state = 'RUNNING' AND timeout_ms IS NOT NULL AND started_at IS NOT NULL
+    AND started_at + (timeout_ms + $2) * interval '1 millisecond' < $1::timestamptz
+  ORDER BY seq LIMIT $3`;
+
+const EXECUTION_ADD_CHILD_DONE = `
+  UPDATE executions SET child_done = child_done + $1 WHERE id = $2 RETURNING child_done, child_count`;
+
+/** Only work a worker runs counts: a composite is RUNNING while its children run, on no node. */
+const QUEUE_STATS = `
+  SELECT queue,
+         count(*) FILTER (WHERE state = 'RUNNABLE') AS runnable,
+         count(*) FILTER (WHERE state IN ('STARTING', 'RUNNING')) AS running
+  FROM executions
+  WHERE state IN ('RUNNABLE', 'STARTING', 'RUNNING') AND kind IN ('shell', 'lua', 'container')
+  GROUP BY queue ORDER BY queue`;
+
+/** A few statements for any number of rows (see insertMany). */
+export async function executionInsertMany(x: PgExec, rows: ExecutionRow[]): Promise<void> {
+  await insertMany(x, EXECUTIONS, rows);
+}
+
+export function executionGet(x: PgExec, id: string): Promise<ExecutionRow | undefined> {
+  return x.row(EXECUTIONS, EXECUTION_GET, [id]);
+}
+
+/** Oldest first (seq), or by index in the parent's array when `orderByIdx`. */
+export function executionList(x: PgExec, params: ExecutionListParams): Promise<ExecutionRow[]> {
+  const p = new Params();
+  const clauses = executionWhere(params, p);
+  if (params.states?.length) clauses.push(`state = ANY(${p.add(params.states)}::text[])`);
+  if (params.afterSeq !== undefined) clauses.push(`seq > ${p.add(params.afterSeq)}`);
+  const order = params.orderByIdx ? 'idx, seq' : 'seq';
+  const sql = `SELECT * FROM executions ${whereSql(clauses)} ORDER BY ${order} LIMIT ${p.add(params.limit)}`;
+  return x.rows(EXECUTIONS, sql, p.values);
+}
+
+export async function executionCountByState(
+  x: PgExec,
+  params: { jobId?: string; parentId?: string },
+): Promise<Partial<Record<State, number>>> {
+  const p = new Params();
+  const sql = `SELECT state, count(*) AS n FROM executions ${whereSql(executionWhere(params, p))} GROUP BY state`;
+  return countsByState(await x.all(sql, p.values));
+}
+
+export async function executionSetState(x: PgExec, write: StateWrite<ExecutionPatch>): Promise<boolean> {
+  return (await guardedUpdate(x, EXECUTIONS, write)).length > 0;
+}
+
+export async function executionSetStateMany(
+  x: PgExec,
+  params: { ids: string[]; from: readonly State[]; to: State; patch?: ExecutionPatch },
+): Promise<string[]> {
+  if (params.ids.length === 0) return [];
+  return guardedUpdate(x, EXECUTIONS, params);
+}
+
+export function executionListActive(x: PgExec, params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
+  const p = new Params();
+  const clauses = executionWhere(params, p);
+  clauses.push(`state = ANY(${p.add(ACTIVE_STATES)}::text[])`);
+  return x.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, p.values);
+}
+
+export async function executionAddChildDone(
+  x: PgExec,
+  params: { id: string; by: number },
+): Promise<{ childDone: number; childCount: number }> {
+  const row = await x.get(EXECUTION_ADD_CHILD_DONE, [params.by, params.id]);
+  if (!row) throw new NotFoundError('execution', params.id);
+  return { childDone: Number(row.child_done), childCount: Number(row.child_count) };
+}
+
+/**
+ * At most `perOwner` RUNNABLE executions per owner, each owner's highest priority then oldest
+ * (seq) first, in the given queues and kinds, and not held back by a retry backoff (`notBefore`
+ * null or at most `now`). Call it in a transaction: the rows stay locked until it ends.
+ */
+export async function executionClaimCandidates(x: PgExec, params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
+  if (params.queues.length === 0 || params.kinds.length === 0 || params.perOwner <= 0) return [];
+  return x.rows(EXECUTIONS, EXECUTION_CLAIM_CANDIDATES, [params.queues, params.kinds, params.now, params.perOwner]);
+}
+
+/** Extends the leases the node still holds (STARTING/RUNNING and leased to it); returns their ids. */
+export async function executionRenewLeases(x: PgExec, params: { nodeId: string; ids: string[]; until: string }): Promise<string[]> {
+  if (params.ids.length === 0) return [];
+  const rows = await x.all(EXECUTION_RENEW_LEASES, [params.until, params.nodeId, params.ids]);
+  return rows.map((row) => row.id as string);
+}
+
+export function executionListLeaseExpired(x: PgExec, params: { now: string; limit: number }): Promise<ExecutionRow[]> {
+  return x.rows(EXECUTIONS, EXECUTION_LIST_LEASE_EXPIRED, [params.now, params.limit]);
+}
+
+export function executionListPastTimeout(
+  x: PgExec,
+  params: { now: string; graceMs: number; limit: number },
+): Promise<ExecutionRow[]> {
+  return x.rows(EXECUTIONS, EXECUTION_LIST_PAST_TIMEOUT, [params.now, params.graceMs, params.limit]);
+}
+
+export async function queueStats(x: PgExec): Promise<Array<{ queue: string; runnable: number; running: number }>> {
+  return (await x.all(QUEUE_STATS)).map((row) => ({
+    queue: row.queue as string,
+    runnable: Number(row.runnable),
+    running: Number(row.running),
+  }));
+}
+
+/** Filters shared by list and count: job, node, task, and parent (null means top-level only). */
+function executionWhere(
+  params: { jobId?: string; nodeId?: string; taskId?: string; parentId?: string | null },
+  p: Params,
+): string[] {
+  const clauses: string[] = [];
+  if (params.jobId !== undefined) clauses.push(`job_id = ${p.add(params.jobId)}`);
+  if (params.nodeId !== undefined) clauses.push(`node_id = ${p.add(params.nodeId)}`);
+  if (params.taskId !== undefined) clauses.push(`task_id = ${p.add(params.taskId)}`);
+  if (params.parentId === null) clauses.push('parent_id IS NULL');
+  else if (params.parentId !== undefined) clauses.push(`parent_id = ${p.add(params.parentId)}`);
+  return clauses;
+}

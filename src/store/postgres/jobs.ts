@@ -1,0 +1,127 @@
+/** PostgreSQL statements for jobs and tasks. Lists are bound as text[] and matched with ANY. */
+import type { JobRow, State, TaskRow } from '../../core/model.js';
+import type { JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
+import { JOBS, TASKS, patchEntries } from '../shared/codec.js';
+import { searchWords } from '../shared/search.js';
+import {
+  Params,
+  type PgExec,
+  countsByState,
+  guardedUpdate,
+  insertMany,
+  insertOneSql,
+  insertValues,
+  typedParam,
+  whereSql,
+} from './connection.js';
+
+const JOB_GET = `SELECT * FROM jobs WHERE id = $1`;
+const JOB_DELETE_LOG_LINES = `
+  DELETE FROM log_lines WHERE execution_id IN (SELECT id FROM executions WHERE job_id = $1)`;
+const JOB_DELETE_EVENTS = `DELETE FROM events WHERE job_id = $1`;
+const JOB_DELETE_ARTIFACTS = `DELETE FROM artifacts WHERE job_id = $1`;
+const JOB_DELETE_EXECUTIONS = `DELETE FROM executions WHERE job_id = $1`;
+const JOB_DELETE_TASKS = `DELETE FROM tasks WHERE job_id = $1`;
+const JOB_DELETE = `DELETE FROM jobs WHERE id = $1`;
+const JOB_LIST_BY_PARENT_EXECUTION = `
+  SELECT * FROM jobs WHERE parent_execution_id = ANY($1::text[]) ORDER BY seq`;
+
+const TASK_LIST = `SELECT * FROM tasks WHERE job_id = $1 ORDER BY position`;
+const TASK_GET = `SELECT * FROM tasks WHERE id = $1`;
+const TASK_RESET = `UPDATE tasks SET state = 'PENDING' WHERE id = ANY($1::text[])`;
+
+export async function jobInsert(x: PgExec, job: JobRow): Promise<void> {
+  await x.run(insertOneSql(JOBS), insertValues(JOBS, job));
+}
+
+export function jobGet(x: PgExec, id: string): Promise<JobRow | undefined> {
+  return x.row(JOBS, JOB_GET, [id]);
+}
+
+/** Newest first (seq DESC); `beforeId` pages by cursor, `offset` by position. */
+export function jobList(x: PgExec, params: JobListParams): Promise<JobRow[]> {
+  const p = new Params();
+  const clauses = jobWhere(params, p);
+  if (params.beforeId !== undefined) clauses.push(`seq < (SELECT seq FROM jobs WHERE id = ${p.add(params.beforeId)})`);
+  const sql = `SELECT * FROM jobs ${whereSql(clauses)} ORDER BY seq DESC LIMIT ${p.add(params.limit)} OFFSET ${p.add(params.offset ?? 0)}`;
+  return x.rows(JOBS, sql, p.values);
+}
+
+export function jobCount(x: PgExec, filter: JobFilter): Promise<number> {
+  const p = new Params();
+  return x.number(`SELECT count(*) FROM jobs ${whereSql(jobWhere(filter, p))}`, p.values);
+}
+
+export async function jobCountByState(x: PgExec, filter: JobFilter): Promise<Partial<Record<State, number>>> {
+  const p = new Params();
+  const sql = `SELECT state, count(*) AS n FROM jobs ${whereSql(jobWhere(filter, p))} GROUP BY state`;
+  return countsByState(await x.all(sql, p.values));
+}
+
+export async function jobSetState(x: PgExec, write: StateWrite<JobPatch>): Promise<boolean> {
+  return (await guardedUpdate(x, JOBS, write)).length > 0;
+}
+
+/** Field update without a state guard; `metadata` is merged shallowly (given keys replace, others stay). */
+export async function jobUpdate(
+  x: PgExec,
+  params: { id: string; patch: JobPatch; metadata?: JobRow['metadata'] },
+): Promise<void> {
+  const p = new Params();
+  const sets = patchEntries(JOBS, params.patch).map(({ column, value }) => `${column.column} = ${typedParam(p, column.kind, value)}`);
+  if (params.metadata) sets.push(`metadata = metadata || ${typedParam(p, 'json', params.metadata)}`);
+  if (sets.length === 0) return;
+  await x.run(`UPDATE jobs SET ${sets.join(', ')} WHERE id = ${p.add(params.id)}`, p.values);
+}
+
+/** The job with its tasks, executions, log lines, events and artifact rows. Sub-jobs are the engine's. */
+export async function jobDelete(x: PgExec, id: string): Promise<boolean> {
+  for (const sql of [JOB_DELETE_LOG_LINES, JOB_DELETE_EVENTS, JOB_DELETE_ARTIFACTS, JOB_DELETE_EXECUTIONS, JOB_DELETE_TASKS]) {
+    await x.run(sql, [id]);
+  }
+  return (await x.run(JOB_DELETE, [id])) > 0;
+}
+
+export async function jobListByParentExecution(x: PgExec, executionIds: string[]): Promise<JobRow[]> {
+  if (executionIds.length === 0) return [];
+  return x.rows(JOBS, JOB_LIST_BY_PARENT_EXECUTION, [executionIds]);
+}
+
+export async function taskInsertMany(x: PgExec, tasks: TaskRow[]): Promise<void> {
+  await insertMany(x, TASKS, tasks);
+}
+
+export function taskList(x: PgExec, jobId: string): Promise<TaskRow[]> {
+  return x.rows(TASKS, TASK_LIST, [jobId]);
+}
+
+export function taskGet(x: PgExec, id: string): Promise<TaskRow | undefined> {
+  return x.row(TASKS, TASK_GET, [id]);
+}
+
+export async function taskSetState(x: PgExec, write: StateWrite<never>): Promise<boolean> {
+  return (await guardedUpdate(x, TASKS, write)).length > 0;
+}
+
+export async function taskReset(x: PgExec, ids: string[]): Promise<void> {
+  if (ids.length > 0) await x.run(TASK_RESET, [ids]);
+}
+
+/**
+ * The WHERE clauses of a job filter. Empty lists do not filter. `createdAfter` is inclusive and
+ * `createdBefore` exclusive, so consecutive windows never count a job twice.
+ */
+function jobWhere(filter: JobFilter, p: Params): string[] {
+  const clauses: string[] = [];
+  if (filter.owner !== undefined) clauses.push(`owner = ${p.add(filter.owner)}`);
+  if (filter.states?.length) clauses.push(`state = ANY(${p.add(filter.states)}::text[])`);
+  if (filter.tags?.length) clauses.push(`tags ?| ${p.add(filter.tags)}::text[]`);
+  if (filter.queue !== undefined) clauses.push(`queue = ${p.add(filter.queue)}`);
+  if (filter.origin !== undefined) clauses.push(`origin = ${p.add(filter.origin)}`);
+  if (filter.createdAfter !== undefined) clauses.push(`created_at >= ${p.add(filter.createdAfter)}::timestamptz`);
+  if (filter.createdBefore !== undefined) clauses.push(`created_at < ${p.add(filter.createdBefore)}::timestamptz`);
+  const words = searchWords(filter.q);
+  if (words.length > 0) clauses.push(`search @@ plainto_tsquery('english', ${p.add(words.join(' '))})`);
+  if (filter.includeSubjobs === false) clauses.push('parent_execution_id IS NULL');
+  return clauses;
+}

@@ -1,0 +1,223 @@
+/**
+ * PostgreSQL schema, one numbered migration at a time (append only; same numbers as SQLite; see
+ * shared/migration.ts). Tables are created unqualified: the migrator runs with the store's schema
+ * on the search path.
+ *
+ * Conventions: times are timestamptz, JSON is jsonb. Jobs and executions have a text `id` primary
+ * key and an identity `seq` for newest-first/oldest-first order and cursors.
+ */
+import type { Migration } from '../shared/migration.js';
+
+const INITIAL_SCHEMA = `
+CREATE TABLE jobs (
+  id                  text PRIMARY KEY,
+  seq                 bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  name                text NOT NULL,
+  description         text,
+  owner               text NOT NULL,
+  origin              text NOT NULL,
+  tags                jsonb NOT NULL DEFAULT '[]',
+  inputs              jsonb NOT NULL DEFAULT '{}',
+  secrets             jsonb NOT NULL DEFAULT '{}',
+  metadata            jsonb NOT NULL DEFAULT '{}',
+  queue               text NOT NULL,
+  priority            integer NOT NULL DEFAULT 0,
+  spec                jsonb NOT NULL,
+  state               text NOT NULL,
+  progress            double precision NOT NULL DEFAULT 0,
+  result              text,
+  error               text,
+  vars                jsonb NOT NULL DEFAULT '{}',
+  parent_execution_id text,
+  task_count          integer NOT NULL DEFAULT 0,
+  created_at          timestamptz NOT NULL,
+  started_at          timestamptz,
+  completed_at        timestamptz,
+  failed_at           timestamptz,
+  -- Full-text search over name, description, tags and state, English stemming ("running" finds
+  -- state RUNNING). to_tsvector(regconfig, jsonb) indexes the tags' string values.
+  search              tsvector GENERATED ALWAYS AS (
+    to_tsvector('english'::regconfig, name)
+    || to_tsvector('english'::regconfig, coalesce(description, ''))
+    || to_tsvector('english'::regconfig, tags)
+    || to_tsvector('english'::regconfig, state)
+  ) STORED
+);
+CREATE INDEX jobs_by_owner ON jobs (owner, seq);
+CREATE INDEX jobs_by_state ON jobs (state, seq);
+CREATE INDEX jobs_by_parent_execution ON jobs (parent_execution_id) WHERE parent_execution_id IS NOT NULL;
+CREATE INDEX jobs_by_tags ON jobs USING gin (tags);
+CREATE INDEX jobs_search ON jobs USING gin (search);
+
+CREATE TABLE tasks (
+  id       text PRIMARY KEY,
+  job_id   text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  position integer NOT NULL,
+  name     text NOT NULL,
+  spec     jsonb NOT NULL,
+  needs    jsonb NOT NULL DEFAULT '[]',
+  state    text NOT NULL
+);
+CREATE INDEX tasks_by_job ON tasks (job_id, position);
+
+-- owner, queue, priority, cpus, memory_mb and kind are copied from the job and task so a claim
+-- reads one table.
+CREATE TABLE executions (
+  id               text PRIMARY KEY,
+  seq              bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  job_id           text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  task_id          text NOT NULL,
+  parent_id        text,
+  idx              integer NOT NULL DEFAULT 0,
+  attempt          integer NOT NULL DEFAULT 1,
+  kind             text NOT NULL,
+  name             text NOT NULL,
+  state            text NOT NULL,
+  owner            text NOT NULL,
+  queue            text NOT NULL,
+  priority         integer NOT NULL DEFAULT 0,
+  cpus             double precision NOT NULL DEFAULT 0,
+  memory_mb        integer NOT NULL DEFAULT 0,
+  spec             jsonb NOT NULL,
+  node_id          text,
+  lease_expires_at timestamptz,
+  not_before       timestamptz,
+  timeout_ms       bigint,
+  created_at       timestamptz NOT NULL,
+  scheduled_at     timestamptz,
+  started_at       timestamptz,
+  completed_at     timestamptz,
+  exit_code        integer,
+  result           text,
+  error            text,
+  reason           text,
+  progress         double precision NOT NULL DEFAULT 0,
+  child_count      integer NOT NULL DEFAULT 0,
+  child_done       integer NOT NULL DEFAULT 0
+);
+-- Claims: the loose index scan over owners and each owner's best candidates walk this index.
+CREATE INDEX executions_claim ON executions (state, owner, priority DESC, seq);
+CREATE INDEX executions_by_queue ON executions (queue, state);
+CREATE INDEX executions_by_job ON executions (job_id, seq);
+CREATE INDEX executions_by_task ON executions (task_id, seq);
+CREATE INDEX executions_by_parent ON executions (parent_id, idx) WHERE parent_id IS NOT NULL;
+CREATE INDEX executions_by_node ON executions (node_id) WHERE node_id IS NOT NULL;
+CREATE INDEX executions_lease ON executions (lease_expires_at) WHERE state IN ('STARTING', 'RUNNING');
+
+-- No foreign key to executions: a late log batch for a deleted job is dropped by the insert
+-- itself, and deleting a job deletes its lines explicitly.
+CREATE TABLE log_lines (
+  execution_id text NOT NULL,
+  number       integer NOT NULL,
+  stream       text NOT NULL,
+  at           timestamptz NOT NULL,
+  line         text NOT NULL,
+  PRIMARY KEY (execution_id, number)
+);
+
+CREATE TABLE events (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  job_id       text NOT NULL,
+  execution_id text,
+  at           timestamptz NOT NULL,
+  kind         text NOT NULL,
+  state        text,
+  stage        text,
+  message      text,
+  data         jsonb
+);
+CREATE INDEX events_by_job ON events (job_id, id);
+
+CREATE TABLE outbox (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  kind         text NOT NULL,
+  url          text NOT NULL,
+  headers      jsonb NOT NULL DEFAULT '{}',
+  body         jsonb,
+  attempts     integer NOT NULL DEFAULT 0,
+  max_attempts integer NOT NULL,
+  next_at      timestamptz NOT NULL,
+  created_at   timestamptz NOT NULL,
+  last_error   text,
+  status       text NOT NULL DEFAULT 'pending'
+);
+CREATE INDEX outbox_due ON outbox (next_at, id) WHERE status = 'pending';
+
+CREATE TABLE artifacts (
+  execution_id text NOT NULL,
+  job_id       text NOT NULL,
+  path         text NOT NULL,
+  size         bigint NOT NULL,
+  created_at   timestamptz NOT NULL,
+  PRIMARY KEY (execution_id, path)
+);
+CREATE INDEX artifacts_by_job ON artifacts (job_id);
+
+CREATE TABLE nodes (
+  id                text PRIMARY KEY,
+  name              text NOT NULL,
+  role              text NOT NULL,
+  hostname          text NOT NULL,
+  version           text NOT NULL,
+  started_at        timestamptz NOT NULL,
+  last_heartbeat_at timestamptz NOT NULL,
+  cpu_percent       double precision NOT NULL DEFAULT 0,
+  cpus              double precision NOT NULL DEFAULT 0,
+  memory_mb         integer NOT NULL DEFAULT 0,
+  used_cpus         double precision NOT NULL DEFAULT 0,
+  used_memory_mb    integer NOT NULL DEFAULT 0,
+  queues            jsonb NOT NULL DEFAULT '[]',
+  status            text NOT NULL,
+  info              jsonb NOT NULL DEFAULT '{}'
+);
+
+CREATE TABLE leaders (
+  name   text PRIMARY KEY,
+  holder text NOT NULL,
+  until  timestamptz NOT NULL
+);
+
+CREATE TABLE users (
+  id         text PRIMARY KEY,
+  name       text NOT NULL UNIQUE,
+  role       text NOT NULL,
+  created_at timestamptz NOT NULL,
+  disabled   boolean NOT NULL DEFAULT false
+);
+
+CREATE TABLE tokens (
+  id           text PRIMARY KEY,
+  user_id      text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  hash         text NOT NULL UNIQUE,
+  name         text NOT NULL,
+  created_at   timestamptz NOT NULL,
+  last_used_at timestamptz
+);
+CREATE INDEX tokens_by_user ON tokens (user_id);
+`;
+
+/** Cron schedules: each fires a job spec; next_at moves by compare-and-set so one server fires a tick. */
+const SCHEDULES = `
+CREATE TABLE schedules (
+  id            text PRIMARY KEY,
+  seq           bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+  name          text NOT NULL,
+  description   text,
+  cron          text NOT NULL,
+  state         text NOT NULL,
+  spec          jsonb NOT NULL,
+  owner         text NOT NULL,
+  origin        text NOT NULL,
+  tags          jsonb NOT NULL DEFAULT '[]',
+  created_at    timestamptz NOT NULL,
+  next_at       timestamptz NOT NULL,
+  last_fired_at timestamptz
+);
+CREATE INDEX schedules_by_owner ON schedules (owner, seq);
+CREATE INDEX schedules_due ON schedules (next_at) WHERE state = 'ACTIVE';
+`;
+
+export const POSTGRES_MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
+  { version: 2, name: 'schedules', sql: SCHEDULES },
+];

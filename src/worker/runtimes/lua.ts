@@ -1,0 +1,201 @@
+/**
+ * The `lua` runtime: a task's `lua` script in Lua 5.4 (wasmoon, WebAssembly) on its own worker
+ * thread, so that a script stuck in `while true do end` is stopped by terminating the thread.
+ *
+ * Conventions follow the SlideRule runner: `arg[1]` is the script's name, `arg[2]` its argument
+ * string (`spec.args[0]`), further args in `arg[3]…` (also passed as `...`); `print` writes tab-joined
+ * lines to stdout; the first value the script returns is the result (strings as they are, numbers
+ * and booleans through `tostring`, tables as JSON with an empty table as `{}`, nil as no result).
+ *
+ * Sandbox: no os.execute, os.exit, os.remove, os.rename, os.tmpname, io.popen, require, package,
+ * dofile, loadfile, debug, string.dump, nor binary chunks in `load`. `io.open`, `io.lines` read and
+ * write text files inside the work folder only (so a script can leave files in `outputs/`);
+ * `os.getenv` sees the task's `env` and nothing else.
+ *
+ * Limits: wasmoon's allocator cap (the task's memory) makes an oversized script fail with
+ * "not enough memory", reason `memory limit`; the thread's V8 heap is capped as a backstop.
+ */
+import { createRequire } from 'node:module';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { TaskSpec } from '../../core/spec-types.js';
+import { coerceError } from '../../core/errors.js';
+import type { RunOutcome, RunRequest, Runtime } from './runtime.js';
+import { DEFAULT_MAX_LINE_LENGTH, LastLines, LineSplitter } from './lines.js';
+import { LUA_DRIVER } from './lua-driver.js';
+import { LUA_WORKER_SOURCE, type LuaWorkerData, type LuaWorkerMessage } from './lua-worker.js';
+import { cancelled, failed, refused, succeeded, timedOut, type Ending } from './outcomes.js';
+import { listOutputs, resolveInside, SpecRefusal, writeTaskFiles } from './workspace.js';
+
+export interface LuaRuntimeOptions {
+  /** Longer lines are cut into pieces of this many characters. (Default: 65536) */
+  maxLineLength?: number;
+  /** Lower bound for the worker thread's V8 heap, in MB. (Default: 64) */
+  minHeapMb?: number;
+  /** The name the script sees in `arg[1]` and in error messages. (Default: 'script.lua') */
+  scriptName?: string;
+}
+
+const NOTHING_RAN: Ending = { exitCode: null, outputs: [] };
+const OUT_OF_MEMORY = /not enough memory/;
+
+export function createLuaRuntime(options: LuaRuntimeOptions = {}): Runtime {
+  const wasmoonPath = createRequire(import.meta.url).resolve('wasmoon');
+  const settings = {
+    wasmoonPath,
+    maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
+    minHeapMb: options.minHeapMb ?? 64,
+    scriptName: options.scriptName ?? 'script.lua',
+  };
+  return {
+    name: 'lua',
+    run: (request) => runLua(request, settings),
+    healthCheck: () => probe(settings),
+    describe: () => ({ lua: 'wasmoon', luaVersion: '5.4' }),
+  };
+}
+
+type Settings = { wasmoonPath: string; maxLineLength: number; minHeapMb: number; scriptName: string };
+
+async function runLua(request: RunRequest, settings: Settings): Promise<RunOutcome> {
+  if (request.signal.aborted) return cancelled(NOTHING_RAN);
+  const refusal = findUnsupported(request.spec);
+  if (refusal) return refusal;
+  let cwd: string;
+  try {
+    cwd = await prepareFolder(request);
+  } catch (error) {
+    if (error instanceof SpecRefusal) return failed(error.message, error.reason, NOTHING_RAN);
+    return failed(`could not prepare the work folder: ${coerceError(error).message}`, null, NOTHING_RAN);
+  }
+  const outcome = await runInThread(request, settings, cwd);
+  return { ...outcome, outputs: await listOutputs(join(request.workDir, 'outputs')) };
+}
+
+function findUnsupported(spec: TaskSpec): RunOutcome | null {
+  if (typeof spec.lua !== 'string') return failed('the lua runtime needs a lua script', 'invalid: lua', NOTHING_RAN);
+  if (spec.run !== undefined) return refused('run', 'lua');
+  if (spec.image) return refused('image', 'lua');
+  if (spec.registry) return refused('registry', 'lua');
+  if (spec.cmd?.length) return refused('cmd', 'lua');
+  if (spec.entrypoint?.length) return refused('entrypoint', 'lua');
+  if (spec.pre?.length) return refused('pre', 'lua', true);
+  if (spec.post?.length) return refused('post', 'lua', true);
+  if (spec.mounts?.length) return refused('mounts', 'lua', true);
+  if (spec.sidecars?.length) return refused('sidecars', 'lua', true);
+  if (spec.networks?.length) return refused('networks', 'lua', true);
+  if (spec.gpus) return refused('gpus', 'lua', true);
+  return null;
+}
+
+async function prepareFolder(request: RunRequest): Promise<string> {
+  const { spec, workDir } = request;
+  await mkdir(join(workDir, 'outputs'), { recursive: true });
+  const cwd = spec.workdir ? resolveInside(workDir, spec.workdir, 'workdir') : workDir;
+  await mkdir(cwd, { recursive: true });
+  await writeTaskFiles(cwd, spec.files);
+  return cwd;
+}
+
+/** Runs the script on a fresh thread; settles once, on the first of done, crash, timeout or cancel. */
+function runInThread(request: RunRequest, settings: Settings, cwd: string): Promise<Omit<RunOutcome, 'outputs'>> {
+  const data: LuaWorkerData = {
+    wasmoonPath: settings.wasmoonPath,
+    driver: LUA_DRIVER,
+    script: request.spec.lua ?? '',
+    scriptName: settings.scriptName,
+    args: (request.spec.args ?? []).map(String),
+    env: { ...request.spec.env },
+    workDir: request.workDir,
+    cwd,
+    memoryBytes: Math.max(0, Math.floor(request.memoryMb * 1024 * 1024)),
+    maxLineLength: settings.maxLineLength,
+  };
+  const worker = new Worker(LUA_WORKER_SOURCE, {
+    eval: true,
+    workerData: data,
+    env: {},
+    stdout: true,
+    stderr: true,
+    resourceLimits: { maxOldGenerationSizeMb: Math.max(settings.minHeapMb, Math.ceil(request.memoryMb)) },
+  });
+  const recent = new LastLines(10);
+  const log = (stream: 'stdout' | 'stderr', line: string): void => {
+    recent.add(line);
+    request.onLog(stream, line);
+  };
+  // Anything the thread itself prints (wasmoon warnings) goes to the task's stderr.
+  const threadOutput = new LineSplitter((line) => log('stderr', line), settings.maxLineLength);
+  worker.stdout.on('data', (chunk: Buffer) => threadOutput.push(chunk));
+  worker.stderr.on('data', (chunk: Buffer) => threadOutput.push(chunk));
+
+  return new Promise((resolve) => {
+    let settled = false;
+    const timers: NodeJS.Timeout[] = [];
+    const settle = (outcome: Omit<RunOutcome, 'outputs'>): void => {
+      if (settled) return;
+      settled = true;
+      for (const timer of timers) clearTimeout(timer);
+      request.signal.removeEventListener('abort', onAbort);
+      threadOutput.end();
+      void worker.terminate().finally(() => resolve(outcome));
+    };
+    const onAbort = (): void => settle(cancelled(NOTHING_RAN));
+    request.signal.addEventListener('abort', onAbort, { once: true });
+    if (request.timeoutMs !== undefined) {
+      const timeoutMs = request.timeoutMs;
+      timers.push(setTimeout(() => settle(timedOut(timeoutMs, NOTHING_RAN)), timeoutMs));
+    }
+    worker.on('message', (message: LuaWorkerMessage) => {
+      if (message.type === 'log') log(message.stream === 'stderr' ? 'stderr' : 'stdout', message.line);
+      else settle(finished(message, request, log));
+    });
+    worker.on('error', (error: Error & { code?: string }) => {
+      if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        settle(failed(`memory limit of ${request.memoryMb} MB exceeded`, 'memory limit', NOTHING_RAN));
+      } else {
+        settle(failed(`lua runtime error: ${error.message}`, null, NOTHING_RAN));
+      }
+    });
+    worker.on('exit', (code) => settle(failed(`lua worker stopped unexpectedly (exit ${code})`, null, NOTHING_RAN)));
+  });
+}
+
+function finished(
+  message: Extract<LuaWorkerMessage, { type: 'done' }>,
+  request: RunRequest,
+  log: (stream: 'stdout' | 'stderr', line: string) => void,
+): Omit<RunOutcome, 'outputs'> {
+  if (message.ok) return succeeded(message.result ?? null, { exitCode: 0, outputs: [] });
+  const error = message.message ?? 'lua error';
+  for (const line of `${error}${message.trace ?? ''}`.split('\n')) log('stderr', line);
+  if (OUT_OF_MEMORY.test(error)) {
+    return failed(`memory limit of ${request.memoryMb} MB exceeded: ${error}`, 'memory limit', { exitCode: 1, outputs: [] });
+  }
+  return failed(error, null, { exitCode: 1, outputs: [] });
+}
+
+/** Runs a one-line script in a throwaway folder. */
+async function probe(settings: Settings): Promise<void> {
+  const workDir = await mkdtemp(join(tmpdir(), 'barge-lua-health-'));
+  try {
+    const outcome = await runLua(
+      {
+        executionId: 'health',
+        jobId: 'health',
+        spec: { name: 'health', lua: "return 'ok'" },
+        workDir,
+        cpus: 1,
+        memoryMb: 16,
+        signal: new AbortController().signal,
+        onLog: () => undefined,
+      },
+      settings,
+    );
+    if (outcome.result !== 'ok') throw new Error(`lua runtime: ${outcome.error ?? 'health probe failed'}`);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
