@@ -5,10 +5,10 @@
  * Transactions. better-sqlite3 is synchronous with one connection per process, while engine
  * transactions await between statements. So every transaction takes an async lock (one at a time
  * per process), runs BEGIN IMMEDIATE (the write lock, one at a time across processes, waited for
- * by the busy timeout), and ends with COMMIT or ROLLBACK. Calls outside a transaction take the
- * same lock, so they never run inside another task's open transaction. A call on the store made
- * from within a transaction's async context joins that transaction instead of waiting for it,
- * which would wait forever.
+ * asynchronously for up to 10 s; see SqliteConnection.begin), and ends with COMMIT or ROLLBACK.
+ * Calls outside a transaction take the same lock, so they never run inside another task's open
+ * transaction. A call on the store made from within a transaction's async context joins that
+ * transaction instead of waiting for it, which would wait forever.
  *
  * Known gaps against PostgreSQL:
  * - `notify`/`listen` reach only this process; workers in other processes poll.

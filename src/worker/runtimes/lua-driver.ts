@@ -29,7 +29,8 @@ local pack, unpack, concat = table.pack, table.unpack, table.concat
 
 -- Nothing that reaches processes, native code or the emscripten file system.
 os.execute, os.exit, os.remove, os.rename, os.tmpname = nil, nil, nil, nil, nil
-os.getenv = function(name) return host.getenv(name) end
+-- Parenthesised: a JS function returning undefined yields no value at all, not nil.
+os.getenv = function(name) return (host.getenv(name)) end
 package, require, dofile, loadfile, debug = nil, nil, nil, nil, nil
 string.dump = nil
 -- Text chunks only: crafted bytecode can break the VM's guarantees.
@@ -264,7 +265,9 @@ if not chunk then return { ok = false, message = syntax_error } end
 
 host.limit_memory()
 local outcome = pack(xpcall(chunk, function(err)
-  return { message = describe_error(err), trace = traceback('', 2) }
+  -- The frames below the script (xpcall, this driver) mean nothing to its author.
+  local trace = traceback('', 2):gsub("\n%s*%[C%]: in function 'xpcall'.*$", '')
+  return { message = describe_error(err), trace = trace }
 end, unpack(args, 1, args.n)))
 if not outcome[1] then
   local err = outcome[2]
