@@ -323,9 +323,12 @@ export class Engine {
       flow.remember(job);
       const tasks = await flow.tx.taskList(id);
       const again: typeof tasks = [];
+      const attempts = new Map<string, ExecutionRow[]>();
       for (const task of tasks) {
         if (task.state === 'SUCCEEDED') continue;
-        const [last] = await flow.tx.executionList({ taskId: task.id, parentId: null, limit: 1, orderByIdx: false });
+        const rows = await flow.tx.executionList({ taskId: task.id, parentId: null, limit: 10_000 });
+        attempts.set(task.id, rows);
+        const last = rows.at(-1);
         if (task.state === 'SKIPPED' && last?.reason === 'if') continue;
         again.push(task);
       }
@@ -336,8 +339,7 @@ export class Engine {
       const done = new Set(tasks.filter((t) => t.state === 'SUCCEEDED' || t.state === 'SKIPPED').map((t) => t.id));
       for (const task of again) {
         if (task.needs.every((need) => done.has(need))) {
-          const attempts = await flow.tx.executionList({ taskId: task.id, parentId: null, limit: 1000 });
-          const attempt = attempts.reduce((max, e) => Math.max(max, e.attempt), 0) + 1;
+          const attempt = (attempts.get(task.id) ?? []).reduce((max, e) => Math.max(max, e.attempt), 0) + 1;
           await flow.startTask(job, task, attempt);
         }
       }

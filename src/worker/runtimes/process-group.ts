@@ -4,7 +4,7 @@
  * so a `sleep 100 &` left behind by a script does not outlive its execution.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -168,7 +168,7 @@ async function terminateGroup(pgid: number, spareSandbox: boolean, graceMs: numb
   }
   const until = Date.now() + graceMs;
   do {
-    const targets = (await processGroupMembers(pgid)).filter((member) => member.command !== 'bwrap');
+    const targets = processGroupMembers(pgid).filter((member) => member.command !== 'bwrap');
     if (targets.length > 0) {
       for (const { pid } of targets) signalProcess(pid, 'SIGTERM');
       return;
@@ -194,16 +194,35 @@ function groupExists(pgid: number): boolean {
   }
 }
 
-/** Processes whose process group is `pgid`, from /proc (Linux). */
-export async function processGroupMembers(pgid: number): Promise<Array<{ pid: number; command: string }>> {
+/**
+ * Processes whose process group is `pgid`, from /proc (Linux). Synchronous on purpose: these are
+ * tiny in-memory reads, and async ones queue behind a task flooding stdout, delaying the SIGTERM.
+ */
+export function processGroupMembers(pgid: number): Array<{ pid: number; command: string }> {
   const members: Array<{ pid: number; command: string }> = [];
-  for (const name of await readdir('/proc').catch(() => [] as string[])) {
+  for (const name of readdirOrEmpty('/proc')) {
     if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => '');
+    const stat = readOrEmpty(`/proc/${name}/stat`);
     // "pid (comm) state ppid pgrp …", and comm may itself contain spaces and parentheses.
     const close = stat.lastIndexOf(')');
     const fields = stat.slice(close + 2).split(' ');
     if (Number(fields[2]) === pgid) members.push({ pid: Number(name), command: stat.slice(stat.indexOf('(') + 1, close) });
   }
   return members;
+}
+
+function readdirOrEmpty(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
+}
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // the process exited meanwhile
+  }
 }
