@@ -10,7 +10,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Engine } from '../engine/engine.js';
 import { registerYamlBodies } from './content-types.js';
-import { registerErrorHandling } from './errors.js';
+import { answerFrameworkError, registerErrorHandling } from './errors.js';
 import { createMetrics, observeHttp } from './metrics.js';
 import { registerUiPlaceholder } from './ui-placeholder.js';
 import { v1Plugin } from './v1/index.js';
@@ -32,6 +32,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     logger: deps.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
     bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
+    frameworkErrors: answerFrameworkError,
     ajv: {
       customOptions: {
         // Report every problem at once, and refuse unknown fields instead of dropping them.

@@ -118,6 +118,17 @@ function toProblem(issue: AjvIssue, context: string): Problem {
 /** The id format of jobs, tasks and executions (engine/ids.ts). */
 export const ID_PATTERN = '^[0-9a-f]{32}$';
 
+/**
+ * Fastify's router refuses some URLs before any hook or handler runs (a path parameter over
+ * `maxParamLength`, a malformed percent-encoding); this answers those in the same shape. Pass it
+ * as Fastify's `frameworkErrors` option.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const message =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'a path parameter is too long' : 'the URL is malformed';
+  void reply.code(400).send({ error: 'BARGE_E_VALIDATION', message } satisfies ErrorBody);
+}
+
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: unknown, request: FastifyRequest, reply: FastifyReply) => {
     const mapped = mapError(error);

@@ -303,14 +303,15 @@ function queryString(query: Query | undefined): string {
 /** undici hides the reason in `cause` (an AggregateError when several addresses were tried). */
 function describeCause(error: unknown): string {
   const codes = new Set<string>();
+  let innermost = error instanceof Error ? error.message : String(error);
   const visit = (value: unknown, depth: number): void => {
     if (!value || typeof value !== 'object' || depth > 4) return;
     const code = (value as { code?: unknown }).code;
     if (typeof code === 'string') codes.add(code);
+    if (value instanceof Error && value.message) innermost = value.message;
     if (value instanceof AggregateError) for (const inner of value.errors) visit(inner, depth + 1);
     visit((value as { cause?: unknown }).cause, depth + 1);
   };
   visit(error, 0);
-  if (codes.size > 0) return [...codes].join(', ');
-  return error instanceof Error ? error.message : String(error);
+  return codes.size > 0 ? [...codes].join(', ') : innermost;
 }

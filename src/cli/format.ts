@@ -169,11 +169,16 @@ export function executionLabel(execution: Pick<Execution, 'name' | 'idx' | 'pare
   return `${execution.name}${index}${attempt}`;
 }
 
-/** An error as the CLI prints it: the message, then each detail with its field path. */
+/**
+ * An error as the CLI prints it: the message, then each detail with its field path. The API's
+ * validation message already joins its details; then the details alone are printed, once each.
+ */
 export function formatError(message: string, details: ErrorDetail[] = []): string {
-  const lines = [`barge: ${message}`];
-  for (const detail of details) lines.push(`  - ${detail.path ? `${detail.path}: ` : ''}${detail.message}`);
-  return lines.join('\n');
+  if (details.length === 0) return `barge: ${message}`;
+  const redundant = details.every((detail) => message.includes(detail.message));
+  const problems = details.length === 1 ? '1 problem' : `${details.length} problems`;
+  const lead = redundant ? `barge: the server refused the request (${problems}):` : `barge: ${message}`;
+  return [lead, ...details.map((detail) => `  - ${detail.path ? `${detail.path}: ` : ''}${detail.message}`)].join('\n');
 }
 
 /** `barge get` on an execution id. */

@@ -103,7 +103,7 @@ function barReporter(stream: NodeJS.WriteStream): Reporter {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{bar} {value}/{total} done | {failed} failed | {running} running | {rate} | {eta}',
+      format: '{bar} {value}/{total} done | {failed} failed | {running} running | {rateText} | {etaText}',
       hideCursor: true,
       barsize: 30,
     },
@@ -112,7 +112,8 @@ function barReporter(stream: NodeJS.WriteStream): Reporter {
   let started = false;
   return {
     update(tally, rate, etaMs) {
-      const payload = { failed: tally.failed, running: tally.running, rate: formatRate(rate), eta: formatEta(etaMs) };
+      // cli-progress fills {eta} and {rate}-like tokens itself; ours have their own names.
+      const payload = { failed: tally.failed, running: tally.running, rateText: formatRate(rate), etaText: formatEta(etaMs) };
       if (!started) {
         bar.start(tally.total, tally.done, payload);
         started = true;

@@ -143,6 +143,7 @@ const LITERAL_NAMES: Record<string, unknown> = { true: true, false: false, nil: 
 class Parser {
   private index = 0;
   private depth = 0;
+  private readonly heights = new WeakMap<ExprNode, number>();
 
   constructor(
     private readonly source: string,
@@ -165,8 +166,8 @@ class Parser {
       if (!operator || BINARY_PRECEDENCE[operator.name] < minPrecedence) break;
       this.index += operator.tokens;
       const right = this.expression(BINARY_PRECEDENCE[operator.name] + 1);
-      left = { type: 'binary', operator: operator.name, left, right, pos: operator.pos };
-      if (operator.negated) left = { type: 'unary', operator: 'not', operand: left, pos: operator.pos };
+      left = this.built({ type: 'binary', operator: operator.name, left, right, pos: operator.pos }, [left, right]);
+      if (operator.negated) left = this.built({ type: 'unary', operator: 'not', operand: left, pos: operator.pos }, [left]);
     }
     if (minPrecedence === 0 && this.isOperator('?')) left = this.conditional(left);
     this.depth -= 1;
@@ -189,7 +190,7 @@ class Parser {
     const then = this.expression(0);
     this.expect(':');
     const otherwise = this.expression(0);
-    return { type: 'conditional', test, then, otherwise, pos };
+    return this.built({ type: 'conditional', test, then, otherwise, pos }, [test, then, otherwise]);
   }
 
   private primary(): ExprNode {
@@ -198,7 +199,7 @@ class Parser {
     if (isUnary) {
       this.index += 1;
       const operand = this.expression(UNARY_PRECEDENCE[token.text]);
-      return this.postfix({ type: 'unary', operator: token.text, operand, pos: token.pos });
+      return this.postfix(this.built({ type: 'unary', operator: token.text, operand, pos: token.pos }, [operand]));
     }
     return this.postfix(this.operand());
   }
@@ -214,7 +215,10 @@ class Parser {
         this.expect(')');
         return inner;
       }
-      if (token.text === '[') return { type: 'array', items: this.list(']'), pos: token.pos };
+      if (token.text === '[') {
+        const items = this.list(']');
+        return this.built({ type: 'array', items, pos: token.pos }, items);
+      }
       if (token.text === '{') return this.mapLiteral(token.pos);
     }
     throw this.unexpected(token);
@@ -223,7 +227,8 @@ class Parser {
   private named(token: Token): ExprNode {
     if (this.isOperator('(')) {
       this.index += 1;
-      return { type: 'call', callee: token.text, args: this.list(')'), pos: token.pos };
+      const args = this.list(')');
+      return this.built({ type: 'call', callee: token.text, args, pos: token.pos }, args);
     }
     if (Object.hasOwn(LITERAL_NAMES, token.text)) return { type: 'literal', value: LITERAL_NAMES[token.text], pos: token.pos };
     if (WORD_OPERATORS.has(token.text)) throw this.unexpected(token);
@@ -251,7 +256,7 @@ class Parser {
       if (!this.isOperator('}')) this.expect(',');
     }
     this.index += 1;
-    return { type: 'map', entries, pos };
+    return this.built({ type: 'map', entries, pos }, entries.map(([, value]) => value));
   }
 
   /** Member access, indexing and optional chaining: `a.b`, `a?.b`, `a[0]`, `a?.[k]`. */
@@ -273,8 +278,19 @@ class Parser {
         property = { type: 'literal', value: name.text, pos: name.pos };
       }
       if (this.isOperator('(')) throw syntaxError(this.source, this.peek().pos, 'only functions such as len(x) can be called');
-      node = { type: 'member', object: node, property, optional, pos: token.pos };
+      node = this.built({ type: 'member', object: node, property, optional, pos: token.pos }, [node, property]);
     }
+  }
+
+  /**
+   * Records a node's height. Left-deep chains (`1+1+1…`, `a.b.c…`) are built by loops, not
+   * recursion, so only this keeps the interpreter's recursion within MAX_DEPTH.
+   */
+  private built<T extends ExprNode>(node: T, children: ExprNode[]): T {
+    const height = 1 + Math.max(0, ...children.map((child) => this.heights.get(child) ?? 1));
+    if (height > MAX_DEPTH) throw syntaxError(this.source, node.pos, `expression nested more than ${MAX_DEPTH} deep`);
+    this.heights.set(node, height);
+    return node;
   }
 
   private enter(): void {

@@ -6,13 +6,18 @@
  * turned into strings where strings are expected. Every problem is reported at once, each with
  * its field path (`tasks[2].retry.limit: must be 1..10`).
  *
- * Decisions beyond Tork, all stricter only where Tork would fail later anyway:
+ * As in Tork, a task with nothing to run (no run, lua, image, cmd or composite) is valid: it runs
+ * as an empty shell script. A job `output` without `{{` must compile as an expression (Tork's
+ * rule), so `output: hello world` is refused. A number in `limits.memory` is megabytes.
+ *
+ * Decisions beyond Tork, each refusing only specs that could not work as written:
  * - sub-job tasks are validated like a job's tasks (barge validates the sub-job when it starts);
  * - `{{ … }}` placeholders in templated fields (task name, var, image, queue, env, cmd, args,
  *   sub-job name, inputs and secrets, webhook url) must compile; an unknown function is only found
  *   when the template runs, as in Tork;
  * - timeouts may not be negative; `each.var` must be an identifier; webhook `event` must be one
- *   of the four Tork knows; `lua` excludes `run`, `image`, `cmd` and `entrypoint`.
+ *   of the four Tork knows; `lua` excludes `run`, `image`, `cmd` and `entrypoint`; composites
+ *   also refuse barge's `args` and `network`.
  * Permission entries are checked for shape only: whether the user or role exists is the API's
  * business. Tork's `wait` and `schedule` keys belong to the Tork API module, not to the spec.
  */
@@ -20,9 +25,8 @@ import { parse as parseYaml } from 'yaml';
 import { parseCpus, parseDuration, parseMemoryMb } from './duration.js';
 import { coerceError, ValidationError, type Problem } from './errors.js';
 import { checkExpression, checkTemplate } from './expr.js';
+import type { ExecutionKind } from './model.js';
 import type { AuxTaskSpec, JobSpec, TaskSpec } from './spec-types.js';
-
-export type TaskKind = 'shell' | 'lua' | 'container' | 'parallel' | 'each' | 'subjob';
 
 /** A sidecar: a pre/post-style task plus Tork's readiness probe. */
 export interface SidecarSpec extends AuxTaskSpec {
@@ -537,7 +541,7 @@ export function validateJobSpec(input: unknown, options: ValidateOptions = {}): 
 // ---- reading a valid spec ---------------------------------------------------------------------------
 
 /** What runs a task: a composite by its key, else `lua`, else a container when it has an image, else bash. */
-export function taskKind(task: TaskSpec): TaskKind {
+export function taskKind(task: TaskSpec): ExecutionKind {
   if (task.parallel) return 'parallel';
   if (task.each) return 'each';
   if (task.subjob) return 'subjob';

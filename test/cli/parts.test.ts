@@ -177,5 +177,12 @@ describe('format', () => {
   it('formats durations and errors with their field paths', () => {
     expect([formatDuration(4_000), formatDuration(185_000), formatDuration(7_500_000)]).toEqual(['4s', '3m05s', '2h05m']);
     expect(formatError('bad spec', [{ path: 'tasks[0].run', message: 'required' }])).toBe('barge: bad spec\n  - tasks[0].run: required');
+    const details = [
+      { path: 'tasks[0].retry.limit', message: 'must be 1..10' },
+      { path: 'tasks[1].timeout', message: 'invalid duration' },
+    ];
+    expect(formatError('tasks[0].retry.limit: must be 1..10; tasks[1].timeout: invalid duration', details)).toBe(
+      'barge: the server refused the request (2 problems):\n  - tasks[0].retry.limit: must be 1..10\n  - tasks[1].timeout: invalid duration',
+    );
   });
 });

@@ -49,7 +49,9 @@ export function chooseLimiter(mode: LimitsMode): Limiter {
   if (mode === 'rlimit') return rlimitLimiter;
   const cgroups = findCgroupV1Parents();
   if (cgroups) return cgroupV1Limiter(cgroups);
-  if (mode === 'cgroup-v1') throw new Error('shell runtime: limits "cgroup-v1" are unavailable (no writable v1 memory and cpu hierarchies)');
+  if (mode === 'cgroup-v1') {
+    throw new Error('shell runtime: limits "cgroup-v1" are unavailable (no writable v1 memory and cpu hierarchies)');
+  }
   return process.platform === 'linux' ? rlimitLimiter : noLimits;
 }
 
@@ -63,7 +65,7 @@ const nothingApplied: AppliedLimits = {
 const noLimits: Limiter = { kind: 'none', apply: async () => nothingApplied };
 
 // Messages allocators print when an allocation is refused; rlimits give no other sign.
-const OUT_OF_MEMORY_TEXT = /memory exhausted|cannot allocate memory|out of memory|MemoryError|bad_alloc|xmalloc: cannot allocate/i;
+const OUT_OF_MEMORY_TEXT = /memory exhausted|cannot allocate memory|out of memory|MemoryError|bad_alloc|xmalloc/i;
 
 const rlimitLimiter: Limiter = {
   kind: 'rlimit',

@@ -129,12 +129,17 @@ async function runShell(request: RunRequest, settings: Settings): Promise<RunOut
     return failed(`could not prepare the work folder: ${coerceError(error).message}`, null, NOTHING_RAN);
   }
 
-  const limits = await settings.limiter.apply({
-    name: request.executionId,
-    cpus: request.cpus,
-    memoryMb: request.memoryMb,
-    timeoutMs: request.timeoutMs,
-  });
+  let limits: AppliedLimits;
+  try {
+    limits = await settings.limiter.apply({
+      name: request.executionId,
+      cpus: request.cpus,
+      memoryMb: request.memoryMb,
+      timeoutMs: request.timeoutMs,
+    });
+  } catch (error) {
+    return failed(`could not apply ${settings.limiter.kind} limits: ${coerceError(error).message}`, null, NOTHING_RAN);
+  }
   const progress = pollProgress(folder.progressFile, request.onProgress, settings.progressPollMs);
   let outcome: Omit<RunOutcome, 'outputs'>;
   try {
