@@ -22,7 +22,10 @@ export interface AppDeps {
   open: boolean;
   /** Largest request body; more is a 413. (Default: 1 MiB) */
   bodyLimitBytes?: number;
-  /** Log requests and errors with pino. (Default: false) */
+  /**
+   * true: log every request (pino, info level); false: log nothing. (Default: errors only, so a
+   * 500's real cause is always somewhere.)
+   */
   logger?: boolean;
 }
 
@@ -30,7 +33,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger ? { level: 'info', redact: ['req.headers.authorization'] } : false,
+    logger: deps.logger === false ? false : { level: deps.logger ? 'info' : 'error', redact: ['req.headers.authorization'] },
     bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: answerFrameworkError,
     ajv: {

@@ -5,7 +5,8 @@
  * state of a job waited for), so `barge submit job.yaml | xargs barge logs` works.
  */
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { rename, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { once } from 'node:events';
 import { type BargeClient, ApiError, CliError } from './client.js';
 import {
@@ -254,22 +255,16 @@ export async function results(client: BargeClient, id: string, output: string): 
     return 0;
   }
   const partial = `${output}.partial`;
-  const file = createWriteStream(partial);
-  let bytes = 0;
   try {
-    for await (const chunk of body) {
-      bytes += chunk.byteLength;
-      if (!file.write(chunk)) await once(file, 'drain');
-    }
-    file.end();
-    await once(file, 'close');
+    await pipeline(body, createWriteStream(partial));
     await rename(partial, output);
   } catch (error) {
-    file.destroy();
     await rm(partial, { force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && code.startsWith('E')) throw new CliError(`cannot write ${output}: ${(error as Error).message}`);
     throw error;
   }
-  say(`saved the results of job ${id} to ${output} (${bytes} bytes)`);
+  say(`saved the results of job ${id} to ${output} (${(await stat(output)).size} bytes)`);
   return 0;
 }
 

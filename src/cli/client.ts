@@ -194,7 +194,9 @@ export class BargeClient {
       signal,
       timeoutMs: null,
     });
-    if (!response.body) return;
+    if (!(response.headers.get('content-type') ?? '').includes('text/event-stream') || !response.body) {
+      throw new CliError(`${this.server} did not stream the log of execution ${id} (no text/event-stream answer)`);
+    }
     for await (const message of readSse(response.body)) {
       if (message.event === 'line') yield { type: 'line', line: JSON.parse(message.data) as LogLine };
       else if (message.event === 'end') {

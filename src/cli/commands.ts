@@ -12,7 +12,6 @@ import { BargeClient, CliError, resolveConnection, type ConnectionOverrides } fr
 import { formatError } from './format.js';
 
 export function registerClientCommands(program: Command): void {
-  exitQuietlyOnClosedStdout();
   registerSubmitting(program);
   registerReading(program);
   registerChanging(program);
@@ -145,6 +144,7 @@ function clientCommand(program: Command, name: string): Command {
  * is a bug and goes up to main.ts.
  */
 async function execute(command: Command, work: (client: BargeClient) => Promise<number>): Promise<void> {
+  exitQuietlyOnClosedStdout();
   try {
     const { server, token } = command.opts<ConnectionOverrides>();
     const client = new BargeClient(resolveConnection({ server, token }));

@@ -151,8 +151,12 @@ function textChecked(check: (value: string) => string | null): Reader {
   };
 }
 
+/** Characters as Go's validator counts them: code points, not UTF-16 units. */
 const maxLength = (limit: number): Reader =>
-  textChecked((value) => (value.length > limit ? `must be at most ${limit} characters (got ${value.length})` : null));
+  textChecked((value) => {
+    const length = Array.from(value).length;
+    return length > limit ? `must be at most ${limit} characters (got ${length})` : null;
+  });
 
 /** A string that may hold `{{ … }}` placeholders, each of which must compile. */
 const template = textChecked(checkTemplate);

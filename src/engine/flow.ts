@@ -403,7 +403,7 @@ export class Flow {
     }
     const counters = await this.tx.executionAddChildDone({ id: parent.id, by: 1 });
     parent.childDone = counters.childDone;
-    if (parent.kind === 'each') await this.releaseEachSlot(parent);
+    if (parent.kind === 'each' && hasConcurrencyLimit(parent)) await this.releaseEachSlot(parent);
     if (counters.childDone >= counters.childCount) await this.completeComposite(parent);
   }
 
@@ -578,6 +578,12 @@ export class Flow {
     if (this.outbox.length > 0) await this.tx.outboxInsertMany(this.outbox.splice(0));
     if (this.runnable > 0) this.notices.add(this.options.bus, 'work:available', { count: this.runnable });
   }
+}
+
+/** An each whose items do not all start at once: some wait PENDING for a slot. */
+function hasConcurrencyLimit(execution: ExecutionRow): boolean {
+  const limit = execution.spec.each?.concurrency ?? 0;
+  return limit > 0 && limit < execution.childCount;
 }
 
 function hasCondition(execution: ExecutionRow): boolean {

@@ -138,7 +138,9 @@ export class Worker {
             memoryMb: free.memoryMb,
             queues: this.queues,
             kinds: this.kinds(),
-            max: 64,
+            // Most executions ask for a whole cpu: asking for more candidates than could fit
+            // only makes the store read rows the claim then drops.
+            max: Math.min(64, Math.max(1, Math.floor(free.cpus))),
           });
         } catch {
           claimed = [];

@@ -46,7 +46,8 @@ export interface CallInit extends Omit<RequestInit, 'body'> {
 
 export async function startApi(options: Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes'>> = {}): Promise<ApiUnderTest> {
   const bundle = await makeEngine('sqlite');
-  const app = await buildApp({ engine: bundle.engine, version: 'test', open: options.open ?? false, ...options });
+  // Quiet: the deliberate 500 in errors.test.ts would print its stack.
+  const app = await buildApp({ engine: bundle.engine, version: 'test', open: options.open ?? false, logger: false, ...options });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (!address || typeof address !== 'object') throw new Error('not listening');

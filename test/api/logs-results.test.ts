@@ -275,3 +275,35 @@ describe('closing the app', () => {
     }
   });
 });
+
+describe('followLogs', () => {
+  it('sends a comment heartbeat while the log is quiet', async () => {
+    const { default: Fastify } = await import('fastify');
+    const { followLogs } = await import('../../src/api/v1/log-stream.js');
+    const { body: job } = await api.json<JobBody>('/v1/jobs', {
+      method: 'POST',
+      body: { name: 'quiet', tasks: [{ name: 'nap', run: 'sleep 30' }] },
+    });
+    const execution = await firstExecution(job.id);
+    const closing = new AbortController();
+    const small = Fastify();
+    small.get('/follow', async (request, reply) => {
+      followLogs({ engine: api.bundle.engine, executionId: execution.id, after: 0, reply, log: request.log, closing: closing.signal, heartbeatMs: 50 });
+      return reply;
+    });
+    await small.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const address = small.server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      const response = await fetch(`http://127.0.0.1:${port}/follow`);
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let text = '';
+      while ((text.match(/: ping/g) ?? []).length < 3) text += new TextDecoder().decode((await reader.read()).value);
+      await reader.cancel();
+    } finally {
+      closing.abort();
+      await small.close();
+      await api.call(`/v1/jobs/${job.id}/cancel`, { method: 'POST' });
+    }
+  });
+});

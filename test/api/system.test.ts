@@ -84,6 +84,17 @@ describe('GET /v1/metrics', () => {
   });
 });
 
+describe('body limit', () => {
+  it('is 1 MiB by default', async () => {
+    const spec = (size: number) => ({ name: 'sized', description: 'x'.repeat(size), tasks: [{ name: 't', run: 'true' }] });
+    const small = await api.json<JobBody>('/v1/jobs', { method: 'POST', body: spec(900 * 1024) });
+    expect(small.status).toBe(201);
+    await api.call(`/v1/jobs/${small.body.id}/cancel`, { method: 'POST' });
+    const big = await api.json('/v1/jobs', { method: 'POST', body: spec(1024 * 1024) });
+    expect(big).toMatchObject({ status: 413, body: { error: 'BARGE_E_TOO_LARGE' } });
+  });
+});
+
 describe('users and tokens', () => {
   it('lets an admin create a user whose token works at once, and only once per name', async () => {
     const created = await api.json<{ user: { id: string; name: string; role: string }; token: string }>('/v1/users', {

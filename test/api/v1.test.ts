@@ -267,10 +267,10 @@ describe('GET /v1/jobs/{id}/events and /executions', () => {
     expect(rest.body.items.map((e) => e.id)).toEqual(ids.slice(1, 3));
   });
 
-  it('pages the executions of a 250-item array by cursor and filters by state', async () => {
+  it('pages the executions of a 150-item array by cursor and filters by state', async () => {
     const job = await api.runJob({
       name: 'array',
-      tasks: [{ name: 'items', each: { list: '{{ sequence(0, 250) }}', task: { name: 'item', run: 'true' } } }],
+      tasks: [{ name: 'items', each: { list: '{{ sequence(0, 150) }}', task: { name: 'item', run: 'true' } } }],
     });
     expect(job.state).toBe('SUCCEEDED');
     const seen: ExecutionBody[] = [];
@@ -282,13 +282,13 @@ describe('GET /v1/jobs/{id}/events and /executions', () => {
       seen.push(...body.items);
       cursor = body.nextCursor;
     } while (cursor);
-    expect(seen).toHaveLength(251);
-    expect(new Set(seen.map((e) => e.id)).size).toBe(251);
+    expect(seen).toHaveLength(151);
+    expect(new Set(seen.map((e) => e.id)).size).toBe(151);
     const parent = seen.find((e) => e.kind === 'each');
-    expect(parent).toMatchObject({ childCount: 250, childDone: 250, state: 'SUCCEEDED' });
+    expect(parent).toMatchObject({ childCount: 150, childDone: 150, state: 'SUCCEEDED' });
 
     const children = await api.json<Page<ExecutionBody>>(`/v1/jobs/${job.id}/executions?parentId=${parent?.id}&limit=1000`);
-    expect(children.body.items).toHaveLength(250);
+    expect(children.body.items).toHaveLength(150);
     const failed = await api.json<Page<ExecutionBody>>(`/v1/jobs/${job.id}/executions?state=FAILED`);
     expect(failed.body).toEqual({ items: [], nextCursor: null });
 

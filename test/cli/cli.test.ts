@@ -331,6 +331,15 @@ describe('barge CLI', () => {
       expect(events.items.some((event) => event.state === 'SUCCEEDED')).toBe(true);
     });
 
+    it('results writes to stdout with -o -, and says when it cannot write the file', async () => {
+      const piped = await barge(['results', jobId, '-o', '-']);
+      expect(piped.code, piped.stderr).toBe(0);
+      expect(piped.stdout.charCodeAt(0)).toBe(0x1f);
+      const nowhere = await barge(['results', jobId, '-o', join(work, 'no-such-folder', 'r.tar.gz')]);
+      expect(nowhere.code).toBe(1);
+      expect(nowhere.stderr).toMatch(/^barge: cannot write .*r\.tar\.gz: /m);
+    });
+
     it('nodes and queues', async () => {
       const nodes = await json<{ items: Array<{ status: string; cpus: number }> }>(['nodes']);
       expect(nodes.items.some((node) => node.status === 'UP' && node.cpus === 8)).toBe(true);

@@ -227,7 +227,16 @@ CREATE INDEX schedules_by_owner ON schedules (owner, seq);
 CREATE INDEX schedules_due ON schedules (next_at) WHERE state = 'ACTIVE';
 `;
 
+/**
+ * An each with a concurrency limit releases its next PENDING item on every finish; without this
+ * index finding it walks every finished item first (quadratic over a large array).
+ */
+const CHILDREN_BY_STATE = `
+CREATE INDEX executions_children_by_state ON executions (parent_id, state, idx) WHERE parent_id IS NOT NULL;
+`;
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'schedules', sql: SCHEDULES },
+  { version: 3, name: 'children by state', sql: CHILDREN_BY_STATE },
 ];
