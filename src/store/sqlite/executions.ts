@@ -80,8 +80,8 @@ export function executionGet(c: SqliteConnection, id: string): ExecutionRow | un
 export function executionList(c: SqliteConnection, params: ExecutionListParams): ExecutionRow[] {
   const { clauses, bind } = executionWhere(params);
   if (params.states?.length) {
-    clauses.push('state IN (SELECT value FROM json_each(?))');
-    bind.push(JSON.stringify(params.states));
+    clauses.push(stateIn(params.states));
+    bind.push(...params.states);
   }
   if (params.afterSeq !== undefined) {
     clauses.push('seq > ?');
@@ -114,8 +114,8 @@ export function executionSetStateMany(
 
 export function executionListActive(c: SqliteConnection, params: { jobId?: string; parentId?: string }): ExecutionRow[] {
   const { clauses, bind } = executionWhere(params);
-  clauses.push('state IN (SELECT value FROM json_each(?))');
-  bind.push(JSON.stringify(ACTIVE_STATES));
+  clauses.push(stateIn(ACTIVE_STATES));
+  bind.push(...ACTIVE_STATES);
   return c.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, bind);
 }
 
@@ -194,4 +194,13 @@ function executionWhere(params: { jobId?: string; nodeId?: string; taskId?: stri
     bind.push(params.parentId);
   }
   return { clauses, bind };
+}
+
+/**
+ * `state IN (?, ?, …)` with one placeholder per state. A json_each list here would hide the state
+ * from the planner, which then walks (parent_id, idx) instead of (parent_id, state, idx): a scan
+ * of every finished item on each each-slot release.
+ */
+export function stateIn(states: readonly string[]): string {
+  return `state IN (${states.map(() => '?').join(', ')})`;
 }

@@ -1,4 +1,5 @@
 /** SQLite statements for jobs and tasks. Lists are bound as JSON text and opened with json_each. */
+import { stateIn } from './executions.js';
 import type { JobRow, State, TaskRow } from '../../core/model.js';
 import type { JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
 import { JOBS, TASKS, encodeSqliteRow, encodeSqliteValue, patchEntries } from '../shared/codec.js';
@@ -122,7 +123,7 @@ function jobWhere(filter: JobFilter): Where {
     where.bind.push(...values);
   };
   if (filter.owner !== undefined) add('owner = ?', filter.owner);
-  if (filter.states?.length) add('state IN (SELECT value FROM json_each(?))', JSON.stringify(filter.states));
+  if (filter.states?.length) add(stateIn(filter.states), ...filter.states);
   if (filter.tags?.length) {
     add(
       'EXISTS (SELECT 1 FROM json_each(jobs.tags) AS tag WHERE tag.value IN (SELECT value FROM json_each(?)))',
