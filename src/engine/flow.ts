@@ -522,17 +522,24 @@ export class Flow {
     if (failed) {
       await this.moveJob(job, 'FAILED', { failedAt: now, completedAt: now, error: job.error ?? `${failed.name}: failed` });
     } else {
-      let result: string | null = null;
-      try {
-        result = job.spec.output ? renderTemplate(job.spec.output, jobContext(job)) : null;
-      } catch (error) {
-        const message = coerceError(error).message;
-        await this.moveJob(job, 'FAILED', { failedAt: now, completedAt: now, error: message });
-        return this.settleSubjobParent(job);
+      const output = this.evaluateOutput(job);
+      if ('error' in output) {
+        await this.moveJob(job, 'FAILED', { failedAt: now, completedAt: now, error: output.error });
+      } else {
+        await this.moveJob(job, 'SUCCEEDED', { completedAt: now, result: output.result, progress: 100 });
       }
-      await this.moveJob(job, 'SUCCEEDED', { completedAt: now, result, progress: 100 });
     }
     await this.settleSubjobParent(job);
+  }
+
+  /** The job's `output` expression evaluated into its result; an evaluation error fails the job. */
+  private evaluateOutput(job: JobRow): { result: string | null } | { error: string } {
+    if (!job.spec.output) return { result: null };
+    try {
+      return { result: renderTemplate(job.spec.output, jobContext(job)) };
+    } catch (error) {
+      return { error: coerceError(error).message };
+    }
   }
 
   /** A sub-job's end ends the execution that waits for it, in the parent job. */
