@@ -14,6 +14,7 @@ import { answerFrameworkError, registerErrorHandling } from './errors.js';
 import { createMetrics, observeHttp } from './metrics.js';
 import { registerUiPlaceholder } from './ui-placeholder.js';
 import { v1Plugin } from './v1/index.js';
+import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -27,6 +28,8 @@ export interface AppDeps {
    * 500's real cause is always somewhere.)
    */
   logger?: boolean;
+  /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
+  tork?: TorkAppOptions;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -77,5 +80,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     registry: metrics.registry,
     closing: closing.signal,
   });
+  if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
   return app;
 }

@@ -7,8 +7,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BargeError, ValidationError, formatProblem, type ErrorCode, type Problem } from '../core/errors.js';
 
-/** Codes on the wire: barge's error kinds plus the one for a server fault. */
-export type WireErrorCode = ErrorCode | 'BARGE_E_INTERNAL';
+/** Codes on the wire: barge's error kinds, BARGE_E_INTERNAL for a server fault. */
+export type WireErrorCode = ErrorCode;
 
 export interface ErrorBody {
   error: WireErrorCode;
@@ -24,6 +24,7 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   BARGE_E_CONFLICT: 409,
   BARGE_E_TOO_LARGE: 413,
   BARGE_E_UNAVAILABLE: 503,
+  BARGE_E_INTERNAL: 500,
 };
 
 /** Fastify's client errors by status; anything else 4xx from Fastify is a malformed request. */

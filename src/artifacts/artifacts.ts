@@ -2,8 +2,9 @@
  * Artifact stores keep the files executions leave in `outputs/`. The folder store is the default;
  * an S3-compatible store can implement the same interface.
  */
-import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { dirname, join, normalize, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -23,11 +24,19 @@ export class FolderArtifactStore implements ArtifactStore {
     return join(this.root, jobId, executionId, clean);
   }
 
+  /** Refuses a source that is a symlink or not a regular file (O_NOFOLLOW, then fstat). */
   async put(params: { jobId: string; executionId: string; path: string; source: string }): Promise<number> {
     const target = this.pathOf(params.jobId, params.executionId, params.path);
-    await mkdir(dirname(target), { recursive: true });
-    await copyFile(params.source, target);
-    return (await stat(target)).size;
+    const handle = await open(params.source, constants.O_RDONLY | constants.O_NOFOLLOW);
+    try {
+      const info = await handle.stat();
+      if (!info.isFile()) throw new Error(`artifact ${params.path} is not a regular file`);
+      await mkdir(dirname(target), { recursive: true });
+      await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(target));
+      return info.size;
+    } finally {
+      await handle.close();
+    }
   }
 
   async open(params: { jobId: string; executionId: string; path: string }): Promise<Readable> {

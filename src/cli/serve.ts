@@ -3,8 +3,7 @@
  * on Ctrl-C (SIGINT) or SIGTERM.
  */
 import type { Command } from 'commander';
-import { bootstrapAdmin } from '../api/auth/index.js';
-import { start, type Mode } from './assemble.js';
+import type { Mode } from './assemble.js';
 import { isLoopback, loadConfig, SETTINGS, type ServerConfig } from './config.js';
 import { saveCredentials, credentialsPath } from './credentials.js';
 
@@ -44,6 +43,10 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
     throw new Error(`--open turns authentication off and is only allowed on a loopback address, not ${config.host}`);
   }
   const began = performance.now();
+  // Loaded here, not at the top: client commands (submit, jobs, …) then start without loading
+  // Fastify, both stores and wasmoon.
+  const { start } = await import('./assemble.js');
+  const { bootstrapAdmin } = await import('../api/auth/index.js');
   const running = await start(mode, config);
   const out = (line: string): boolean => process.stdout.write(`${line}\n`);
   if (running.url) {

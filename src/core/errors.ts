@@ -16,7 +16,8 @@ export type ErrorCode =
   | 'BARGE_E_UNAUTHORIZED'
   | 'BARGE_E_FORBIDDEN'
   | 'BARGE_E_TOO_LARGE'
-  | 'BARGE_E_UNAVAILABLE';
+  | 'BARGE_E_UNAVAILABLE'
+  | 'BARGE_E_INTERNAL';
 
 export class BargeError extends Error {
   constructor(

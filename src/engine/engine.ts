@@ -11,7 +11,7 @@
 import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, TaskRow } from '../core/model.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import { isFinal } from '../core/states.js';
-import { validateJobSpec } from '../core/spec.js';
+import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
 import type { Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
 import { chooseFair } from './claim.js';
@@ -39,6 +39,8 @@ export interface SubmitOptions {
   owner: string;
   origin?: string;
   metadata?: JobRow['metadata'];
+  /** How strictly the spec is read (Tork's JSON bodies refuse numbers in string maps). */
+  validation?: ValidateOptions;
 }
 
 export interface ClaimRequest {
@@ -107,7 +109,7 @@ export class Engine {
 
   /** Validates a spec (throws ValidationError with every problem) and writes the job durably. */
   async submit(input: unknown, options: SubmitOptions): Promise<JobRow> {
-    const spec = validateJobSpec(input);
+    const spec = validateJobSpec(input, options.validation);
     const job = await this.flow((flow) =>
       flow.createJob({
         spec,

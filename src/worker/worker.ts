@@ -5,7 +5,7 @@
  * finish, and whatever is still running then is handed back as a new attempt.
  */
 import { cpus as machineCpus, hostname, loadavg, totalmem } from 'node:os';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactRow, ExecutionKind, ExecutionRow, LogStream, NodeRow } from '../core/model.js';
 import { coerceError } from '../core/errors.js';
@@ -220,11 +220,14 @@ export class Worker {
     });
   }
 
-  /** Copies the files left in outputs/ into the artifact store. */
+  /**
+   * Copies the files the runtime found in outputs/ into the artifact store. Only the runtime's
+   * list counts: it holds regular files only, so a script cannot leave a symlink to a host file
+   * (the server's database, a token) and have it uploaded.
+   */
   private async collect(execution: ExecutionRow, workDir: string, outputs: string[]): Promise<ArtifactRow[]> {
     const rows: ArtifactRow[] = [];
-    const names = outputs.length > 0 ? outputs : await listFiles(join(workDir, 'outputs'));
-    for (const path of names) {
+    for (const path of outputs) {
       const size = await this.options.artifacts.put({
         jobId: execution.jobId,
         executionId: execution.id,
@@ -291,22 +294,6 @@ function toReport(outcome: RunOutcome): FinishReport {
 
 function failed(error: string): RunOutcome {
   return { state: 'FAILED', exitCode: null, result: null, error, reason: 'worker', outputs: [] };
-}
-
-async function listFiles(root: string, prefix = ''): Promise<string[]> {
-  let entries;
-  try {
-    entries = await readdir(join(root, prefix), { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  const files: string[] = [];
-  for (const entry of entries) {
-    const rel = prefix ? `${prefix}/${entry.name}` : entry.name;
-    if (entry.isDirectory()) files.push(...(await listFiles(root, rel)));
-    else if (entry.isFile() || (await stat(join(root, rel))).isFile()) files.push(rel);
-  }
-  return files;
 }
 
 function sleep(ms: number): Promise<void> {

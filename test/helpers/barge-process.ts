@@ -56,7 +56,13 @@ export async function startBarge(args: string[], env: NodeJS.ProcessEnv = {}): P
     child,
     output: () => output,
     async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.pid) process.kill(child.pid, signal);
+      if (child.exitCode === null && child.signalCode === null && child.pid) {
+        try {
+          process.kill(child.pid, signal);
+        } catch {
+          // Already gone between the check and the kill.
+        }
+      }
       return exited;
     },
   };
