@@ -12,12 +12,14 @@ import { newId } from '../engine/ids.js';
 import { inFlow } from '../engine/flow.js';
 import { OutboxDispatcher } from '../engine/outbox.js';
 import { Reaper } from '../engine/reaper.js';
+import { Scheduler } from '../engine/scheduler.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { createLuaRuntime, createShellRuntime } from '../worker/runtimes/index.js';
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
 import { buildApp } from '../api/app.js';
+import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
 
@@ -66,6 +68,9 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
   const store: Store = await openStore(config.db);
   const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(config.data, 'artifacts')) });
   const nodeId = persistentNodeId(config.data, mode);
+  // Whichever process finishes a Tork job writes its webhook deliveries, so every mode needs
+  // Tork's payload shapes, not only the one serving Tork's API.
+  registerTorkWebhooks();
   const unlisten = await store.listen('work', () => engine.bus.emit('work:available', { count: 1 }));
 
   const reaper = new Reaper(engine, { nodeId });
@@ -86,7 +91,8 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
       role: mode === 'up' ? 'standalone' : 'worker',
       version: VERSION,
       workRoot: join(config.data, 'work'),
-      runtimes: { shell, lua },
+      // `ignore`: an image task's `run` goes to the shell, as under Tork's shell runtime.
+      runtimes: { shell, lua, ...(config.imagePolicy === 'ignore' ? { container: createShellRuntime({ isolation: config.isolation, ignoreImage: true }) } : {}) },
       cpus: config.cpus,
       memoryMb: config.memory,
       queues: config.queues,
@@ -98,8 +104,11 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
+  // Cron schedules (Tork's scheduled jobs) fire on servers; a compare-and-set makes one fire each tick.
+  const scheduler = new Scheduler(engine);
   if (mode !== 'worker') {
-    app = await buildApp({ engine, version: VERSION, open: config.open });
+    scheduler.start();
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, scheduler } });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -113,6 +122,7 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
       // Order matters: stop taking requests, drain the worker, then the services, then the store.
       await app?.close();
       await worker?.stop();
+      await scheduler.stop();
       await reaper.stop();
       await dispatcher.stop();
       await unlisten();

@@ -17,6 +17,14 @@ export interface ServerConfig {
   db: string;
   /** No tokens: every request is the admin. Loopback only. (Default: false) */
   open: boolean;
+  /** No tokens on Tork's API only (for tork-web); /v1 keeps them. Loopback only. (Default: false) */
+  torkOpen: boolean;
+  /**
+   * What a worker does with a task that names an `image`: `container` needs a container runtime
+   * (workers without one leave such tasks queued); `ignore` runs its `run` script in the shell
+   * runtime, as Tork's shell runtime does. (Default: container)
+   */
+  imagePolicy: 'container' | 'ignore';
   /** Worker capacity. (Default: this machine's cpus and memory) */
   cpus?: number;
   memory?: number;
@@ -35,6 +43,8 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'data', flag: '--data <dir>', env: 'BARGE_DATA', help: 'data folder (default ./.barge)' },
   { key: 'db', flag: '--db <url>', env: 'BARGE_DB', help: 'sqlite:PATH or postgres://… (default sqlite:<data>/barge.db)' },
   { key: 'open', flag: '--open', env: 'BARGE_OPEN', help: 'no tokens needed (loopback addresses only)' },
+  { key: 'torkOpen', flag: '--tork-open', env: 'BARGE_TORK_OPEN', help: "no tokens needed on Tork's API, e.g. for tork-web (loopback addresses only)" },
+  { key: 'imagePolicy', flag: '--image-policy <policy>', env: 'BARGE_IMAGE_POLICY', help: 'tasks with an image: container (needs a container runtime) or ignore (run in the shell) (default container)' },
   { key: 'cpus', flag: '--cpus <n>', env: 'BARGE_CPUS', help: "worker cpus (default: this machine's)" },
   { key: 'memory', flag: '--memory <mb>', env: 'BARGE_MEMORY', help: "worker memory in MB (default: this machine's)" },
   { key: 'queues', flag: '--queues <list>', env: 'BARGE_QUEUES', help: 'comma-separated queues the worker serves (default default)' },
@@ -59,6 +69,8 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     data,
     db: String(pick('db') ?? `sqlite:${resolve(data, 'barge.db')}`),
     open: toBool(pick('open') ?? false),
+    torkOpen: toBool(pick('torkOpen') ?? false),
+    imagePolicy: toImagePolicy(pick('imagePolicy') ?? 'container'),
     cpus: optionalNumber(pick('cpus'), 'cpus'),
     memory: optionalNumber(pick('memory'), 'memory'),
     queues: toList(pick('queues') ?? 'default'),
@@ -113,6 +125,11 @@ function toList(value: unknown): string[] {
 function toIsolation(value: unknown): ServerConfig['isolation'] {
   if (value === 'auto' || value === 'bwrap' || value === 'none') return value;
   throw new Error(`isolation must be auto, bwrap or none, got "${String(value)}"`);
+}
+
+function toImagePolicy(value: unknown): ServerConfig['imagePolicy'] {
+  if (value === 'container' || value === 'ignore') return value;
+  throw new Error(`image-policy must be container or ignore, got "${String(value)}"`);
 }
 
 /** True for addresses only this machine can reach. */

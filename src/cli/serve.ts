@@ -42,6 +42,9 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
   if (config.open && !isLoopback(config.host)) {
     throw new Error(`--open turns authentication off and is only allowed on a loopback address, not ${config.host}`);
   }
+  if (config.torkOpen && !isLoopback(config.host)) {
+    throw new Error(`--tork-open turns authentication off on Tork's API and is only allowed on a loopback address, not ${config.host}`);
+  }
   const began = performance.now();
   // Loaded here, not at the top: client commands (submit, jobs, …) then start without loading
   // Fastify, both stores and wasmoon.

@@ -10,7 +10,7 @@
  */
 import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, TaskRow } from '../core/model.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
-import { isFinal } from '../core/states.js';
+import { assertTransition, isFinal } from '../core/states.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
 import type { Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
@@ -20,6 +20,7 @@ import { EventBus } from './events.js';
 import { Flow, inFlow, type FlowOptions } from './flow.js';
 import { resourcesOf } from './expand.js';
 import { newId } from './ids.js';
+import { JobCache } from './job-cache.js';
 
 export interface EngineOptions {
   store: Store;
@@ -87,6 +88,7 @@ export class Engine {
     this.flowOptions = {
       clock: this.clock,
       bus: this.bus,
+      jobs: new JobCache(),
       retryBaseMs: options.retryBaseMs ?? 1_000,
       retryMaxMs: options.retryMaxMs ?? 300_000,
     };
@@ -158,11 +160,17 @@ export class Engine {
   /** The worker began running it. False when it is no longer this node's (cancelled, rescued). */
   async start(nodeId: string, executionId: string): Promise<boolean> {
     return this.flow(async (flow) => {
-      const execution = await flow.tx.executionGet(executionId);
-      if (!execution || execution.state !== 'STARTING' || execution.nodeId !== nodeId) return false;
-      const moved = await flow.moveExecution(execution, 'RUNNING', { startedAt: this.now() }, nodeId);
-      if (moved) await flow.markJobRunning(execution.jobId);
-      return moved;
+      const execution = await flow.tx.executionMove({
+        id: executionId,
+        from: ['STARTING'],
+        to: 'RUNNING',
+        patch: { startedAt: this.now() },
+        nodeId,
+      });
+      if (!execution) return false;
+      await flow.recordExecution(execution);
+      await flow.markJobRunning(execution.jobId);
+      return true;
     });
   }
 
@@ -171,30 +179,29 @@ export class Engine {
    * execution was cancelled or rescued meanwhile) is ignored and answers false.
    */
   async finish(nodeId: string, executionId: string, report: FinishReport): Promise<boolean> {
-    const finished = await this.flow(async (flow) => {
-      const execution = await flow.tx.executionGet(executionId);
-      if (!execution || execution.nodeId !== nodeId) return false;
-      if (execution.state !== 'STARTING' && execution.state !== 'RUNNING') return false;
-      const now = this.now();
-      const moved = await flow.moveExecution(
-        execution,
-        report.state,
-        {
-          completedAt: now,
-          startedAt: execution.startedAt ?? now,
+    assertTransition('execution', executionId, 'RUNNING', report.state);
+    return this.flow(async (flow) => {
+      // One guarded write both checks the lease and moves the row; no read before it.
+      const execution = await flow.tx.executionMove({
+        id: executionId,
+        from: ['STARTING', 'RUNNING'],
+        to: report.state,
+        patch: {
+          completedAt: this.now(),
           exitCode: report.exitCode,
           result: report.result,
           error: report.error,
           reason: report.reason,
-          progress: report.state === 'SUCCEEDED' ? 100 : execution.progress,
           leaseExpiresAt: null,
+          ...(report.state === 'SUCCEEDED' ? { progress: 100 } : {}),
         },
         nodeId,
-      );
-      if (moved) flow.settled(execution);
-      return moved;
+      });
+      if (!execution) return false;
+      await flow.recordExecution(execution);
+      flow.settled(execution);
+      return true;
     });
-    return finished;
   }
 
   /** Hands an execution back (a draining worker that could not finish it): a new attempt. */

@@ -99,7 +99,7 @@ export function resourcesOf(task: TaskSpec, spec: JobSpec): Resources {
 }
 
 export interface NewExecution {
-  job: JobRow;
+  job: Pick<JobRow, 'id' | 'owner' | 'spec'>;
   taskId: string;
   spec: TaskSpec;
   parentId: string | null;

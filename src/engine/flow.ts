@@ -19,11 +19,13 @@ import type { EventBus } from './events.js';
 import { PendingEvents } from './events.js';
 import { jobContext, newExecution, renderTask, resourcesOf } from './expand.js';
 import { newId } from './ids.js';
+import type { JobCache, JobStatic } from './job-cache.js';
 import { webhookDeliveries, type WebhookEvent } from './webhooks.js';
 
 export interface FlowOptions {
   clock: Clock;
   bus: EventBus;
+  jobs: JobCache;
   /** First retry waits this long, doubling each attempt (capped at `retryMaxMs`). */
   retryBaseMs: number;
   retryMaxMs: number;
@@ -52,15 +54,23 @@ export class Flow {
 
   remember(job: JobRow): void {
     this.jobs.set(job.id, job);
+    this.options.jobs.remember(job);
   }
 
+  /** The whole job row, read once per flow: for its state, vars and templates. */
   async job(id: string): Promise<JobRow> {
     const cached = this.jobs.get(id);
     if (cached) return cached;
     const job = await this.tx.jobGet(id);
     if (!job) throw new Error(`job ${id} vanished during its flow`);
-    this.jobs.set(id, job);
+    this.remember(job);
     return job;
+  }
+
+  /** What never changes about a job (its spec, owner): cached across flows. */
+  jobStatic(id: string): Promise<JobStatic> {
+    const inFlow = this.jobs.get(id);
+    return inFlow ? Promise.resolve(inFlow) : this.options.jobs.get(this.tx, id);
   }
 
   // ---- state writes ------------------------------------------------------------------------
@@ -93,8 +103,10 @@ export class Flow {
       state: execution.state,
       nodeId: execution.nodeId,
     });
-    const job = await this.job(execution.jobId);
-    this.deliver(job, 'task.StateChange', execution);
+    const { spec } = await this.jobStatic(execution.jobId);
+    if (spec.webhooks?.some((hook) => hook.event === 'task.StateChange')) {
+      this.deliver(await this.job(execution.jobId), 'task.StateChange', execution);
+    }
   }
 
   async moveJob(job: JobRow, to: State, patch: JobPatch = {}): Promise<boolean> {
@@ -103,6 +115,8 @@ export class Flow {
     const changed = await this.tx.jobSetState({ id: job.id, from: [job.state], to, patch });
     if (!changed) return false;
     Object.assign(job, patch, { state: to });
+    if (to === 'RUNNING') this.options.jobs.markRunning(job.id);
+    else this.options.jobs.markNotRunning(job.id);
     this.events.push({
       jobId: job.id,
       executionId: null,
@@ -124,9 +138,12 @@ export class Flow {
 
   /** A job (or its parent job, for a sub-job) is RUNNING once any of its work runs. */
   async markJobRunning(jobId: string): Promise<void> {
+    if (this.options.jobs.isRunning(jobId)) return;
     const job = await this.job(jobId);
     if (job.state === 'PENDING' || job.state === 'RUNNABLE') {
       await this.moveJob(job, 'RUNNING', { startedAt: job.startedAt ?? this.now() });
+    } else if (job.state === 'RUNNING') {
+      this.options.jobs.markRunning(jobId);
     }
     if (job.parentExecutionId) {
       const parent = await this.tx.executionGet(job.parentExecutionId);
@@ -367,8 +384,8 @@ export class Flow {
   /** A retry is a new execution of the same task, attempt + 1, after exponential backoff. */
   async retryIfAllowed(execution: ExecutionRow): Promise<boolean> {
     if (execution.state !== 'FAILED' || execution.reason === 'template' || execution.reason === 'cancelled') return false;
-    const job = await this.job(execution.jobId);
-    if (isFinal(job.state)) return false;
+    // No need to read the job's state: a cancelled job's executions could not have reported.
+    const job = await this.jobStatic(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
     if (execution.attempt > retryLimit) return false;
     const delay = Math.min(this.options.retryBaseMs * 2 ** (execution.attempt - 1), this.options.retryMaxMs);
@@ -389,22 +406,24 @@ export class Flow {
   }
 
   private async onChildSettled(child: ExecutionRow): Promise<void> {
-    const parent = await this.tx.executionGet(child.parentId as string);
-    if (!parent || isFinal(parent.state)) return;
+    const parentId = child.parentId as string;
     if (child.state === 'FAILED' || child.state === 'CANCELLED') {
+      const parent = await this.tx.executionGet(parentId);
+      if (!parent || isFinal(parent.state)) return;
       await this.cancelChildren(parent.id);
-      await this.moveExecution(parent, 'FAILED', {
+      const failed = await this.moveExecution(parent, 'FAILED', {
         completedAt: this.now(),
         error: `${child.name}: ${child.error ?? child.state.toLowerCase()}`,
         reason: 'child failed',
       });
-      this.work.push({ kind: 'settled', execution: parent });
+      if (failed) this.work.push({ kind: 'settled', execution: parent });
       return;
     }
-    const counters = await this.tx.executionAddChildDone({ id: parent.id, by: 1 });
-    parent.childDone = counters.childDone;
+    // One statement counts the child and reads the parent (no longer RUNNING: it failed meanwhile).
+    const parent = await this.tx.executionAddChildDone({ id: parentId, by: 1 });
+    if (!parent) return;
     if (parent.kind === 'each' && hasConcurrencyLimit(parent)) await this.releaseEachSlot(parent);
-    if (counters.childDone >= counters.childCount) await this.completeComposite(parent);
+    if (parent.childDone >= parent.childCount) await this.completeComposite(parent);
   }
 
   /**

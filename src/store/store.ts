@@ -141,6 +141,8 @@ export interface Queries {
   executionList(params: ExecutionListParams): Promise<ExecutionRow[]>;
   executionCountByState(params: { jobId?: string; parentId?: string }): Promise<Partial<Record<State, number>>>;
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean>;
+  /** The same guarded write, answering the row as it is after the move (undefined: no move). */
+  executionMove(write: StateWrite<ExecutionPatch>): Promise<ExecutionRow | undefined>;
   /** The same guarded write for many rows; returns the ids that changed. */
   executionSetStateMany(params: {
     ids: string[];
@@ -150,8 +152,12 @@ export interface Queries {
   }): Promise<string[]>;
   /** Unfinished executions of a job, or of one parent (for cancel). */
   executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]>;
-  /** Counts children of a composite that settled for good; returns the new counters. O(1), no scan. */
-  executionAddChildDone(params: { id: string; by: number }): Promise<{ childDone: number; childCount: number }>;
+  /**
+   * Counts children of a RUNNING composite that settled for good; answers the composite after the
+   * increment, or undefined when it is no longer RUNNING. O(1), no scan. On PostgreSQL the row lock
+   * this takes serializes sibling finishes, so exactly one of them sees the last child done.
+   */
+  executionAddChildDone(params: { id: string; by: number }): Promise<ExecutionRow | undefined>;
   /**
    * Runnable executions a worker could take, at most `perOwner` per owner, each owner's highest
    * priority then oldest first. PostgreSQL locks them FOR UPDATE SKIP LOCKED for the rest of the

@@ -383,12 +383,25 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         const { executions } = await insertJobWithExecutions(1, { kind: 'each', childCount: 25, state: 'RUNNING' });
         const id = executions[0].id;
         await Promise.all(Array.from({ length: 20 }, () => store.tx((tx) => tx.executionAddChildDone({ id, by: 1 }))));
-        expect(await store.executionAddChildDone({ id, by: 5 })).toEqual({ childDone: 25, childCount: 25 });
-        await expect(store.executionAddChildDone({ id: newTestId(), by: 1 })).rejects.toThrow();
+        const parent = await store.executionAddChildDone({ id, by: 5 });
+        expect(parent).toMatchObject({ id, childDone: 25, childCount: 25, state: 'RUNNING' });
+        expect(await store.executionAddChildDone({ id: newTestId(), by: 1 })).toBeUndefined();
+        await store.executionSetState({ id, from: ['RUNNING'], to: 'FAILED' });
+        expect(await store.executionAddChildDone({ id, by: 1 })).toBeUndefined();
+        expect((await store.executionGet(id))?.childDone).toBe(25);
       });
     });
 
     describe('executions: guarded state writes', () => {
+      it('moves a row and answers it as it is after the move, or nothing from a wrong state', async () => {
+        const { executions } = await insertJobWithExecutions(1, { state: 'RUNNING', nodeId: 'node-1' });
+        const [row] = executions;
+        expect(await store.executionMove({ id: row.id, from: ['RUNNING'], to: 'SUCCEEDED', nodeId: 'node-2' })).toBeUndefined();
+        const moved = await store.executionMove({ id: row.id, from: ['RUNNING'], to: 'SUCCEEDED', patch: { exitCode: 0 }, nodeId: 'node-1' });
+        expect(moved).toMatchObject({ id: row.id, state: 'SUCCEEDED', exitCode: 0, nodeId: 'node-1' });
+        expect(await store.executionMove({ id: row.id, from: ['RUNNING'], to: 'FAILED' })).toBeUndefined();
+      });
+
       it('changes nothing from a wrong state, and applies the patch from a right one', async () => {
         const { executions } = await insertJobWithExecutions(1, { state: 'RUNNING', nodeId: 'node-1' });
         const [row] = executions;

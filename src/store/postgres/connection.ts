@@ -215,6 +215,17 @@ export interface GuardedWrite {
  * changes nothing. Returns the ids that changed.
  */
 export async function guardedUpdate<R>(x: PgExec, table: Table<R>, write: GuardedWrite): Promise<string[]> {
+  const { sql, values } = guardedUpdateSql(table, write);
+  return (await x.all(`${sql} RETURNING id`, values)).map((row) => row.id as string);
+}
+
+/** The same guarded write, answering the changed rows as they are after it. */
+export async function guardedUpdateRows<R>(x: PgExec, table: Table<R>, write: GuardedWrite): Promise<R[]> {
+  const { sql, values } = guardedUpdateSql(table, write);
+  return x.rows(table, `${sql} RETURNING *`, values);
+}
+
+function guardedUpdateSql<R>(table: Table<R>, write: GuardedWrite): { sql: string; values: unknown[] } {
   const params = new Params();
   const sets = [`state = ${params.add(write.to)}`];
   for (const { column, value } of patchEntries(table, write.patch)) {
@@ -227,8 +238,7 @@ export async function guardedUpdate<R>(x: PgExec, table: Table<R>, write: Guarde
     if (table.name !== 'executions') throw new Error(`${table.name} rows are not leased to nodes`);
     where.push(`node_id = ${params.add(write.nodeId)}`);
   }
-  const sql = `UPDATE ${table.name} SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING id`;
-  return (await x.all(sql, params.values)).map((row) => row.id as string);
+  return { sql: `UPDATE ${table.name} SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`, values: params.values };
 }
 
 export function whereSql(clauses: readonly string[]): string {

@@ -4,7 +4,7 @@ import { ACTIVE_STATES } from '../../core/states.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS } from '../shared/codec.js';
-import { Params, type PgExec, countsByState, guardedUpdate, insertMany, whereSql } from './connection.js';
+import { Params, type PgExec, countsByState, guardedUpdate, guardedUpdateRows, insertMany, whereSql } from './connection.js';
 
 const EXECUTION_GET = `SELECT * FROM executions WHERE id = $1`;
 
@@ -57,7 +57,7 @@ const EXECUTION_LIST_PAST_TIMEOUT = `
   ORDER BY seq LIMIT $3`;
 
 const EXECUTION_ADD_CHILD_DONE = `
-  UPDATE executions SET child_done = child_done + $1 WHERE id = $2 RETURNING child_done, child_count`;
+  UPDATE executions SET child_done = child_done + $1 WHERE id = $2 AND state = 'RUNNING' RETURNING *`;
 
 /** Only work a worker runs counts: a composite is RUNNING while its children run, on no node. */
 const QUEUE_STATS = `
@@ -116,13 +116,12 @@ export function executionListActive(x: PgExec, params: { jobId?: string; parentI
   return x.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, p.values);
 }
 
-export async function executionAddChildDone(
-  x: PgExec,
-  params: { id: string; by: number },
-): Promise<{ childDone: number; childCount: number }> {
-  const row = await x.get(EXECUTION_ADD_CHILD_DONE, [params.by, params.id]);
-  if (!row) throw new NotFoundError('execution', params.id);
-  return { childDone: Number(row.child_done), childCount: Number(row.child_count) };
+export async function executionAddChildDone(x: PgExec, params: { id: string; by: number }): Promise<ExecutionRow | undefined> {
+  return x.row(EXECUTIONS, EXECUTION_ADD_CHILD_DONE, [params.by, params.id]);
+}
+
+export async function executionMove(x: PgExec, write: StateWrite<ExecutionPatch>): Promise<ExecutionRow | undefined> {
+  return (await guardedUpdateRows(x, EXECUTIONS, write))[0];
 }
 
 /**

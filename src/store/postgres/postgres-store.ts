@@ -211,8 +211,12 @@ export class PostgresQueries implements Queries {
   executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
     return this.one((x) => executions.executionListActive(x, params));
   }
-  executionAddChildDone(params: { id: string; by: number }): Promise<{ childDone: number; childCount: number }> {
+  executionAddChildDone(params: { id: string; by: number }): Promise<ExecutionRow | undefined> {
     return this.one((x) => executions.executionAddChildDone(x, params));
+  }
+
+  executionMove(write: StateWrite<ExecutionPatch>): Promise<ExecutionRow | undefined> {
+    return this.one((x) => executions.executionMove(x, write));
   }
   executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
     return this.one((x) => executions.executionClaimCandidates(x, params));

@@ -5,7 +5,7 @@ import { NotFoundError } from '../../core/errors.js';
 import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS, encodeSqliteRow } from '../shared/codec.js';
 import type { Bind, SqliteConnection } from './connection.js';
-import { countsByState, guardedUpdate, insertSql, whereSql } from './sql.js';
+import { countsByState, guardedUpdate, guardedUpdateRows, insertSql, whereSql } from './sql.js';
 
 const EXECUTION_GET = `SELECT * FROM executions WHERE id = ?`;
 
@@ -55,7 +55,7 @@ const EXECUTION_LIST_PAST_TIMEOUT = `
   ORDER BY seq LIMIT ?`;
 
 const EXECUTION_ADD_CHILD_DONE = `
-  UPDATE executions SET child_done = child_done + ? WHERE id = ? RETURNING child_done, child_count`;
+  UPDATE executions SET child_done = child_done + ? WHERE id = ? AND state = 'RUNNING' RETURNING *`;
 
 /** Only work a worker runs counts: a composite is RUNNING while its children run, on no node. */
 const QUEUE_STATS = `
@@ -119,10 +119,12 @@ export function executionListActive(c: SqliteConnection, params: { jobId?: strin
   return c.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, bind);
 }
 
-export function executionAddChildDone(c: SqliteConnection, params: { id: string; by: number }): { childDone: number; childCount: number } {
-  const row = c.get(EXECUTION_ADD_CHILD_DONE, [params.by, params.id]);
-  if (!row) throw new NotFoundError('execution', params.id);
-  return { childDone: Number(row.child_done), childCount: Number(row.child_count) };
+export function executionAddChildDone(c: SqliteConnection, params: { id: string; by: number }): ExecutionRow | undefined {
+  return c.row(EXECUTIONS, EXECUTION_ADD_CHILD_DONE, [params.by, params.id]);
+}
+
+export function executionMove(c: SqliteConnection, write: StateWrite<ExecutionPatch>): ExecutionRow | undefined {
+  return guardedUpdateRows(c, EXECUTIONS, write)[0];
 }
 
 /**

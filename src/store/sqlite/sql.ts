@@ -35,6 +35,17 @@ export interface GuardedWrite {
  * cancel, the reaper, a late report) changes nothing. Returns the ids that changed.
  */
 export function guardedUpdate<R>(c: SqliteConnection, table: Table<R>, write: GuardedWrite): string[] {
+  const { sql, bind } = guardedUpdateSql(table, write);
+  return c.all(`${sql} RETURNING id`, bind).map((row) => row.id as string);
+}
+
+/** The same guarded write, answering the changed rows as they are after it. */
+export function guardedUpdateRows<R>(c: SqliteConnection, table: Table<R>, write: GuardedWrite): R[] {
+  const { sql, bind } = guardedUpdateSql(table, write);
+  return c.rows(table, `${sql} RETURNING *`, bind);
+}
+
+function guardedUpdateSql<R>(table: Table<R>, write: GuardedWrite): { sql: string; bind: Bind } {
   const sets = ['state = ?'];
   const bind: Bind = [write.to];
   for (const { column, value } of patchEntries(table, write.patch)) {
@@ -56,8 +67,7 @@ export function guardedUpdate<R>(c: SqliteConnection, table: Table<R>, write: Gu
     where.push('node_id = ?');
     bind.push(write.nodeId);
   }
-  const sql = `UPDATE ${table.name} SET ${sets.join(', ')} WHERE ${where.join(' AND ')} RETURNING id`;
-  return c.all(sql, bind).map((row) => row.id as string);
+  return { sql: `UPDATE ${table.name} SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`, bind };
 }
 
 export function whereSql(clauses: readonly string[]): string {

@@ -215,8 +215,12 @@ export class SqliteQueries implements Queries {
   executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
     return this.one((c) => executions.executionListActive(c, params));
   }
-  executionAddChildDone(params: { id: string; by: number }): Promise<{ childDone: number; childCount: number }> {
+  executionAddChildDone(params: { id: string; by: number }): Promise<ExecutionRow | undefined> {
     return this.one((c) => executions.executionAddChildDone(c, params));
+  }
+
+  executionMove(write: StateWrite<ExecutionPatch>): Promise<ExecutionRow | undefined> {
+    return this.one((c) => executions.executionMove(c, write));
   }
   executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
     return this.one((c) => executions.executionClaimCandidates(c, params));

@@ -92,8 +92,8 @@ function parseFirstJsonValue(text: string): unknown {
       return JSON.parse(text.slice(0, position)) as unknown;
     }
     if (/end of JSON input|Unterminated string/.test(message)) throw new JsonDecodeError('unexpected EOF');
-    const at = Number.isFinite(position) ? position : firstOffendingIndex(text);
-    const char = text[at] ?? '';
+    const token = /Unexpected token '(.)'/u.exec(message)?.[1];
+    const char = token ?? text[Number.isFinite(position) ? position : firstOffendingIndex(text)] ?? '';
     throw new JsonDecodeError(`invalid character ${goQuoteChar(char)} looking for beginning of value`);
   }
 }

@@ -25,6 +25,8 @@ import { taskRoutes } from './routes/tasks.js';
 import { userRoutes } from './routes/users.js';
 import { registerTorkWebhooks } from './webhooks.js';
 
+export { registerTorkWebhooks } from './webhooks.js';
+
 export interface TorkPluginOptions extends Record<string, unknown> {
   engine: Engine;
   scheduler: Scheduler;

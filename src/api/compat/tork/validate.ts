@@ -101,12 +101,20 @@ function passes(tag: string, value: unknown, type: GoType): boolean {
     case 'queue':
       return text === '' || (!text.startsWith('x-') && !COORDINATOR_QUEUES.includes(text));
     case 'expr':
-      return text === '' || checkExpression(text) === null;
+      return text === '' || isTorkExpression(text);
     case 'cron':
       return isCron(text);
     default:
       throw new Error(`unknown validate tag ${tag}`);
   }
+}
+
+/** Tork's `eval.ValidExpr`: the first `{{ … }}` in the text if there is one, else the whole text. */
+const FIRST_PLACEHOLDER = /\{\{\s*(.+?)\s*\}\}/;
+
+function isTorkExpression(text: string): boolean {
+  const inner = FIRST_PLACEHOLDER.exec(text)?.[1] ?? text;
+  return checkExpression(inner) === null;
 }
 
 function isGoDuration(text: string): boolean {
