@@ -597,12 +597,22 @@ export class Flow {
       await this.flushInserts();
       const item = this.work.shift();
       if (!item) break;
-      if (item.kind === 'launch') await this.launch(item.execution);
-      else if (!(await this.retryIfAllowed(item.execution))) await this.onSettled(item.execution);
+      if (item.kind === 'launch') {
+        await this.launch(item.execution);
+        continue;
+      }
+      // Settling a child locks its parent's row (PostgreSQL) until commit, and every sibling's
+      // finish waits on that lock: write what is recorded so far first, so the lock is taken late.
+      await this.flushRecords();
+      if (!(await this.retryIfAllowed(item.execution))) await this.onSettled(item.execution);
     }
+    await this.flushRecords();
+    if (this.runnable > 0) this.notices.add(this.options.bus, 'work:available', { count: this.runnable });
+  }
+
+  private async flushRecords(): Promise<void> {
     if (this.events.length > 0) await this.tx.eventInsertMany(this.events.splice(0));
     if (this.outbox.length > 0) await this.tx.outboxInsertMany(this.outbox.splice(0));
-    if (this.runnable > 0) this.notices.add(this.options.bus, 'work:available', { count: this.runnable });
   }
 }
 
