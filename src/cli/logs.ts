@@ -3,9 +3,9 @@
  * runnable executions' logs (composites have none); when there is more than one, each line is
  * prefixed with the execution it came from (`square.sh[3] | …`).
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { type BargeClient, CliError, UnreachableError } from './client.js';
 import { executionLabel } from './format.js';
+import { pause } from './progress.js';
 import { isFinalState, LEAF_KINDS, type Execution, type Job, type LogLine } from './wire.js';
 
 /** Where lines go: stdout lines to stdout, stderr and system lines to stderr; or JSON, one a line. */
@@ -179,11 +179,4 @@ export function runnable(executions: Execution[]): Execution[] {
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.idx - b.idx || a.attempt - b.attempt);
 }
 
-async function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
-}
+

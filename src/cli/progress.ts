@@ -201,7 +201,7 @@ export async function watchJob(client: BargeClient, jobId: string, options: Watc
 }
 
 /** Sleeps; false when the signal cut it short. */
-async function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
+export async function pause(ms: number, signal?: AbortSignal): Promise<boolean> {
   try {
     await sleep(ms, undefined, { signal });
     return true;

@@ -18,8 +18,7 @@ import { chooseFair } from './claim.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventBus } from './events.js';
 import { Flow, inFlow, type FlowOptions } from './flow.js';
-import { resourcesOf } from './expand.js';
-import { newId } from './ids.js';
+import { newExecution, resourcesOf } from './expand.js';
 import { JobCache } from './job-cache.js';
 
 export interface EngineOptions {
@@ -224,25 +223,17 @@ export class Engine {
     const job = await flow.job(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
     if (!isFinal(job.state) && execution.attempt <= retryLimit + this.rescueBudget) {
-      await flow.launchNew({
-        ...execution,
-        id: newId(),
-        attempt: execution.attempt + 1,
-        state: 'SUBMITTED',
-        nodeId: null,
-        leaseExpiresAt: null,
-        notBefore: null,
-        createdAt: now,
-        scheduledAt: null,
-        startedAt: null,
-        completedAt: null,
-        exitCode: null,
-        result: null,
-        error: null,
-        reason: null,
-        progress: 0,
-        seq: undefined,
-      });
+      await flow.launchNew(
+        newExecution({
+          job,
+          taskId: execution.taskId,
+          spec: execution.spec,
+          parentId: execution.parentId,
+          idx: execution.idx,
+          attempt: execution.attempt + 1,
+          now,
+        }),
+      );
     } else {
       flow.settled(execution);
     }

@@ -4,6 +4,7 @@
  * 429/500/502/503/504 with a pause of 2 × attempt seconds (Tork's rules). Reports are fire-and-forget:
  * one try. A failing endpoint never blocks a job: delivery runs outside every job transaction.
  */
+import { Periodic } from './periodic.js';
 import type { OutboxRow } from '../core/model.js';
 import { coerceError } from '../core/errors.js';
 import type { Store } from '../store/store.js';
@@ -21,23 +22,20 @@ export interface DispatcherOptions {
 }
 
 export class OutboxDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly loop: Periodic;
 
-  constructor(private readonly options: DispatcherOptions) {}
+  constructor(private readonly options: DispatcherOptions) {
+    this.loop = new Periodic(() => this.dispatch(), options.intervalMs ?? 500);
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.dispatch().then(() => undefined, () => undefined).finally(() => (this.running = undefined));
-    }, this.options.intervalMs ?? 500);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
+
 
   /** Delivers what is due now; returns how many rows it tried. */
   async dispatch(): Promise<number> {

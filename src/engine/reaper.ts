@@ -3,6 +3,7 @@
  * executions whose lease expired (their worker died), enforces timeouts a worker missed, and marks
  * silent nodes DOWN. Every accepted job ends in a final state, whatever process is killed.
  */
+import { Periodic } from './periodic.js';
 import { inFlow } from './flow.js';
 import type { Engine } from './engine.js';
 
@@ -17,8 +18,7 @@ export interface ReaperOptions {
 }
 
 export class Reaper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly loop: Periodic;
   private readonly intervalMs: number;
   private readonly heartbeatWindowMs: number;
   private readonly timeoutGraceMs: number;
@@ -30,20 +30,17 @@ export class Reaper {
     this.intervalMs = options.intervalMs ?? 1_000;
     this.heartbeatWindowMs = options.heartbeatWindowMs ?? 60_000;
     this.timeoutGraceMs = options.timeoutGraceMs ?? 10_000;
+    this.loop = new Periodic(() => this.sweep(), this.intervalMs);
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.sweep().then(() => undefined, () => undefined).finally(() => (this.running = undefined));
-    }, this.intervalMs);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
+
 
   /** One pass. Public so tests can drive it without waiting for the timer. */
   async sweep(): Promise<{ rescued: number; timedOut: number; down: number }> {

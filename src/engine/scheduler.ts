@@ -3,6 +3,7 @@
  * ordinary job. Any number of servers may run a scheduler: a firing happens in the transaction that
  * moves the schedule's `nextAt` forward with a compare-and-set, so exactly one server fires each tick.
  */
+import { Periodic } from './periodic.js';
 import type { JobRow, JobSpec, ScheduleRow } from '../core/model.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { CronError, nextFiring, parseCron } from '../core/cron.js';
@@ -12,26 +13,23 @@ import { inFlow } from './flow.js';
 import { newId } from './ids.js';
 
 export class Scheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly engine: Engine,
-    private readonly intervalMs = 1_000,
-  ) {}
+    intervalMs = 1_000,
+  ) {
+    this.loop = new Periodic(() => this.tick(), intervalMs);
+  }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => {
-      if (!this.running) this.running = this.tick().then(() => undefined, () => undefined).finally(() => (this.running = undefined));
-    }, this.intervalMs);
+    this.loop.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.loop.stop();
   }
+
 
   /** Validates the spec and the cron expression and stores an ACTIVE schedule. */
   async create(input: { spec: unknown; cron: string; owner: string; origin: string }): Promise<ScheduleRow> {

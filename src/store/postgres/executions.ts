@@ -1,7 +1,6 @@
 /** PostgreSQL statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
 import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import { NotFoundError } from '../../core/errors.js';
 import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS } from '../shared/codec.js';
 import { Params, type PgExec, countsByState, guardedUpdate, guardedUpdateRows, insertMany, whereSql } from './connection.js';

@@ -1,7 +1,6 @@
 /** SQLite statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
 import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import { NotFoundError } from '../../core/errors.js';
 import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS, encodeSqliteRow } from '../shared/codec.js';
 import type { Bind, SqliteConnection } from './connection.js';

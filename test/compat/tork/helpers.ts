@@ -148,10 +148,10 @@ export async function startTork(options: TorkOptions = {}): Promise<TorkUnderTes
   const request: TorkUnderTest['request'] = async (method, path, init = {}) => {
     const headers = { ...init.headers };
     // Bytes, not a string: fetch would add `text/plain` to a string body without a content type.
-    let body: Uint8Array | undefined;
-    if (typeof init.body === 'string') body = new TextEncoder().encode(init.body);
+    let body: Blob | undefined;
+    if (typeof init.body === 'string') body = new Blob([init.body]);
     else if (init.body !== undefined) {
-      body = new TextEncoder().encode(JSON.stringify(init.body));
+      body = new Blob([JSON.stringify(init.body)]);
       headers['content-type'] ??= 'application/json';
     }
     const response = await fetch(`${url}${path}`, { method, headers, body });

@@ -1,0 +1,122 @@
+/**
+ * The strict decoders and the validator on their own: Go's corner cases that the HTTP tests do not
+ * reach (trailing JSON, YAML anchors, merge keys, duplicate keys, null elements).
+ */
+import { describe, expect, it } from 'vitest';
+import { bodyFormatOf, decodeJson, decodeYaml } from '../../../src/api/compat/tork/decode.js';
+import { Job } from '../../../src/api/compat/tork/input.js';
+import { validateInput } from '../../../src/api/compat/tork/validate.js';
+
+const message = (fn: () => unknown): string => {
+  try {
+    fn();
+    return 'no error';
+  } catch (error) {
+    return (error as Error).message;
+  }
+};
+
+describe('JSON', () => {
+  it('reads the first value only, as Go’s Decoder does', () => {
+    expect(decodeJson('{"name":"x"} trailing', Job)).toEqual({ name: 'x' });
+  });
+
+  it('names the offending character', () => {
+    expect(message(() => decodeJson('{"name": x}', Job))).toBe("invalid character 'x' looking for beginning of value");
+    expect(message(() => decodeJson('[1]', Job))).toBe('json: cannot unmarshal array into Go value of type input.Job');
+  });
+
+  it('turns null into zero values', () => {
+    expect(decodeJson('null', Job)).toEqual({});
+    expect(decodeJson('{"name":null,"tasks":[null],"inputs":{"a":null}}', Job)).toEqual({ tasks: [{}], inputs: { a: '' } });
+  });
+
+  it('reports the innermost struct and the path of keys', () => {
+    expect(message(() => decodeJson('{"tasks":[{"name":"a","limits":{"cpus":1}}]}', Job))).toBe(
+      'json: cannot unmarshal number into Go struct field Limits.tasks.limits.cpus of type string',
+    );
+    expect(message(() => decodeJson('{"wait":"1s"}', Job))).toBe('json: cannot unmarshal string into Go struct field Job.wait of type input.Wait');
+  });
+});
+
+describe('YAML', () => {
+  it('lists every problem with its line', () => {
+    expect(message(() => decodeYaml('name: a\nname: b\nnosuch: 1\n', Job))).toBe(
+      'yaml: unmarshal errors:\n  line 2: mapping key "name" already defined at line 1\n  line 3: field nosuch not found in type input.Job',
+    );
+    expect(message(() => decodeYaml('- a\n', Job))).toBe('yaml: unmarshal errors:\n  line 1: cannot unmarshal !!seq into input.Job');
+    expect(message(() => decodeYaml('name: x\ntasks:\n  - priority: "3"\n', Job))).toBe(
+      'yaml: unmarshal errors:\n  line 3: cannot unmarshal !!str `3` into int',
+    );
+    expect(message(() => decodeYaml('description: abcdefghijklmnop\ntasks: abcdefghijklmnop\n', Job))).toBe(
+      'yaml: unmarshal errors:\n  line 2: cannot unmarshal !!str `abcdefg...` into []input.Task',
+    );
+  });
+
+  it('keeps plain scalars as written in strings', () => {
+    const decoded = decodeYaml('name: x\ninputs:\n  A: 1\n  B: yes\n  C:\n  D: 0x1F\n  E: .5\n', Job);
+    expect(decoded).toEqual({ name: 'x', inputs: { A: '1', B: 'yes', C: '', D: '0x1F', E: '.5' } });
+  });
+
+  it('follows anchors and merge keys, own keys winning', () => {
+    const yaml = 'name: x\ntasks:\n  - &base\n    name: one\n    run: echo 1\n  - <<: *base\n    name: two\n';
+    expect(decodeYaml(yaml, Job)).toEqual({
+      name: 'x',
+      tasks: [
+        { name: 'one', run: 'echo 1' },
+        { name: 'two', run: 'echo 1' },
+      ],
+    });
+  });
+
+  it('refuses alias bombs', () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]'];
+    for (let i = 0; i < 6; i += 1) lines.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(',')}]`);
+    lines.push(`tags: *g`);
+    expect(message(() => decodeYaml(lines.join('\n'), Job))).toMatch(/excessive aliasing|field a not found/);
+  });
+
+  it('answers EOF for an empty document and a syntax error with its line', () => {
+    expect(message(() => decodeYaml('# nothing\n', Job))).toBe('EOF');
+    expect(message(() => decodeYaml('name: [a', Job))).toMatch(/^yaml: line 1: /);
+  });
+});
+
+describe('Content-Type', () => {
+  it('follows Tork with §11 #3’s leniency', () => {
+    expect(bodyFormatOf('application/json')).toBe('json');
+    expect(bodyFormatOf('APPLICATION/JSON; charset=utf-8')).toBe('json');
+    expect(bodyFormatOf('text/yaml')).toBe('yaml');
+    expect(bodyFormatOf('application/yaml')).toBe('yaml');
+    expect(message(() => bodyFormatOf(undefined))).toBe('missing content type');
+    expect(message(() => bodyFormatOf('text/csv; x=1'))).toBe('unknown content type: text/csv; x=1');
+  });
+});
+
+describe('validator', () => {
+  const lookups = { userExists: (name: string) => name === 'alice', roleExists: (slug: string) => slug === 'public' };
+
+  it('checks tags in order and stops at the first failing one per field', () => {
+    expect(validateInput({ name: 'x', tasks: [{ name: 't', retry: {} }] }, Job, lookups)).toEqual([
+      "Key: 'Job.Tasks[0].Retry.Limit' Error:Field validation for 'Limit' failed on the 'required' tag",
+    ]);
+  });
+
+  it('does not validate sub-job tasks, as Tork does not', () => {
+    expect(validateInput({ name: 'x', tasks: [{ name: 's', subjob: { name: 'sub', tasks: [{}] } }] }, Job, lookups)).toEqual([]);
+  });
+
+  it('checks permissions', () => {
+    const problems = validateInput({ name: 'x', tasks: [{ name: 't' }], permissions: [{}, { user: 'alice', role: 'public' }, { role: 'nope' }] }, Job, lookups);
+    expect(problems).toEqual([
+      "Key: 'Job.Permissions[0].perm' Error:Field validation for 'perm' failed on the 'roleoruser' tag",
+      "Key: 'Job.Permissions[1].perm' Error:Field validation for 'perm' failed on the 'roleoruser' tag",
+      "Key: 'Job.Permissions[2].perm' Error:Field validation for 'perm' failed on the 'invalidrole' tag",
+    ]);
+  });
+
+  it('compiles the first placeholder of an expression, as Tork’s ValidExpr', () => {
+    expect(validateInput({ name: 'x', output: 'hello {{ tasks.a }}', tasks: [{ name: 't' }] }, Job, lookups)).toEqual([]);
+    expect(validateInput({ name: 'x', output: '{1+1', tasks: [{ name: 't' }] }, Job, lookups)).toHaveLength(1);
+  });
+});
