@@ -56,7 +56,8 @@ describe('barge up drains on SIGTERM', () => {
     const first = await up(data, '10');
     const jobId = await submit(first.url, {
       name: 'finishes during drain',
-      tasks: [{ name: 'slowish', run: 'sleep 1; echo -n finished > $BARGE_OUTPUT' }],
+      output: '{{ tasks.slowish }}',
+      tasks: [{ name: 'slowish', var: 'slowish', run: 'sleep 1; echo -n finished > $BARGE_OUTPUT' }],
     });
     await waitForState(first.url, jobId, ['RUNNING']);
     expect(await first.stop('SIGTERM')).toBe(0);
