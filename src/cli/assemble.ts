@@ -15,7 +15,7 @@ import { Reaper } from '../engine/reaper.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { createLuaRuntime, createShellRuntime } from '../worker/runtimes/index.js';
+import { createLuaRuntime, createShellRuntime, detectContainerRuntime, type Runtime } from '../worker/runtimes/index.js';
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
 import { buildApp } from '../api/app.js';
@@ -65,6 +65,8 @@ async function rescueOwnLeases(engine: Engine, nodeId: string): Promise<number> 
 
 export async function start(mode: Mode, config: ServerConfig): Promise<Running> {
   mkdirSync(config.data, { recursive: true });
+  // Asking podman or docker takes a moment: do it while the store opens.
+  const containerChoice = mode === 'server' ? Promise.resolve(undefined) : chooseContainerRuntime(config);
   const store: Store = await openStore(config.db);
   const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(config.data, 'artifacts')) });
   const nodeId = persistentNodeId(config.data, mode);
@@ -83,6 +85,7 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
     await rescueOwnLeases(engine, nodeId);
     const shell = createShellRuntime({ isolation: config.isolation });
     const lua = createLuaRuntime({});
+    const container = await containerChoice;
     worker = new Worker({
       source: engineSource(engine),
       artifacts: engine.artifacts,
@@ -91,13 +94,12 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
       role: mode === 'up' ? 'standalone' : 'worker',
       version: VERSION,
       workRoot: join(config.data, 'work'),
-      // `ignore`: an image task's `run` goes to the shell, as under Tork's shell runtime.
-      runtimes: { shell, lua, ...(config.imagePolicy === 'ignore' ? { container: createShellRuntime({ isolation: config.isolation, ignoreImage: true }) } : {}) },
+      runtimes: { shell, lua, ...(container ? { container: container.runtime } : {}) },
       cpus: config.cpus,
       memoryMb: config.memory,
       queues: config.queues,
       drainGraceMs: config.drainGrace * 1000,
-      info: { ...shell.describe(), lua: 'wasmoon' },
+      info: { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) },
     });
     worker.start();
   }
@@ -131,6 +133,21 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
     return stopping;
   };
   return { url, engine, worker, stop };
+}
+
+/**
+ * The runtime for tasks with an `image`, and what the node's info says about it (the reaper's
+ * explainWaiting reads `info.container`). `ignore`: the shell runs their `run` script, as under
+ * Tork's shell runtime. Otherwise podman or docker when one works here; without one the worker
+ * does not claim such tasks and they wait, queued, for a worker that has one.
+ */
+async function chooseContainerRuntime(config: ServerConfig): Promise<{ runtime: Runtime; info: string } | undefined> {
+  if (config.imagePolicy === 'ignore') {
+    return { runtime: createShellRuntime({ isolation: config.isolation, ignoreImage: true }), info: 'shell (image ignored)' };
+  }
+  if (config.containers === 'off') return undefined;
+  const runtime = await detectContainerRuntime();
+  return runtime ? { runtime, info: String(runtime.describe().container) } : undefined;
 }
 
 async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {

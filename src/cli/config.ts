@@ -20,11 +20,14 @@ export interface ServerConfig {
   /** No tokens on Tork's API only (for tork-web); /v1 keeps them. Loopback only. (Default: false) */
   torkOpen: boolean;
   /**
-   * What a worker does with a task that names an `image`: `container` needs a container runtime
-   * (workers without one leave such tasks queued); `ignore` runs its `run` script in the shell
-   * runtime, as Tork's shell runtime does. (Default: container)
+   * What a worker does with a task that names an `image`: `run` runs it in the container runtime
+   * (workers without one leave such tasks queued, with the reason); `ignore` runs its `run` script
+   * in the shell runtime, as Tork's shell runtime does. `container` is an older spelling of `run`.
+   * (Default: run)
    */
-  imagePolicy: 'container' | 'ignore';
+  imagePolicy: 'run' | 'ignore';
+  /** Container runtime: `auto` uses podman (or docker with a daemon) when it works here; `off` never. (Default: auto) */
+  containers: 'auto' | 'off';
   /** Worker capacity. (Default: this machine's cpus and memory) */
   cpus?: number;
   memory?: number;
@@ -44,7 +47,8 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'db', flag: '--db <url>', env: 'BARGE_DB', help: 'sqlite:PATH or postgres://… (default sqlite:<data>/barge.db)' },
   { key: 'open', flag: '--open', env: 'BARGE_OPEN', help: 'no tokens needed (loopback addresses only)' },
   { key: 'torkOpen', flag: '--tork-open', env: 'BARGE_TORK_OPEN', help: "no tokens needed on Tork's API, e.g. for tork-web (loopback addresses only)" },
-  { key: 'imagePolicy', flag: '--image-policy <policy>', env: 'BARGE_IMAGE_POLICY', help: 'tasks with an image: container (needs a container runtime) or ignore (run in the shell) (default container)' },
+  { key: 'imagePolicy', flag: '--image-policy <policy>', env: 'BARGE_IMAGE_POLICY', help: 'tasks with an image: run (in the container runtime) or ignore (run their script in the shell) (default run)' },
+  { key: 'containers', flag: '--containers <mode>', env: 'BARGE_CONTAINERS', help: 'container runtime: auto (podman, or docker with a daemon, when it works here) or off (default auto)' },
   { key: 'cpus', flag: '--cpus <n>', env: 'BARGE_CPUS', help: "worker cpus (default: this machine's)" },
   { key: 'memory', flag: '--memory <mb>', env: 'BARGE_MEMORY', help: "worker memory in MB (default: this machine's)" },
   { key: 'queues', flag: '--queues <list>', env: 'BARGE_QUEUES', help: 'comma-separated queues the worker serves (default default)' },
@@ -70,7 +74,8 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     db: String(pick('db') ?? `sqlite:${resolve(data, 'barge.db')}`),
     open: toBool(pick('open') ?? false),
     torkOpen: toBool(pick('torkOpen') ?? false),
-    imagePolicy: toImagePolicy(pick('imagePolicy') ?? 'container'),
+    imagePolicy: toImagePolicy(pick('imagePolicy') ?? 'run'),
+    containers: toContainers(pick('containers') ?? 'auto'),
     cpus: optionalNumber(pick('cpus'), 'cpus'),
     memory: optionalNumber(pick('memory'), 'memory'),
     queues: toList(pick('queues') ?? 'default'),
@@ -128,8 +133,14 @@ function toIsolation(value: unknown): ServerConfig['isolation'] {
 }
 
 function toImagePolicy(value: unknown): ServerConfig['imagePolicy'] {
-  if (value === 'container' || value === 'ignore') return value;
-  throw new Error(`image-policy must be container or ignore, got "${String(value)}"`);
+  if (value === 'run' || value === 'container') return 'run';
+  if (value === 'ignore') return value;
+  throw new Error(`image-policy must be run or ignore, got "${String(value)}"`);
+}
+
+function toContainers(value: unknown): ServerConfig['containers'] {
+  if (value === 'auto' || value === 'off') return value;
+  throw new Error(`containers must be auto or off, got "${String(value)}"`);
 }
 
 /** True for addresses only this machine can reach. */

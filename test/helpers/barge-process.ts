@@ -25,7 +25,11 @@ export interface BargeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startBarge(args: string[], env: NodeJS.ProcessEnv = {}): Promise<BargeProcess> {
+export async function startBarge(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  options: { waitForHttp?: boolean } = {},
+): Promise<BargeProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, ['bin/barge.js', ...args, '--port', String(port)], {
     env: { ...process.env, ...env },
@@ -37,7 +41,13 @@ export async function startBarge(args: string[], env: NodeJS.ProcessEnv = {}): P
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 20_000;
-  for (;;) {
+  // A worker has no HTTP: wait for its start line instead.
+  while (options.waitForHttp === false && !output.includes('worker ')) {
+    if (child.exitCode !== null) throw new Error(`barge exited early (${child.exitCode}):\n${output}`);
+    if (Date.now() > deadline) throw new Error(`barge worker did not start within 20 s:\n${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  for (; options.waitForHttp !== false; ) {
     if (child.exitCode !== null) throw new Error(`barge exited early (${child.exitCode}):\n${output}`);
     try {
       const response = await fetch(`${url}/v1/health`);

@@ -30,8 +30,11 @@ import { LastLines, LineSplitter, DEFAULT_MAX_LINE_LENGTH } from './lines.js';
 import { chooseLimiter, type AppliedLimits, type Limiter, type LimitsMode } from './limits.js';
 import { cancelled, failed, refused, succeeded, timedOut, type Ending } from './outcomes.js';
 import { runProcessGroup, spawnWithNode, type GroupExit, type SpawnProcess } from './process-group.js';
+import { pollProgress } from './progress.js';
 import { chooseSandbox, findExecutable, type IsolationMode, type Sandbox } from './sandbox.js';
 import {
+  checkedArgs,
+  checkedEnv,
   listOutputs,
   readRegularFile,
   resolveInside,
@@ -252,27 +255,6 @@ function refuseControlFiles(cwd: string, control: string, files: Record<string, 
   }
 }
 
-function checkedEnv(env: Record<string, string> | undefined, what: string): Record<string, string> {
-  for (const [name, value] of Object.entries(env ?? {})) {
-    if (name === '' || name.includes('=') || name.includes('\0')) {
-      throw new SpecRefusal(`${what} name "${name}" is not a valid variable name`, `invalid: ${what}`);
-    }
-    if (typeof value !== 'string' || value.includes('\0')) {
-      throw new SpecRefusal(`${what} ${name} must be a string without NUL characters`, `invalid: ${what}`);
-    }
-  }
-  return { ...env };
-}
-
-function checkedArgs(args: string[] | undefined): string[] {
-  for (const arg of args ?? []) {
-    if (typeof arg !== 'string' || arg.includes('\0')) {
-      throw new SpecRefusal('args must be strings without NUL characters', 'invalid: args');
-    }
-  }
-  return [...(args ?? [])];
-}
-
 function pick(values: Record<string, string>, names: RegExp): Record<string, string> {
   return Object.fromEntries(Object.entries(values).filter(([name]) => names.test(name)));
 }
@@ -383,42 +365,4 @@ async function judgeExit(
     return failed(`${prefix}memory limit of ${request.memoryMb} MB exceeded (${how}): ${lines}`, 'memory limit', ending);
   }
   return failed(`${prefix}${how}: ${lines}`, null, ending);
-}
-
-// --- progress -------------------------------------------------------------------------------
-
-function pollProgress(
-  file: string,
-  onProgress: ((progress: number) => void) | undefined,
-  everyMs: number,
-): { stop: () => Promise<void> } {
-  if (!onProgress) return { stop: async () => undefined };
-  let last: number | null = null;
-  let reading: Promise<void> | null = null;
-  const check = async (): Promise<void> => {
-    const text = await readRegularFile(file, 1024).catch(() => null);
-    const value = parseProgress(text);
-    if (value !== null && value !== last) {
-      last = value;
-      onProgress(value);
-    }
-  };
-  const tick = (): void => {
-    reading ??= check().finally(() => (reading = null));
-  };
-  const timer = setInterval(tick, everyMs);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      await reading;
-      await check();
-    },
-  };
-}
-
-function parseProgress(text: string | null): number | null {
-  if (text === null || text.trim() === '') return null;
-  const value = Number(text.trim());
-  if (!Number.isFinite(value)) return null;
-  return Math.min(100, Math.max(0, value));
 }

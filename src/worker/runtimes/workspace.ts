@@ -88,3 +88,26 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
     await handle.close();
   }
 }
+
+/** A copy of `env`, refusing names and values a process environment cannot hold. */
+export function checkedEnv(env: Record<string, string> | undefined, what: string): Record<string, string> {
+  for (const [name, value] of Object.entries(env ?? {})) {
+    if (name === '' || name.includes('=') || name.includes('\0')) {
+      throw new SpecRefusal(`${what} name "${name}" is not a valid variable name`, `invalid: ${what}`);
+    }
+    if (typeof value !== 'string' || value.includes('\0')) {
+      throw new SpecRefusal(`${what} ${name} must be a string without NUL characters`, `invalid: ${what}`);
+    }
+  }
+  return { ...env };
+}
+
+/** A copy of `args`, refusing values a command line cannot hold. */
+export function checkedArgs(args: string[] | undefined): string[] {
+  for (const arg of args ?? []) {
+    if (typeof arg !== 'string' || arg.includes('\0')) {
+      throw new SpecRefusal('args must be strings without NUL characters', 'invalid: args');
+    }
+  }
+  return [...(args ?? [])];
+}

@@ -7,6 +7,15 @@
  * Field order is the Go declaration order: it is the order in which Go reports problems.
  */
 
+/** Queue names Tork's coordinator keeps for itself (with the `x-` prefix of per-node queues). */
+export const COORDINATOR_QUEUES: readonly string[] = ['pending', 'started', 'completed', 'error', 'heartbeat', 'jobs', 'logs', 'progress', 'redeliveries'];
+export const EXCLUSIVE_QUEUE_PREFIX = 'x-';
+
+/** Whether a queue may carry tasks: not a coordinator queue, not a node's exclusive queue. */
+export function isTaskQueue(name: string): boolean {
+  return !name.startsWith(EXCLUSIVE_QUEUE_PREFIX) && !COORDINATOR_QUEUES.includes(name);
+}
+
 /** A Go type as the decoders and the validator need it. */
 export type GoType =
   | { kind: 'string' }

@@ -12,7 +12,7 @@
 import { parseCron } from '../../../core/cron.js';
 import { parseDuration } from '../../../core/duration.js';
 import { checkExpression } from '../../../core/expr.js';
-import type { GoField, GoStruct, GoType } from './input.js';
+import { isTaskQueue, type GoField, type GoStruct, type GoType } from './input.js';
 
 /** Facts the validator asks the store about (Tork's Permission rule looks users and roles up). */
 export interface ValidationLookups {
@@ -20,8 +20,6 @@ export interface ValidationLookups {
   roleExists(slug: string): boolean;
 }
 
-/** Tork's broker keeps these queue names and the `x-` prefix for itself. */
-const COORDINATOR_QUEUES = ['pending', 'started', 'completed', 'error', 'heartbeat', 'jobs', 'logs', 'progress', 'redeliveries'];
 const MOUNT_PATTERN = /^[-/.0-9a-zA-Z_/= ]+$/;
 
 type Obj = Record<string, unknown>;
@@ -99,7 +97,7 @@ function passes(tag: string, value: unknown, type: GoType): boolean {
     case 'duration':
       return text === '' || isGoDuration(text);
     case 'queue':
-      return text === '' || (!text.startsWith('x-') && !COORDINATOR_QUEUES.includes(text));
+      return text === '' || isTaskQueue(text);
     case 'expr':
       return text === '' || isTorkExpression(text);
     case 'cron':

@@ -5,13 +5,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { NodeRow, State } from '../../../../core/model.js';
 import type { TorkContext } from '../context.js';
 import { badRequest, notFound, refuseOtherMethods } from '../errors.js';
+import { isTaskQueue } from '../input.js';
 import { metricsView, nodeView, queueView, type QueueFacts } from '../system-views.js';
 import { sendJson } from '../wire.js';
 
 /** Tork lists nodes heard from in the last five minutes. */
 const NODE_WINDOW_MS = 5 * 60_000;
-/** Queues Tork's coordinator keeps for itself: never a task queue. */
-const COORDINATOR_QUEUES = ['pending', 'started', 'completed', 'error', 'heartbeat', 'jobs', 'logs', 'progress', 'redeliveries'];
 /** Tork's RUNNING in barge's words (a claimed execution already counts). */
 const RUNNING_STATES: State[] = ['STARTING', 'RUNNING'];
 
@@ -78,7 +77,7 @@ export async function queueRoutes(app: FastifyInstance, context: TorkContext): P
    */
   app.delete('/:name', { config: { auth: 'admin' } }, async (request: NameRequest, reply) => {
     const { name } = request.params;
-    if (name.startsWith('x-') || COORDINATOR_QUEUES.includes(name)) throw badRequest(`queue ${name} is not a task queue`);
+    if (!isTaskQueue(name)) throw badRequest(`queue ${name} is not a task queue`);
     if (!(await queues(context)).some((q) => q.name === name)) throw notFound(`queue ${name} not found`);
     await purgeQueue(context, name);
     return reply.code(200).send();

@@ -11,8 +11,7 @@ import type { UserRow } from '../../../../core/model.js';
 import { newId } from '../../../../engine/ids.js';
 import type { TorkContext } from '../context.js';
 import { badRequest, refuseOtherMethods } from '../errors.js';
-import { sendJson } from '../wire.js';
-import { goTime, omitEmpty } from '../wire.js';
+import { goTime, omitEmpty, sendJson } from '../wire.js';
 
 /** Go's bcrypt refuses longer passwords (ErrPasswordTooLong). */
 const BCRYPT_MAX_BYTES = 72;

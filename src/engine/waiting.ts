@@ -1,0 +1,70 @@
+/**
+ * Says why work waits. A task with an `image` runs only on a worker with a container runtime (a
+ * worker claims only the kinds it has a runtime for), so while no such worker serves its queue,
+ * the execution stays RUNNABLE — as an AWS Batch job waits for a compute environment — and its
+ * `reason` says so. The reason is cleared once such a worker is UP for that queue.
+ *
+ * A worker advertises its container runtime in its node info (`info.container`: 'podman',
+ * 'docker', or 'shell (image ignored)' under `--image-policy=ignore`, which also runs them).
+ *
+ * Cost: one read of the node list, the per-queue counts, and at most `limit` container candidates
+ * per owner (the claim's own index), then at most two guarded writes that touch only rows whose
+ * reason changes. Run it from the reaper every few seconds, not on every claim.
+ */
+import type { ExecutionRow, NodeRow } from '../core/model.js';
+import type { Store } from '../store/store.js';
+import type { Clock } from './clock.js';
+
+export const NO_CONTAINER_RUNTIME = 'no worker with a container runtime';
+
+export interface ExplainWaitingOptions {
+  /** Executions looked at per owner and pass. (Default: 1000) */
+  limit?: number;
+}
+
+/** Sets or clears the reason on RUNNABLE container executions; answers how many rows changed. */
+export async function explainWaiting(
+  engine: { store: Store; clock: Clock },
+  options: ExplainWaitingOptions = {},
+): Promise<{ explained: number; cleared: number }> {
+  const { store, clock } = engine;
+  const waiting = await runnableContainerExecutions(store, clock.now().toISOString(), options.limit ?? 1000);
+  if (waiting.length === 0) return { explained: 0, cleared: 0 };
+  const served = queuesWithContainerRuntime(await store.nodeList({}));
+  const explain = waiting.filter((e) => !served.has(e.queue) && e.reason !== NO_CONTAINER_RUNTIME);
+  const clear = waiting.filter((e) => served.has(e.queue) && e.reason === NO_CONTAINER_RUNTIME);
+  // RUNNABLE → RUNNABLE: only the reason changes, and only on rows still waiting (a claim may
+  // have taken one meanwhile; the guard then skips it).
+  const explained = await setReason(store, explain, NO_CONTAINER_RUNTIME);
+  const cleared = await setReason(store, clear, null);
+  return { explained: explained.length, cleared: cleared.length };
+}
+
+/** Queues that some UP node with a container runtime (or one that ignores images) serves. */
+export function queuesWithContainerRuntime(nodes: NodeRow[]): Set<string> {
+  const served = new Set<string>();
+  for (const node of nodes) {
+    const container = node.info.container;
+    if (node.status !== 'UP' || typeof container !== 'string' || container === '') continue;
+    for (const queue of node.queues) served.add(queue);
+  }
+  return served;
+}
+
+async function runnableContainerExecutions(store: Store, now: string, perOwner: number): Promise<ExecutionRow[]> {
+  const queues = (await store.queueStats()).filter((q) => q.runnable > 0).map((q) => q.queue);
+  if (queues.length === 0) return [];
+  // The claim's candidate query is exactly "RUNNABLE, of these kinds, in these queues, due now",
+  // served by its index; outside a transaction its PostgreSQL row locks end with the statement.
+  return store.executionClaimCandidates({ queues, now, perOwner, kinds: ['container'] });
+}
+
+function setReason(store: Store, executions: ExecutionRow[], reason: string | null): Promise<string[]> {
+  if (executions.length === 0) return Promise.resolve([]);
+  return store.executionSetStateMany({
+    ids: executions.map((e) => e.id),
+    from: ['RUNNABLE'],
+    to: 'RUNNABLE',
+    patch: { reason },
+  });
+}

@@ -1,0 +1,39 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { isLoopback, loadConfig } from '../../src/cli/config.js';
+
+describe('server configuration', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'barge-config-'));
+  const file = join(dir, 'barge.yaml');
+  writeFileSync(file, 'port: 9100\nhost: 127.0.0.2\ncpus: 3\nqueues: [a, b]\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has sane defaults', () => {
+    const config = loadConfig({}, {}, join(dir, 'absent.yaml').replace('absent.yaml', 'none.yaml') && undefined);
+    expect(config).toMatchObject({ host: '127.0.0.1', port: 8000, open: false, queues: ['default'], drainGrace: 10, isolation: 'auto' });
+    expect(config.data).toBe(resolve('.barge'));
+    expect(config.db).toBe(`sqlite:${resolve('.barge', 'barge.db')}`);
+  });
+
+  it('takes flags over environment over barge.yaml', () => {
+    expect(loadConfig({}, {}, file)).toMatchObject({ port: 9100, host: '127.0.0.2', cpus: 3, queues: ['a', 'b'] });
+    expect(loadConfig({}, { BARGE_PORT: '9200', BARGE_QUEUES: 'x,y' }, file)).toMatchObject({ port: 9200, host: '127.0.0.2', queues: ['x', 'y'] });
+    expect(loadConfig({ port: '9300' }, { BARGE_PORT: '9200' }, file)).toMatchObject({ port: 9300 });
+  });
+
+  it('names what is wrong', () => {
+    expect(() => loadConfig({ port: 'eighty' }, {})).toThrow(/port must be a non-negative number, got "eighty"/);
+    expect(() => loadConfig({ isolation: 'docker' }, {})).toThrow(/isolation must be auto, bwrap or none/);
+    expect(() => loadConfig({ cpus: '0' }, {})).toThrow(/cpus must be greater than 0/);
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'prot: 1\n');
+    expect(() => loadConfig({}, {}, bad)).toThrow(/unknown setting "prot"/);
+  });
+
+  it('knows loopback addresses', () => {
+    expect(['127.0.0.1', '127.1.2.3', 'localhost', '::1'].every(isLoopback)).toBe(true);
+    expect(['0.0.0.0', '10.0.0.1', 'example.com', '::'].some(isLoopback)).toBe(false);
+  });
+});
