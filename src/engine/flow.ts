@@ -419,6 +419,7 @@ export class Flow {
       if (failed) this.work.push({ kind: 'settled', execution: parent });
       return;
     }
+    await this.keepVar(child);
     // One statement counts the child and reads the parent (no longer RUNNING: it failed meanwhile).
     const parent = await this.tx.executionAddChildDone({ id: parentId, by: 1 });
     if (!parent) return;
@@ -483,16 +484,22 @@ export class Flow {
     await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason });
   }
 
+  /** A succeeded task (or array item) with a `var` and a result makes `tasks.<var>` visible to later templates. */
+  private async keepVar(execution: ExecutionRow): Promise<void> {
+    const name = execution.spec.var;
+    if (execution.state !== 'SUCCEEDED' || !name || !execution.result) return;
+    await this.tx.jobSetVar({ id: execution.jobId, name, value: execution.result });
+    const job = this.jobs.get(execution.jobId);
+    if (job) job.vars = { ...job.vars, [name]: execution.result };
+  }
+
   private async onTaskSettled(execution: ExecutionRow): Promise<void> {
     const job = await this.job(execution.jobId);
     const task = await this.tx.taskGet(execution.taskId);
     if (!task || isFinal(task.state)) return;
     await this.tx.taskSetState({ id: task.id, from: [task.state], to: execution.state });
     task.state = execution.state;
-    if (execution.state === 'SUCCEEDED' && execution.spec.var && execution.result) {
-      job.vars = { ...job.vars, [execution.spec.var]: execution.result };
-      await this.tx.jobUpdate({ id: job.id, patch: { vars: job.vars } });
-    }
+    await this.keepVar(execution);
     if (isFinal(job.state)) return;
     const tasks = await this.tx.taskList(job.id);
     if (execution.state === 'FAILED' || execution.state === 'CANCELLED') {

@@ -119,6 +119,11 @@ export interface Queries {
   jobSetState(write: StateWrite<JobPatch>): Promise<boolean>;
   /** Unguarded field update for fields that are not the state (progress, vars, metadata). */
   jobUpdate(params: { id: string; patch: JobPatch; metadata?: JobRow['metadata'] }): Promise<void>;
+  /**
+   * Sets `vars[name] = value` in one statement (a JSON merge), so tasks finishing at once in
+   * parallel branches or array items cannot overwrite each other's results.
+   */
+  jobSetVar(params: { id: string; name: string; value: string }): Promise<void>;
   /** Deletes the job with its tasks, executions, log lines, events and artifact rows. */
   jobDelete(id: string): Promise<boolean>;
   /** Jobs whose parentExecutionId is one of these executions. */

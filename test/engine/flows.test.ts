@@ -111,6 +111,24 @@ for (const kind of storeKinds) {
       expect(maxOverlap(children)).toBe(2);
     });
 
+    it('keeps the var of every array item that succeeds', async () => {
+      const job = await bundle.run({
+        name: 'each vars',
+        output: '{{ tasks.item0 }}-{{ tasks.item3 }}',
+        tasks: [
+          {
+            name: 'items',
+            each: {
+              list: '{{ sequence(0, 4) }}',
+              task: { name: 'i', var: 'item{{ item.index }}', env: { V: '{{ item.value }}' }, run: 'echo -n "$V" > $BARGE_OUTPUT' },
+            },
+          },
+        ],
+      });
+      expect(job.vars).toEqual({ item0: '0', item1: '1', item2: '2', item3: '3' });
+      expect(job.result).toBe('0-3');
+    });
+
     it('runs a sub-job and takes its result', async () => {
       const job = await bundle.run({
         name: 'parent',

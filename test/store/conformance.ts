@@ -71,6 +71,16 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.jobGet(newTestId())).toBeUndefined();
       });
 
+      it('sets vars one key at a time, concurrent writers all kept, odd key names included', async () => {
+        const job = makeJob({ vars: { first: '1' } });
+        await store.jobInsert(job);
+        await Promise.all(
+          ['a', 'b.c', 'd[0]', 'e"f'].map((name, i) => store.tx((tx) => tx.jobSetVar({ id: job.id, name, value: `v${i}` }))),
+        );
+        await store.jobSetVar({ id: job.id, name: 'first', value: 'replaced' });
+        expect((await store.jobGet(job.id))?.vars).toEqual({ first: 'replaced', a: 'v0', 'b.c': 'v1', 'd[0]': 'v2', 'e"f': 'v3' });
+      });
+
       it('refuses a second job with the same id', async () => {
         const job = makeJob();
         await store.jobInsert(job);

@@ -62,6 +62,10 @@ export async function jobSetState(x: PgExec, write: StateWrite<JobPatch>): Promi
   return (await guardedUpdate(x, JOBS, write)).length > 0;
 }
 
+export async function jobSetVar(x: PgExec, params: { id: string; name: string; value: string }): Promise<void> {
+  await x.run('UPDATE jobs SET vars = vars || jsonb_build_object($2::text, $3::text) WHERE id = $1', [params.id, params.name, params.value]);
+}
+
 /** Field update without a state guard; `metadata` is merged shallowly (given keys replace, others stay). */
 export async function jobUpdate(
   x: PgExec,

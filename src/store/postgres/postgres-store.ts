@@ -155,6 +155,10 @@ export class PostgresQueries implements Queries {
   jobUpdate(params: { id: string; patch: JobPatch; metadata?: JobRow['metadata'] }): Promise<void> {
     return this.one((x) => jobs.jobUpdate(x, params));
   }
+
+  jobSetVar(params: { id: string; name: string; value: string }): Promise<void> {
+    return this.one((x) => jobs.jobSetVar(x, params));
+  }
   jobDelete(id: string): Promise<boolean> {
     return this.atomic((x) => jobs.jobDelete(x, id));
   }

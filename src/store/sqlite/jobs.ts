@@ -73,6 +73,15 @@ export function jobUpdate(c: SqliteConnection, params: { id: string; patch: JobP
   c.run(`UPDATE jobs SET ${sets.map((s) => s.sql).join(', ')} WHERE id = ?`, [...sets.map((s) => s.value), params.id]);
 }
 
+export function jobSetVar(c: SqliteConnection, params: { id: string; name: string; value: string }): void {
+  c.run('UPDATE jobs SET vars = json_set(vars, ?, ?) WHERE id = ?', [jsonPathOfKey(params.name), params.value, params.id]);
+}
+
+/** A JSON path naming one object key, quoted so dots or brackets in the key are not path syntax. */
+function jsonPathOfKey(key: string): string {
+  return `$.${JSON.stringify(key)}`;
+}
+
 /** The job with its tasks, executions, log lines, events and artifact rows. Sub-jobs are the engine's. */
 export function jobDelete(c: SqliteConnection, id: string): boolean {
   for (const sql of [JOB_DELETE_LOG_LINES, JOB_DELETE_EVENTS, JOB_DELETE_ARTIFACTS, JOB_DELETE_EXECUTIONS, JOB_DELETE_TASKS]) {

@@ -159,6 +159,10 @@ export class SqliteQueries implements Queries {
   jobUpdate(params: { id: string; patch: JobPatch; metadata?: JobRow['metadata'] }): Promise<void> {
     return this.atomic((c) => jobs.jobUpdate(c, params));
   }
+
+  jobSetVar(params: { id: string; name: string; value: string }): Promise<void> {
+    return this.one((c) => jobs.jobSetVar(c, params));
+  }
   jobDelete(id: string): Promise<boolean> {
     return this.atomic((c) => jobs.jobDelete(c, id));
   }
