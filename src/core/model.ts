@@ -182,6 +182,8 @@ export interface UserRow {
   role: Role;
   createdAt: string;
   disabled: boolean;
+  /** bcrypt hash for APIs with password logins (Tork's basic auth); null for token-only users. Never returned by an API. */
+  passwordHash: string | null;
 }
 
 /** An API token; only its SHA-256 hash is stored. */

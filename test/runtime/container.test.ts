@@ -19,6 +19,7 @@ import type { ExecutionRow, NodeRow } from '../../src/core/model.js';
 import { isFinal } from '../../src/core/states.js';
 import { containerCommand, runCommandLine, type RunPlan } from '../../src/worker/runtimes/container-command.js';
 import { createContainerRuntime, detectContainerRuntime } from '../../src/worker/runtimes/container.js';
+import { dockerHubReference } from '../../src/worker/runtimes/container-engine.js';
 import { createShellRuntime } from '../../src/worker/runtimes/shell.js';
 import { findExecutable } from '../../src/worker/runtimes/sandbox.js';
 import type { Runtime, RunRequest } from '../../src/worker/runtimes/runtime.js';
@@ -112,6 +113,14 @@ describe('container command line (no podman needed)', () => {
     expect(args.slice(args.indexOf('alpine'))).toEqual(['alpine', '-c', '/tork/entrypoint']);
     expect(args[args.indexOf('alpine') - 1]).toBe('--entrypoint=sh');
     expect(runCommandLine(plan({ network: true }), []).args).not.toContain('--network=none');
+  });
+
+  it("pulls short names from Docker Hub, as docker and Tork's jobs assume", () => {
+    expect(dockerHubReference('ubuntu:mantic')).toBe('docker.io/library/ubuntu:mantic');
+    expect(dockerHubReference('me/app')).toBe('docker.io/me/app');
+    expect(dockerHubReference('quay.io/me/app:1')).toBe('quay.io/me/app:1');
+    expect(dockerHubReference('localhost/app')).toBe('localhost/app');
+    expect(dockerHubReference('localhost:5000/app')).toBe('localhost:5000/app');
   });
 
   it('refuses an image or env name that could be read as something else', () => {
@@ -280,6 +289,16 @@ describe.runIf(CAN_RUN)('container runtime (podman, runc)', () => {
     });
     expect(Date.now() - begun).toBeLessThan(3000);
     expect(await containersNamed(`barge-${executionId}`)).toEqual([]);
+  });
+
+  it('tries to pull a missing image under pull: missing, and says so when that fails', async () => {
+    const pulling = createContainerRuntime({ ...FAST, pull: 'missing' });
+    // A registry on localhost: refused at once, no network needed.
+    const { request, lines } = await setupRun({ image: 'localhost/barge-no-such-image:1', run: 'true' });
+    const outcome = await pulling.run(request);
+    expect(outcome).toMatchObject({ state: 'FAILED', reason: 'image not found' });
+    expect(outcome.error).toMatch(/^image localhost\/barge-no-such-image:1 not found locally, and pulling it failed: /);
+    expect(lines('system')[0]).toBe('pulling image localhost/barge-no-such-image:1');
   });
 
   it('refuses by name what it cannot do, before starting anything', async () => {

@@ -783,8 +783,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
 
     describe('users and tokens', () => {
       it('stores users and finds a token by hash, touching its last use', async () => {
-        const user = { id: newTestId(), name: 'alice', role: 'admin' as const, createdAt: at(0), disabled: false };
-        const other = { id: newTestId(), name: 'bob', role: 'user' as const, createdAt: at(0), disabled: true };
+        const user = { id: newTestId(), name: 'alice', role: 'admin' as const, createdAt: at(0), disabled: false, passwordHash: '$2a$10$hash' };
+        const other = { id: newTestId(), name: 'bob', role: 'user' as const, createdAt: at(0), disabled: true, passwordHash: null };
         await store.userInsert(user);
         await store.userInsert(other);
         expect(await store.userGet(user.id)).toEqual(user);

@@ -33,7 +33,7 @@ export async function createToken(store: Queries, userId: string, name = 'defaul
 }
 
 export async function createUser(store: Queries, params: { name: string; role: Role }): Promise<UserRow> {
-  const user: UserRow = { id: newId(), name: params.name, role: params.role, createdAt: new Date().toISOString(), disabled: false };
+  const user: UserRow = { id: newId(), name: params.name, role: params.role, createdAt: new Date().toISOString(), disabled: false, passwordHash: null };
   await store.userInsert(user);
   return user;
 }

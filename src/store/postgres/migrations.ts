@@ -225,8 +225,14 @@ const CHILDREN_BY_STATE = `
 CREATE INDEX executions_children_by_state ON executions (parent_id, state, idx) WHERE parent_id IS NOT NULL;
 `;
 
+/** Tork's POST /users keeps a bcrypt hash for its basic-auth logins. */
+const USER_PASSWORD_HASH = `
+ALTER TABLE users ADD COLUMN password_hash text;
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'schedules', sql: SCHEDULES },
   { version: 3, name: 'children by state', sql: CHILDREN_BY_STATE },
+  { version: 4, name: 'user password hashes', sql: USER_PASSWORD_HASH },
 ];

@@ -202,6 +202,7 @@ export const USERS: Table<UserRow> = {
     col('role', 'role', 'text'),
     col('createdAt', 'created_at', 'time'),
     col('disabled', 'disabled', 'bool'),
+    col('passwordHash', 'password_hash', 'text'),
   ],
 };
 

@@ -53,7 +53,7 @@ function podmanCli(binary: string, ociRuntime: string): EngineCli {
     // The worker's proxy settings are the worker's business, not the task's.
     runFlags: ['--http-proxy=false', ...hostUlimitFlags()],
     imageExists: (image) => ['image', 'exists', image],
-    pull: (image) => ['pull', image],
+    pull: (image) => ['pull', dockerHubReference(image)],
     remove: (name) => ['rm', '--force', '--ignore', '--time=0', name],
     removeVolumes: (names) => ['volume', 'rm', '--force', ...names],
     // Fails (exit 125) when the OCI runtime is missing; `info` would also check storage, at ten times the cost.
@@ -75,6 +75,20 @@ function dockerCli(binary: string, ociRuntime: string | undefined): EngineCli {
     // `version` reaches the daemon: it fails when the client is installed but no daemon runs.
     probe: () => ['version', '--format', '{{.Server.Version}}'],
   };
+}
+
+/**
+ * `ubuntu:24.04` → `docker.io/library/ubuntu:24.04`, `me/app` → `docker.io/me/app`: docker's
+ * reading of a short name, which Tork's jobs assume. podman refuses to guess a registry for a pull
+ * unless registries.conf lists one (Debian's lists none); it does find the pulled image by its short
+ * name afterwards.
+ */
+export function dockerHubReference(image: string): string {
+  const slash = image.indexOf('/');
+  if (slash === -1) return `docker.io/library/${image}`;
+  const first = image.slice(0, slash);
+  if (first.includes('.') || first.includes(':') || first === 'localhost') return image;
+  return `docker.io/${image}`;
 }
 
 export interface CommandResult {

@@ -310,8 +310,8 @@ async function runStep(step: Step, context: StepContext): Promise<GroupExit> {
     settings.cli.runFlags,
   );
   const exit = await runEngineClient(context, line.args, line.env, () => removeContainer(settings.cli, step.containerName));
-  // A client that died of a signal (ours or anyone's) may have left its container behind.
-  if (exit.stoppedBy !== null || exit.exitCode === null) await removeContainer(settings.cli, step.containerName);
+  // A client killed by someone else's signal may have left its container running.
+  if (exit.stoppedBy === null && exit.exitCode === null) await removeContainer(settings.cli, step.containerName);
   return exit;
 }
 
@@ -382,7 +382,7 @@ async function ensureImage(image: string, context: StepContext): Promise<RunOutc
   if (exit.stoppedBy === 'cancel') return cancelled(NOTHING_RAN);
   if (exit.stoppedBy === 'timeout') return timedOut(request.timeoutMs ?? 0, NOTHING_RAN);
   if (exit.exitCode !== 0) {
-    return failed(`could not pull image ${image}: ${context.recent.text()}`, 'image not found', NOTHING_RAN);
+    return failed(`image ${image} not found locally, and pulling it failed: ${context.recent.text()}`, 'image not found', NOTHING_RAN);
   }
   return null;
 }

@@ -45,11 +45,8 @@ function newUserOf(body: unknown): NewUser {
   return { username: field('username'), password: field('password'), name: field('name') };
 }
 
-/**
- * The stored user. UserRow has no password column yet: the hash rides along as `passwordHash`
- * for the store to keep once it has one (see the module's README).
- */
-function userRow(user: NewUser, hash: string): UserRow & { passwordHash: string } {
+/** The stored user, with the bcrypt hash of its password. */
+function userRow(user: NewUser, hash: string): UserRow {
   return { id: newId(), name: user.username, role: 'user', createdAt: new Date().toISOString(), disabled: false, passwordHash: hash };
 }
 
