@@ -258,9 +258,13 @@ export class Engine {
     for (const [executionId, list] of byExecution) this.bus.emit('log:lines', { executionId, lines: list });
   }
 
+  /** A script's progress (0..100); a job whose webhooks ask for task.Progress hears of it. */
   async reportProgress(nodeId: string, executionId: string, progress: number): Promise<void> {
     const clamped = Math.max(0, Math.min(100, progress));
-    await this.store.executionSetState({ id: executionId, from: ['RUNNING'], to: 'RUNNING', patch: { progress: clamped }, nodeId });
+    await this.flow(async (flow) => {
+      const execution = await flow.tx.executionMove({ id: executionId, from: ['RUNNING'], to: 'RUNNING', patch: { progress: clamped }, nodeId });
+      if (execution) await flow.reportProgress(execution);
+    });
   }
 
   async heartbeat(node: NodeRow): Promise<void> {

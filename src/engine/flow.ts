@@ -132,6 +132,14 @@ export class Flow {
     return true;
   }
 
+  /** Progress is not a state change: no event row, only the webhooks that ask for it. */
+  async reportProgress(execution: ExecutionRow): Promise<void> {
+    const { spec } = await this.jobStatic(execution.jobId);
+    if (spec.webhooks?.some((hook) => hook.event === 'task.Progress')) {
+      this.deliver(await this.job(execution.jobId), 'task.Progress', execution);
+    }
+  }
+
   private deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): void {
     this.outbox.push(...webhookDeliveries({ job, event, execution, now: this.now() }));
   }

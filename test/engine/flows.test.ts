@@ -283,6 +283,26 @@ for (const kind of storeKinds) {
       expect(await bundle.engine.store.eventList({ jobId: job.id, limit: 10 })).toEqual([]);
     });
 
+    it('reports script progress and delivers task.Progress and state webhooks to the outbox', async () => {
+      const job = await bundle.run({
+        name: 'progressing',
+        webhooks: [
+          { url: 'http://127.0.0.1:9/progress', event: 'task.Progress' },
+          { url: 'http://127.0.0.1:9/done', event: 'job.StateChange', if: "{{ job.state == 'SUCCEEDED' }}" },
+        ],
+        tasks: [{ name: 'p', run: 'echo 50 > $BARGE_PROGRESS; sleep 1.2' }],
+      });
+      expect(job.state).toBe('SUCCEEDED');
+      const due = await bundle.engine.store.outboxTakeDue({ now: '9999-01-01T00:00:00.000Z', limit: 100, leaseMs: 1 });
+      const mine = due.filter((row) => JSON.stringify(row.body).includes(job.id));
+      const progress = mine.filter((row) => row.url.endsWith('/progress'));
+      expect(progress.length).toBeGreaterThanOrEqual(1);
+      expect(progress[0].body).toMatchObject({ event: 'task.Progress', execution: { name: 'p' } });
+      expect(mine.filter((row) => row.url.endsWith('/done')).map((row) => row.body)).toEqual([
+        expect.objectContaining({ event: 'job.StateChange', job: expect.objectContaining({ state: 'SUCCEEDED' }) }),
+      ]);
+    });
+
     it('writes an event for every state change', async () => {
       const job = await bundle.run({ name: 'evented', tasks: [{ name: 'e', run: 'true' }] });
       const events = await bundle.engine.store.eventList({ jobId: job.id, limit: 100 });
