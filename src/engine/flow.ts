@@ -48,8 +48,12 @@ export class Flow {
     readonly options: FlowOptions,
   ) {}
 
+  private stamp: string | undefined;
+
+  /** One timestamp for the whole transaction: everything it writes happened at the same moment. */
   now(): string {
-    return this.options.clock.now().toISOString();
+    this.stamp ??= this.options.clock.now().toISOString();
+    return this.stamp;
   }
 
   remember(job: JobRow): void {
@@ -188,7 +192,7 @@ export class Flow {
    * leaf (no `if`) is inserted RUNNABLE at once, so a 10,000-item array costs one batched insert
    * rather than 10,000 updates.
    */
-  async launchNew(execution: ExecutionRow): Promise<void> {
+  async launchNew(execution: ExecutionRow, options: { record?: boolean } = {}): Promise<void> {
     this.inserts.push(execution);
     if (execution.state === 'FAILED') {
       this.work.push({ kind: 'settled', execution });
@@ -196,7 +200,7 @@ export class Flow {
       execution.state = 'RUNNABLE';
       execution.scheduledAt = this.now();
       this.runnable += 1;
-      await this.recordExecution(execution);
+      if (options.record !== false) await this.recordExecution(execution);
     } else {
       this.work.push({ kind: 'launch', execution });
     }
@@ -276,7 +280,9 @@ export class Flow {
         [itemVar]: { index: String(idx), value },
       });
       if (idx < concurrency || child.state === 'FAILED') {
-        await this.launchNew(child);
+        // An array item is born RUNNABLE; its history starts when a worker claims it (the array's
+        // own event says it was created), which halves what a 10,000-item submit writes.
+        await this.launchNew(child, { record: false });
       } else {
         child.state = 'PENDING';
         this.inserts.push(child);
@@ -407,7 +413,7 @@ export class Flow {
         attempt: execution.attempt + 1,
         now: this.now(),
       }),
-      notBefore: new Date(this.options.clock.now().getTime() + delay).toISOString(),
+      notBefore: new Date(Date.parse(this.now()) + delay).toISOString(),
     };
     await this.launchNew(retry);
     return true;

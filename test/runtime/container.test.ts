@@ -297,7 +297,7 @@ describe.runIf(CAN_RUN)('container runtime (podman, runc)', () => {
     const { request, lines } = await setupRun({ image: 'localhost/barge-no-such-image:1', run: 'true' });
     const outcome = await pulling.run(request);
     expect(outcome).toMatchObject({ state: 'FAILED', reason: 'image not found' });
-    expect(outcome.error).toMatch(/^image localhost\/barge-no-such-image:1 not found locally, and pulling it failed: /);
+    expect(outcome.error).toMatch(/^image localhost\/barge-no-such-image:1 not found locally, and pulling it failed: Error: /);
     expect(lines('system')[0]).toBe('pulling image localhost/barge-no-such-image:1');
   });
 
@@ -309,6 +309,8 @@ describe.runIf(CAN_RUN)('container runtime (podman, runc)', () => {
       [{ run: 'true', networks: ['other'] }, 'unsupported: networks'],
       [{ run: 'true', files: { stdout: 'x' }, workdir: '/tork' }, 'invalid: files'],
       [{ run: 'true', mounts: [{ type: 'volume', target: '/tork/x' }] }, 'invalid: mounts[0].target'],
+      [{ run: 'true', image: '--privileged' }, 'invalid: image'],
+      [{ run: 'true', env: { 'HOST*': 'x' } }, 'invalid: env'],
     ];
     for (const [spec, reason] of cases) {
       const { request } = await setupRun(spec);

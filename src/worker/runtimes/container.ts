@@ -30,6 +30,7 @@ import {
   containerCommand,
   runCommandLine,
   type ContainerCommand,
+  type RunCommandLine,
 } from './container-command.js';
 import { engineCli, runEngineCommand, type EngineCli, type EngineName } from './container-engine.js';
 import { prepareContainerFolder, type ContainerFolder } from './container-folder.js';
@@ -130,7 +131,7 @@ async function runContainer(request: RunRequest, settings: Settings): Promise<Ru
 
   let plan: Plan;
   try {
-    plan = await preparePlan(request);
+    plan = await preparePlan(request, settings);
   } catch (error) {
     if (error instanceof SpecRefusal) return failed(error.message, error.reason, NOTHING_RAN);
     return failed(`could not prepare the work folder: ${coerceError(error).message}`, null, NOTHING_RAN);
@@ -183,8 +184,8 @@ interface Step {
   image: string;
   /** The `run` script, written to /tork/entrypoint just before the step runs. */
   script: string | null;
-  command: ContainerCommand;
-  env: Record<string, string>;
+  /** Built up front, so that a value the engine would misread is refused before anything runs. */
+  commandLine: RunCommandLine;
 }
 
 interface Plan {
@@ -194,33 +195,62 @@ interface Plan {
   post: Step[];
 }
 
-async function preparePlan(request: RunRequest): Promise<Plan> {
+interface StepSource {
+  label: string | null;
+  containerName: string;
+  image: string;
+  run: string | undefined;
+  command: ContainerCommand;
+  env: Record<string, string>;
+}
+
+async function preparePlan(request: RunRequest, settings: Settings): Promise<Plan> {
   const { spec, executionId } = request;
   const folder = await prepareContainerFolder(spec, request.workDir, executionId);
-  const baseEnv = {
-    ...checkedEnv(spec.env, 'env'),
-    ...contractEnv(request),
-  };
+  const baseEnv = { ...checkedEnv(spec.env, 'env'), ...contractEnv(request) };
   const name = `barge-${executionId}`;
-  const auxStep = (kind: 'pre' | 'post', aux: AuxTaskSpec, index: number): Step => ({
-    label: `${kind} "${aux.name}"`,
-    containerName: `${name}-${kind}-${index + 1}`,
-    image: aux.image || (spec.image ?? ''),
-    script: aux.run || null,
-    command: containerCommand(aux, []),
-    env: { ...baseEnv, ...checkedEnv(aux.env, `${kind} env`), ...contractEnv(request) },
+  const step = (source: StepSource): Step => ({
+    label: source.label,
+    containerName: source.containerName,
+    image: source.image,
+    script: source.run || null,
+    commandLine: runCommandLine(
+      {
+        name: source.containerName,
+        image: source.image,
+        command: source.command,
+        env: source.env,
+        workdir: folder.workdir,
+        volumes: folder.volumes,
+        tmpfs: folder.tmpfs,
+        labels: { 'barge.execution': executionId, 'barge.job': request.jobId },
+        network: spec.network === true,
+        cpus: request.cpus,
+        memoryMb: request.memoryMb,
+      },
+      settings.cli.runFlags,
+    ),
   });
+  const auxStep = (kind: 'pre' | 'post', aux: AuxTaskSpec, index: number): Step =>
+    step({
+      label: `${kind} "${aux.name}"`,
+      containerName: `${name}-${kind}-${index + 1}`,
+      image: aux.image || (spec.image ?? ''),
+      run: aux.run,
+      command: containerCommand(aux, []),
+      env: { ...baseEnv, ...checkedEnv(aux.env, `${kind} env`), ...contractEnv(request) },
+    });
   return {
     folder,
     pre: (spec.pre ?? []).map((aux, i) => auxStep('pre', aux, i)),
-    main: {
+    main: step({
       label: null,
       containerName: name,
       image: spec.image ?? '',
-      script: spec.run || null,
+      run: spec.run,
       command: containerCommand(spec, checkedArgs(spec.args)),
       env: baseEnv,
-    },
+    }),
     post: (spec.post ?? []).map((aux, i) => auxStep('post', aux, i)),
   };
 }
@@ -293,22 +323,7 @@ async function runStep(step: Step, context: StepContext): Promise<GroupExit> {
   const { request, settings, folder } = context;
   if (step.label) request.onLog('system', `running ${step.label}`);
   if (step.script !== null) await writeFile(folder.hostScript, step.script, { mode: 0o755 });
-  const line = runCommandLine(
-    {
-      name: step.containerName,
-      image: step.image,
-      command: step.command,
-      env: step.env,
-      workdir: folder.workdir,
-      volumes: folder.volumes,
-      tmpfs: folder.tmpfs,
-      labels: { 'barge.execution': request.executionId, 'barge.job': request.jobId },
-      network: request.spec.network === true,
-      cpus: request.cpus,
-      memoryMb: request.memoryMb,
-    },
-    settings.cli.runFlags,
-  );
+  const line = step.commandLine;
   const exit = await runEngineClient(context, line.args, line.env, () => removeContainer(settings.cli, step.containerName));
   // A client killed by someone else's signal may have left its container running.
   if (exit.stoppedBy === null && exit.exitCode === null) await removeContainer(settings.cli, step.containerName);
@@ -382,7 +397,8 @@ async function ensureImage(image: string, context: StepContext): Promise<RunOutc
   if (exit.stoppedBy === 'cancel') return cancelled(NOTHING_RAN);
   if (exit.stoppedBy === 'timeout') return timedOut(request.timeoutMs ?? 0, NOTHING_RAN);
   if (exit.exitCode !== 0) {
-    return failed(`image ${image} not found locally, and pulling it failed: ${context.recent.text()}`, 'image not found', NOTHING_RAN);
+    const why = lastLine(context.recent.text()) || `exit code ${exit.exitCode}`;
+    return failed(`image ${image} not found locally, and pulling it failed: ${why}`, 'image not found', NOTHING_RAN);
   }
   return null;
 }
