@@ -141,7 +141,8 @@ export class Engine {
       const chosen = chooseFair(candidates, request, request.max);
       if (chosen.length === 0) return [];
       const leaseExpiresAt = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
-      const patch = { nodeId: request.nodeId, leaseExpiresAt };
+      // A claimed execution no longer waits: drop the reason it was waiting for.
+      const patch = { nodeId: request.nodeId, leaseExpiresAt, reason: null };
       const changed = new Set(
         await flow.tx.executionSetStateMany({ ids: chosen.map((e) => e.id), from: ['RUNNABLE'], to: 'STARTING', patch }),
       );

@@ -5,6 +5,7 @@
  */
 import { Periodic } from './periodic.js';
 import { inFlow } from './flow.js';
+import { explainWaiting } from './waiting.js';
 import type { Engine } from './engine.js';
 
 export interface ReaperOptions {
@@ -19,6 +20,7 @@ export interface ReaperOptions {
 
 export class Reaper {
   private readonly loop: Periodic;
+  private sweeps = 0;
   private readonly intervalMs: number;
   private readonly heartbeatWindowMs: number;
   private readonly timeoutGraceMs: number;
@@ -56,6 +58,8 @@ export class Reaper {
     const rescued = await this.rescueExpired(now.toISOString());
     const timedOut = await this.enforceTimeouts(now.toISOString());
     const down = await store.nodeMarkDown({ silentSince: new Date(now.getTime() - this.heartbeatWindowMs).toISOString() });
+    // After marking nodes DOWN, so they no longer count as able to run container work.
+    if (this.sweeps++ % 5 === 0) await explainWaiting(this.engine).catch(() => undefined);
     if (rescued.length > 0) this.engine.bus.emit('reaper:rescued', { executionIds: rescued });
     return { rescued: rescued.length, timedOut, down: down.length };
   }
