@@ -241,13 +241,4 @@ function guardedUpdateSql<R>(table: Table<R>, write: GuardedWrite): { sql: strin
   return { sql: `UPDATE ${table.name} SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`, values: params.values };
 }
 
-export function whereSql(clauses: readonly string[]): string {
-  return clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
-}
-
-/** `state, n` rows as a count per state. */
-export function countsByState(rows: readonly RawRow[]): Partial<Record<State, number>> {
-  const counts: Partial<Record<State, number>> = {};
-  for (const row of rows) counts[row.state as State] = Number(row.n);
-  return counts;
-}
+export { countsByState, whereSql } from '../shared/clauses.js';

@@ -1,6 +1,5 @@
 /** SQL built from the shared column lists: inserts and guarded state writes, with every value bound. */
 import type { State } from '../../core/model.js';
-import type { RawRow } from '../shared/codec.js';
 import type { Table } from '../shared/codec.js';
 import { encodeSqliteValue, insertColumns, patchEntries } from '../shared/codec.js';
 import type { Bind, SqliteConnection } from './connection.js';
@@ -70,13 +69,4 @@ function guardedUpdateSql<R>(table: Table<R>, write: GuardedWrite): { sql: strin
   return { sql: `UPDATE ${table.name} SET ${sets.join(', ')} WHERE ${where.join(' AND ')}`, bind };
 }
 
-export function whereSql(clauses: readonly string[]): string {
-  return clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
-}
-
-/** `state, n` rows as a count per state. */
-export function countsByState(rows: readonly RawRow[]): Partial<Record<State, number>> {
-  const counts: Partial<Record<State, number>> = {};
-  for (const row of rows) counts[row.state as State] = Number(row.n);
-  return counts;
-}
+export { countsByState, whereSql } from '../shared/clauses.js';

@@ -1,0 +1,14 @@
+/** SQL text pieces both dialects build the same way. */
+import type { State } from '../../core/model.js';
+import type { RawRow } from './codec.js';
+
+export function whereSql(clauses: readonly string[]): string {
+  return clauses.length > 0 ? `WHERE ${clauses.join(' AND ')}` : '';
+}
+
+/** `state, n` rows as a count per state. */
+export function countsByState(rows: readonly RawRow[]): Partial<Record<State, number>> {
+  const counts: Partial<Record<State, number>> = {};
+  for (const row of rows) counts[row.state as State] = Number(row.n);
+  return counts;
+}
