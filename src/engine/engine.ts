@@ -328,13 +328,10 @@ export class Engine {
       flow.remember(job);
       const tasks = await flow.tx.taskList(id);
       const again: typeof tasks = [];
-      const attempts = new Map<string, ExecutionRow[]>();
       for (const task of tasks) {
         if (task.state === 'SUCCEEDED') continue;
         const rows = await flow.tx.executionList({ taskId: task.id, parentId: null, limit: 10_000 });
-        attempts.set(task.id, rows);
-        const last = rows.at(-1);
-        if (task.state === 'SKIPPED' && last?.reason === 'if') continue;
+        if (task.state === 'SKIPPED' && rows.at(-1)?.reason === 'if') continue;
         again.push(task);
       }
       if (again.length === 0) throw new ConflictError(`job ${id} has no more tasks to run`);
@@ -343,10 +340,7 @@ export class Engine {
       await flow.moveJob(job, 'RUNNING', { failedAt: null, completedAt: null, error: null });
       const done = new Set(tasks.filter((t) => t.state === 'SUCCEEDED' || t.state === 'SKIPPED').map((t) => t.id));
       for (const task of again) {
-        if (task.needs.every((need) => done.has(need))) {
-          const attempt = (attempts.get(task.id) ?? []).reduce((max, e) => Math.max(max, e.attempt), 0) + 1;
-          await flow.startTask(job, task, attempt);
-        }
+        if (task.needs.every((need) => done.has(need))) await flow.startTask(job, task);
       }
       return job;
     });

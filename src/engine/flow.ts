@@ -166,8 +166,11 @@ export class Flow {
   // ---- launching -----------------------------------------------------------------------------
 
   /** Creates a top-level task's next execution and launches it. */
-  async startTask(job: JobRow, task: TaskRow, attempt = 1): Promise<void> {
+  async startTask(job: JobRow, task: TaskRow): Promise<void> {
     await this.tx.taskSetState({ id: task.id, from: sourcesOf('execution', 'RUNNING'), to: 'RUNNING' });
+    // A restarted job runs its tasks again as further attempts, never as attempt 1 twice.
+    const earlier = await this.tx.executionList({ taskId: task.id, parentId: null, limit: 10_000 });
+    const attempt = earlier.reduce((max, e) => Math.max(max, e.attempt), 0) + 1;
     await this.launchNew(this.build(job, task.id, task.spec, null, 0, attempt));
   }
 

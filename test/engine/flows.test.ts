@@ -273,6 +273,27 @@ for (const kind of storeKinds) {
       await expect(bundle.engine.restartJob(job.id)).rejects.toThrow(/can not be restarted/);
     });
 
+    it('restarts a graph: a task that waited on the failed one runs later, as a further attempt of itself', async () => {
+      const job = await bundle.run({
+        name: 'restart graph',
+        tasks: [
+          { name: 'a', run: 'true' },
+          { name: 'b', needs: ['a'], run: '[ "$BARGE_ATTEMPT" -ge 2 ]' },
+          { name: 'c', needs: ['b'], run: 'true' },
+        ],
+      });
+      expect(job.state).toBe('FAILED');
+      await bundle.engine.restartJob(job.id);
+      expect((await bundle.engine.waitForJob(job.id, 10_000)).state).toBe('SUCCEEDED');
+      const rows = await executionsOf(bundle, job.id);
+      expect(rows.map((r) => [r.name, r.attempt, r.state])).toEqual([
+        ['a', 1, 'SUCCEEDED'],
+        ['b', 1, 'FAILED'],
+        ['b', 2, 'SUCCEEDED'],
+        ['c', 1, 'SUCCEEDED'],
+      ]);
+    });
+
     it('deletes a finished job with its logs and events', async () => {
       const job = await bundle.run({ name: 'doomed', tasks: [{ name: 'talk', run: 'echo a; echo b' }] });
       const [row] = await executionsOf(bundle, job.id);
