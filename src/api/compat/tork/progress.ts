@@ -24,7 +24,7 @@ export function jobPosition(job: JobRow, tasks: readonly TaskRow[]): number {
 }
 
 /** The running share (0..100) of the current task, from its latest top-level execution. */
-function currentTaskShare(job: JobRow, tasks: readonly TaskRow[], executions: readonly ExecutionRow[], position: number): number {
+function currentTaskShare(tasks: readonly TaskRow[], executions: readonly ExecutionRow[], position: number): number {
   const task = [...tasks].sort((a, b) => a.position - b.position)[position - 1];
   if (!task) return 0;
   const latest = executions
@@ -41,7 +41,7 @@ export function jobProgress(job: JobRow, tasks: readonly TaskRow[], executions: 
   if (state === 'PENDING' || job.taskCount === 0) return 0;
   const position = jobPosition(job, tasks);
   const running = state === 'RUNNING' || state === 'SCHEDULED';
-  const share = running ? currentTaskShare(job, tasks, executions, position) : 0;
+  const share = running ? currentTaskShare(tasks, executions, position) : 0;
   return roundTwo((((position - 1) + share / 100) / job.taskCount) * 100);
 }
 
