@@ -13,6 +13,7 @@ import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
 import { coerceError } from '../core/errors.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
 import { validateJobSpec } from '../core/spec.js';
+import { parseDuration } from '../core/duration.js';
 import type { ExecutionPatch, JobPatch, Queries } from '../store/store.js';
 import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
@@ -121,6 +122,7 @@ export class Flow {
     Object.assign(job, patch, { state: to });
     if (to === 'RUNNING') this.options.jobs.markRunning(job.id);
     else this.options.jobs.markNotRunning(job.id);
+    if (isFinal(to) && job.spec.autoDelete) await this.scheduleDeletion(job, job.spec.autoDelete.after);
     this.events.push({
       jobId: job.id,
       executionId: null,
@@ -142,6 +144,13 @@ export class Flow {
     if (spec.webhooks?.some((hook) => hook.event === 'task.Progress')) {
       this.deliver(await this.job(execution.jobId), 'task.Progress', execution);
     }
+  }
+
+  /** `autoDelete: {after}`: the reaper deletes the finished job once `metadata.deleteAt` passes. */
+  private async scheduleDeletion(job: JobRow, after: string): Promise<void> {
+    const deleteAt = new Date(Date.parse(this.now()) + parseDuration(after)).toISOString();
+    job.metadata = { ...job.metadata, deleteAt };
+    await this.tx.jobUpdate({ id: job.id, patch: {}, metadata: { deleteAt } });
   }
 
   private deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): void {

@@ -59,9 +59,19 @@ export class Reaper {
     const timedOut = await this.enforceTimeouts(now.toISOString());
     const down = await store.nodeMarkDown({ silentSince: new Date(now.getTime() - this.heartbeatWindowMs).toISOString() });
     // After marking nodes DOWN, so they no longer count as able to run container work.
-    if (this.sweeps++ % 5 === 0) await explainWaiting(this.engine).catch(() => undefined);
+    if (this.sweeps++ % 5 === 0) {
+      await explainWaiting(this.engine).catch(() => undefined);
+      await this.deleteExpired(now.toISOString());
+    }
     if (rescued.length > 0) this.engine.bus.emit('reaper:rescued', { executionIds: rescued });
     return { rescued: rescued.length, timedOut, down: down.length };
+  }
+
+  /** Jobs whose `autoDelete` time has come, deleted with their logs and artifacts. */
+  private async deleteExpired(now: string): Promise<void> {
+    for (const id of await this.engine.store.jobListExpired({ now, limit: 100 })) {
+      await this.engine.deleteJob(id).catch(() => undefined);
+    }
   }
 
   private async rescueExpired(now: string): Promise<string[]> {

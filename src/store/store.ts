@@ -126,6 +126,8 @@ export interface Queries {
   jobSetVar(params: { id: string; name: string; value: string }): Promise<void>;
   /** Deletes the job with its tasks, executions, log lines, events and artifact rows. */
   jobDelete(id: string): Promise<boolean>;
+  /** Ids of final jobs whose `metadata.deleteAt` (set from the spec's `autoDelete`) is at or before `now`. */
+  jobListExpired(params: { now: string; limit: number }): Promise<string[]>;
   /** Jobs whose parentExecutionId is one of these executions. */
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]>;
   /** Jobs in a state, by count per state (metrics). */

@@ -101,6 +101,22 @@ for (const kind of storeKinds) {
       expect(statuses).toEqual({ quiet: 'DOWN', chatty: 'UP' });
     });
 
+    it('deletes a finished job once its autoDelete time has passed', async () => {
+      const job = await engine.submit({ name: 'ephemeral', autoDelete: { after: '1m' }, tasks: [{ name: 't', run: 'true' }] }, { owner: 'o' });
+      const [row] = await engine.claim({ nodeId: 'n', ...worker });
+      await engine.start('n', row.id);
+      await engine.finish('n', row.id, { state: 'SUCCEEDED', exitCode: 0, result: null, error: null, reason: null });
+      const done = await engine.getJob(job.id);
+      expect(done.state).toBe('SUCCEEDED');
+      expect(done.metadata.deleteAt).toBe(new Date(clock.now().getTime() + 60_000).toISOString());
+      clock.advance(30_000);
+      await new Reaper(engine, { nodeId: 'r' }).sweep();
+      expect((await engine.getJob(job.id)).state).toBe('SUCCEEDED');
+      clock.advance(31_000);
+      await new Reaper(engine, { nodeId: 'r' }).sweep();
+      await expect(engine.getJob(job.id)).rejects.toThrow(/not found/);
+    });
+
     it('lets one reaper lead at a time', async () => {
       const other = new Reaper(engine, { nodeId: 'reaper-2' });
       await engine.submit({ name: 'x', tasks: [{ name: 't', run: 'true' }] }, { owner: 'o' });

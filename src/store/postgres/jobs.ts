@@ -86,6 +86,15 @@ export async function jobDelete(x: PgExec, id: string): Promise<boolean> {
   return (await x.run(JOB_DELETE, [id])) > 0;
 }
 
+const JOB_LIST_EXPIRED = `
+  SELECT id FROM jobs
+  WHERE state IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AND metadata->>'deleteAt' <= $1
+  ORDER BY seq LIMIT $2`;
+
+export async function jobListExpired(x: PgExec, params: { now: string; limit: number }): Promise<string[]> {
+  return (await x.all(JOB_LIST_EXPIRED, [params.now, params.limit])).map((row) => row.id as string);
+}
+
 export async function jobListByParentExecution(x: PgExec, executionIds: string[]): Promise<JobRow[]> {
   if (executionIds.length === 0) return [];
   return x.rows(JOBS, JOB_LIST_BY_PARENT_EXECUTION, [executionIds]);

@@ -162,6 +162,10 @@ export class PostgresQueries implements Queries {
   jobDelete(id: string): Promise<boolean> {
     return this.atomic((x) => jobs.jobDelete(x, id));
   }
+  jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
+    return this.one((x) => jobs.jobListExpired(x, params));
+  }
+
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]> {
     return this.one((x) => jobs.jobListByParentExecution(x, executionIds));
   }

@@ -90,6 +90,15 @@ export function jobDelete(c: SqliteConnection, id: string): boolean {
   return c.run(JOB_DELETE, [id]) > 0;
 }
 
+const JOB_LIST_EXPIRED = `
+  SELECT id FROM jobs
+  WHERE state IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AND json_extract(metadata, '$.deleteAt') <= ?
+  ORDER BY seq LIMIT ?`;
+
+export function jobListExpired(c: SqliteConnection, params: { now: string; limit: number }): string[] {
+  return c.all(JOB_LIST_EXPIRED, [params.now, params.limit]).map((row) => row.id as string);
+}
+
 export function jobListByParentExecution(c: SqliteConnection, executionIds: string[]): JobRow[] {
   if (executionIds.length === 0) return [];
   return c.rows(JOBS, JOB_LIST_BY_PARENT_EXECUTION, [JSON.stringify(executionIds)]);

@@ -166,6 +166,10 @@ export class SqliteQueries implements Queries {
   jobDelete(id: string): Promise<boolean> {
     return this.atomic((c) => jobs.jobDelete(c, id));
   }
+  jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
+    return this.one((c) => jobs.jobListExpired(c, params));
+  }
+
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]> {
     return this.one((c) => jobs.jobListByParentExecution(c, executionIds));
   }

@@ -340,6 +340,7 @@ export function jobView(job: JobRow, facts: JobFacts): WireObject {
     webhooks: omitEmpty(job.spec.webhooks?.map((w) => redactor.webhook({ url: w.url, headers: w.headers, event: w.event, if: w.if }))),
     permissions: omitEmpty(job.spec.permissions?.map(permissionView)),
     autoDelete: job.spec.autoDelete && { after: job.spec.autoDelete.after },
+    deleteAt: typeof job.metadata.deleteAt === 'string' ? job.metadata.deleteAt : undefined,
     secrets: omitEmptyMap(redactor.secrets(job.secrets)),
     progress: omitEmpty(jobProgress(job, facts.tasks, facts.executions)),
     schedule: scheduleOf(job),
