@@ -48,6 +48,17 @@ import * as schedules from './schedules.js';
 import * as streams from './streams.js';
 import * as users from './users.js';
 
+const TX_TRIES = 3;
+
+/** 40P01 deadlock_detected, 40001 serialization_failure (also when wrapped by interpretPgError). */
+function isRetryableConflict(error: unknown): boolean {
+  for (let current: unknown = error; current; current = (current as { cause?: unknown }).cause) {
+    const code = (current as { code?: unknown }).code;
+    if (code === '40P01' || code === '40001') return true;
+  }
+  return false;
+}
+
 /** An open transaction, and whether it still is (a query after COMMIT is a bug, not a new write). */
 interface TxScope {
   active: boolean;
@@ -106,10 +117,22 @@ export class PostgresQueries implements Queries {
     private readonly scope: TxScope | null,
   ) {}
 
+  /**
+   * A transaction that PostgreSQL aborted as a deadlock victim or a serialization failure is run
+   * again from the start (up to 3 tries): the work in it reads what it needs inside it, so a rerun
+   * is safe. A nested call joins the open transaction and is retried with it.
+   */
   async tx<T>(fn: (tx: Queries) => Promise<T>): Promise<T> {
     const open = this.openScope();
     if (open) return fn(open.queries);
-    return this.session.transaction((scope) => fn(scope.queries));
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.session.transaction((scope) => fn(scope.queries));
+      } catch (error) {
+        if (attempt >= TX_TRIES || !isRetryableConflict(error)) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * attempt));
+      }
+    }
   }
 
   /** One statement (or a few reads): in the open transaction, or on any pooled connection. */
