@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/open.js';
 import type { Store } from '../../src/store/store.js';
-import { PG_SKIP_REASON, freshPgUrl, pgAvailable } from '../helpers/pg.js';
+import { freshPgUrl, pgAvailable } from '../helpers/pg.js';
 import { makeExecution, makeJob } from './fixtures.js';
 
 const PROCESSES = 4;
@@ -87,6 +87,4 @@ describe('claims from several processes', () => {
       await claimFromProcesses(await freshPgUrl(), dir);
     },
   );
-
-  it.skipIf(pgAvailable())(PG_SKIP_REASON, () => undefined);
 });
