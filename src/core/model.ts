@@ -19,7 +19,17 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** What kind of work an execution is: runnable by a worker, or a composite the engine drives. */
 export type ExecutionKind = 'shell' | 'lua' | 'container' | 'parallel' | 'each' | 'subjob';
-export const RUNNABLE_KINDS: readonly ExecutionKind[] = ['shell', 'lua', 'container'];
+const RUNNABLE_KINDS: readonly ExecutionKind[] = ['shell', 'lua', 'container'];
+
+/** Work a worker runs (shell, lua, container), as opposed to a composite the engine drives. */
+export function isRunnableKind(kind: ExecutionKind): boolean {
+  return RUNNABLE_KINDS.includes(kind);
+}
+
+/** A composite with child executions (parallel, each); a sub-job's children are another job. */
+export function hasChildren(kind: ExecutionKind): boolean {
+  return kind === 'parallel' || kind === 'each';
+}
 
 export interface JobRow {
   id: string;

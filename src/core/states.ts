@@ -34,10 +34,6 @@ export function isFinal(state: State): boolean {
   return FINAL_STATES.includes(state);
 }
 
-export function isState(value: unknown): value is State {
-  return typeof value === 'string' && (STATES as readonly string[]).includes(value);
-}
-
 /** Legal execution transitions. */
 const EXECUTION_TRANSITIONS: Record<State, readonly State[]> = {
   SUBMITTED: ['PENDING', 'RUNNABLE', 'RUNNING', 'SKIPPED', 'CANCELLED', 'FAILED'],

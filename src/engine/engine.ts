@@ -305,10 +305,7 @@ export class Engine {
       if (!execution) throw new NotFoundError('execution', id);
       if (isFinal(execution.state)) throw new ConflictError(`execution ${id} is ${execution.state} and cannot be cancelled`);
       if (execution.state === 'SUBMITTED') throw new ConflictError(`execution ${id} is being created`);
-      await flow.moveExecution(execution, 'CANCELLED', { completedAt: this.now(), reason: 'cancelled', error: 'cancelled' });
-      if (execution.kind === 'parallel' || execution.kind === 'each') await flow.cancelChildren(execution.id);
-      if (execution.kind === 'subjob') await flow.cancelSubjobs([execution.id]);
-      flow.settled(execution);
+      if (await flow.cancelExecution(execution, { error: 'cancelled' })) flow.settled(execution);
       return execution;
     });
   }

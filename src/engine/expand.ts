@@ -3,7 +3,7 @@
  * var, image, queue, env values, cmd, args, pre/post, sub-job fields; `run` and `lua` never), the
  * resources an execution asks for, its queue, priority, timeout and retry budget.
  */
-import type { ExecutionKind, ExecutionRow, JobRow, TaskSpec } from '../core/model.js';
+import { isRunnableKind, type ExecutionKind, type ExecutionRow, type JobRow, type TaskSpec } from '../core/model.js';
 import type { AuxTaskSpec, JobSpec } from '../core/spec-types.js';
 import { parseCpus, parseDuration, parseMemoryMb } from '../core/duration.js';
 import { renderTemplate } from '../core/expr.js';
@@ -112,7 +112,7 @@ export interface NewExecution {
 export function newExecution(input: NewExecution): ExecutionRow {
   const kind: ExecutionKind = taskKind(input.spec);
   const resources = resourcesOf(input.spec, input.job.spec);
-  const composite = kind === 'parallel' || kind === 'each' || kind === 'subjob';
+  const composite = !isRunnableKind(kind);
   return {
     id: newId(),
     jobId: input.job.id,

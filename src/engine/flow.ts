@@ -8,7 +8,7 @@
  * Work is a queue rather than recursion so a long chain (a skipped task that unblocks another that
  * is skipped…) cannot blow the stack.
  */
-import type { EventRow, ExecutionRow, JobRow, OutboxRow, State, TaskRow } from '../core/model.js';
+import { hasChildren, isRunnableKind, type EventRow, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
 import { coerceError } from '../core/errors.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
@@ -477,19 +477,23 @@ export class Flow {
     this.work.push({ kind: 'settled', execution: parent });
   }
 
-  /** Cancels every unfinished child of a composite (a sibling failed, or the job was cancelled). */
-  async cancelChildren(parentId: string): Promise<void> {
-    const active = await this.tx.executionListActive({ parentId });
-    for (const child of active) {
-      if (child.state === 'SUBMITTED') continue;
-      await this.moveExecution(child, 'CANCELLED', { completedAt: this.now(), reason: 'cancelled' });
-      if (child.kind === 'parallel' || child.kind === 'each') await this.cancelChildren(child.id);
-      if (child.kind === 'subjob') await this.cancelSubjobs([child.id]);
-    }
+  /** Cancels one unfinished execution and everything under it: its children, or its sub-job. */
+  async cancelExecution(execution: ExecutionRow, patch: ExecutionPatch = {}): Promise<boolean> {
+    if (execution.state === 'SUBMITTED') return false;
+    const moved = await this.moveExecution(execution, 'CANCELLED', { completedAt: this.now(), reason: 'cancelled', ...patch });
+    if (!moved) return false;
+    if (hasChildren(execution.kind)) await this.cancelChildren(execution.id);
+    if (execution.kind === 'subjob') await this.cancelSubjobs(execution.id);
+    return true;
   }
 
-  async cancelSubjobs(executionIds: string[]): Promise<void> {
-    for (const sub of await this.tx.jobListByParentExecution(executionIds)) {
+  /** Cancels every unfinished child of a composite (a sibling failed, or the composite was cancelled). */
+  private async cancelChildren(parentId: string): Promise<void> {
+    for (const child of await this.tx.executionListActive({ parentId })) await this.cancelExecution(child);
+  }
+
+  private async cancelSubjobs(executionId: string): Promise<void> {
+    for (const sub of await this.tx.jobListByParentExecution([executionId])) {
       this.remember(sub);
       await this.cancelJob(sub, 'parent cancelled');
     }
@@ -499,11 +503,8 @@ export class Flow {
   async cancelJob(job: JobRow, reason: string): Promise<void> {
     if (isFinal(job.state)) return;
     const now = this.now();
-    for (const execution of await this.tx.executionListActive({ jobId: job.id })) {
-      if (execution.state === 'SUBMITTED') continue;
-      await this.moveExecution(execution, 'CANCELLED', { completedAt: now, reason: 'cancelled' });
-      if (execution.kind === 'subjob') await this.cancelSubjobs([execution.id]);
-    }
+    // Children come after their composite; one already cancelled with it just fails its guard.
+    for (const execution of await this.tx.executionListActive({ jobId: job.id })) await this.cancelExecution(execution);
     for (const task of await this.tx.taskList(job.id)) {
       if (!isFinal(task.state)) await this.tx.taskSetState({ id: task.id, from: [task.state], to: 'CANCELLED' });
     }
@@ -660,7 +661,7 @@ function hasCondition(execution: ExecutionRow): boolean {
 }
 
 function isLeaf(execution: ExecutionRow): boolean {
-  return execution.kind === 'shell' || execution.kind === 'lua' || execution.kind === 'container';
+  return isRunnableKind(execution.kind);
 }
 
 /** Tasks of a new job, with `needs` resolved to task ids (explicit names, or the previous task). */

@@ -9,7 +9,7 @@
  * - Tork applies job defaults to a task when it schedules it, so an instance shows its effective
  *   queue, limits, timeout and retry limit; `retry.attempts` counts the attempts before this one.
  */
-import type { ExecutionRow, JobRow, Json, TaskRow, UserRow } from '../../../core/model.js';
+import { isRunnableKind, type ExecutionRow, type JobRow, type Json, type TaskRow, type UserRow } from '../../../core/model.js';
 import type { JobSpec, LimitsSpec, TaskSpec } from '../../../core/spec-types.js';
 import { resourcesOf } from '../../../engine/expand.js';
 import { estimateFromRow, jobPosition, jobProgress } from './progress.js';
@@ -77,7 +77,6 @@ export interface InstanceFacts {
   subjobId?: string;
 }
 
-const LEAF_KINDS = new Set(['shell', 'lua', 'container']);
 
 /** What Tork shows as a task's `result`: a sub-job task's running result is barge's child id. */
 function resultOf(execution: ExecutionRow): string | undefined {
@@ -121,7 +120,7 @@ function compositeViews(execution: ExecutionRow, facts: InstanceFacts): WireObje
 /** An execution as a Tork task instance (unredacted; see `redactTask`). */
 export function instanceView(execution: ExecutionRow, facts: InstanceFacts): WireObject {
   const spec = execution.spec;
-  const leaf = LEAF_KINDS.has(execution.kind);
+  const leaf = isRunnableKind(execution.kind);
   const end = endStamp(execution.state);
   const defaults = facts.job.spec.defaults;
   const aux = (tasks: TaskSpec['pre']): Wire[] | undefined => tasks?.map((t) => inTorkOrder(JSON.parse(JSON.stringify(t)) as WireObject));
