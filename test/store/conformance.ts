@@ -402,6 +402,21 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       });
     });
 
+    describe('executions: counts for many jobs', () => {
+      it('counts each job by state in one call, leaving out jobs with none', async () => {
+        const first = await insertJobWithExecutions(3, { state: 'RUNNABLE' });
+        const second = await insertJobWithExecutions(2, { state: 'SUCCEEDED' });
+        await store.executionSetState({ id: first.executions[0].id, from: ['RUNNABLE'], to: 'STARTING' });
+        const empty = makeJob();
+        await store.jobInsert(empty);
+        expect(await store.executionCountByStateMany({ jobIds: [first.job.id, second.job.id, empty.id] })).toEqual({
+          [first.job.id]: { RUNNABLE: 2, STARTING: 1 },
+          [second.job.id]: { SUCCEEDED: 2 },
+        });
+        expect(await store.executionCountByStateMany({ jobIds: [] })).toEqual({});
+      });
+    });
+
     describe('executions: guarded state writes', () => {
       it('moves a row and answers it as it is after the move, or nothing from a wrong state', async () => {
         const { executions } = await insertJobWithExecutions(1, { state: 'RUNNING', nodeId: 'node-1' });

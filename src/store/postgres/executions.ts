@@ -3,6 +3,7 @@ import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
 import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS } from '../shared/codec.js';
+import { countsByJobAndState } from '../shared/clauses.js';
 import { Params, type PgExec, countsByState, guardedUpdate, guardedUpdateRows, insertMany, whereSql } from './connection.js';
 
 const EXECUTION_GET = `SELECT * FROM executions WHERE id = $1`;
@@ -94,6 +95,17 @@ export async function executionCountByState(
   const p = new Params();
   const sql = `SELECT state, count(*) AS n FROM executions ${whereSql(executionWhere(params, p))} GROUP BY state`;
   return countsByState(await x.all(sql, p.values));
+}
+
+const EXECUTION_COUNT_BY_JOB_AND_STATE = `
+  SELECT job_id, state, count(*) AS n FROM executions WHERE job_id = ANY($1::text[]) GROUP BY job_id, state`;
+
+export async function executionCountByStateMany(
+  x: PgExec,
+  params: { jobIds: string[] },
+): Promise<Record<string, Partial<Record<State, number>>>> {
+  if (params.jobIds.length === 0) return {};
+  return countsByJobAndState(await x.all(EXECUTION_COUNT_BY_JOB_AND_STATE, [params.jobIds]));
 }
 
 export async function executionSetState(x: PgExec, write: StateWrite<ExecutionPatch>): Promise<boolean> {

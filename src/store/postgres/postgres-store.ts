@@ -228,6 +228,10 @@ export class PostgresQueries implements Queries {
   executionCountByState(params: { jobId?: string; parentId?: string }): Promise<Partial<Record<State, number>>> {
     return this.one((x) => executions.executionCountByState(x, params));
   }
+
+  executionCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
+    return this.one((x) => executions.executionCountByStateMany(x, params));
+  }
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean> {
     return this.one((x) => executions.executionSetState(x, write));
   }

@@ -12,3 +12,10 @@ export function countsByState(rows: readonly RawRow[]): Partial<Record<State, nu
   for (const row of rows) counts[row.state as State] = Number(row.n);
   return counts;
 }
+
+/** `job_id, state, n` rows as counts per state, per job. */
+export function countsByJobAndState(rows: readonly RawRow[]): Record<string, Partial<Record<State, number>>> {
+  const counts: Record<string, Partial<Record<State, number>>> = {};
+  for (const row of rows) (counts[row.job_id as string] ??= {})[row.state as State] = Number(row.n);
+  return counts;
+}

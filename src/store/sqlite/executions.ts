@@ -4,6 +4,7 @@ import { ACTIVE_STATES } from '../../core/states.js';
 import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS, encodeSqliteRow } from '../shared/codec.js';
 import type { Bind, SqliteConnection } from './connection.js';
+import { countsByJobAndState } from '../shared/clauses.js';
 import { countsByState, guardedUpdate, guardedUpdateRows, insertSql, whereSql } from './sql.js';
 
 const EXECUTION_GET = `SELECT * FROM executions WHERE id = ?`;
@@ -97,6 +98,15 @@ export function executionCountByState(
 ): Partial<Record<State, number>> {
   const { clauses, bind } = executionWhere(params);
   return countsByState(c.all(`SELECT state, count(*) AS n FROM executions ${whereSql(clauses)} GROUP BY state`, bind));
+}
+
+const EXECUTION_COUNT_BY_JOB_AND_STATE = `
+  SELECT job_id, state, count(*) AS n FROM executions
+  WHERE job_id IN (SELECT value FROM json_each(?)) GROUP BY job_id, state`;
+
+export function executionCountByStateMany(c: SqliteConnection, params: { jobIds: string[] }): Record<string, Partial<Record<State, number>>> {
+  if (params.jobIds.length === 0) return {};
+  return countsByJobAndState(c.all(EXECUTION_COUNT_BY_JOB_AND_STATE, [JSON.stringify(params.jobIds)]));
 }
 
 export function executionSetState(c: SqliteConnection, write: StateWrite<ExecutionPatch>): boolean {

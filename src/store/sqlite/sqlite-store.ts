@@ -209,6 +209,10 @@ export class SqliteQueries implements Queries {
   executionCountByState(params: { jobId?: string; parentId?: string }): Promise<Partial<Record<State, number>>> {
     return this.one((c) => executions.executionCountByState(c, params));
   }
+
+  executionCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
+    return this.one((c) => executions.executionCountByStateMany(c, params));
+  }
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean> {
     return this.one((c) => executions.executionSetState(c, write));
   }
