@@ -9,7 +9,6 @@ import type { FastifyInstance } from 'fastify';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
 import { Engine } from '../engine/engine.js';
 import { newId } from '../engine/ids.js';
-import { inFlow } from '../engine/flow.js';
 import { OutboxDispatcher } from '../engine/outbox.js';
 import { Reaper } from '../engine/reaper.js';
 import { Scheduler } from '../engine/scheduler.js';
@@ -46,23 +45,6 @@ function persistentNodeId(data: string, mode: Mode): string {
   return id;
 }
 
-/**
- * Executions still leased to this node from before a crash cannot be running: no process of ours
- * runs them. Hand them back now instead of waiting for their leases to lapse.
- */
-async function rescueOwnLeases(engine: Engine, nodeId: string): Promise<number> {
-  const stale = await engine.store.executionList({ nodeId, states: ['STARTING', 'RUNNING'], limit: 100_000 });
-  for (const execution of stale) {
-    await inFlow(engine.store, engine.flowSettings(), async (flow) => {
-      const fresh = await flow.tx.executionGet(execution.id);
-      if (fresh && fresh.nodeId === nodeId && (fresh.state === 'STARTING' || fresh.state === 'RUNNING')) {
-        await engine.rescue(flow, fresh, 'worker restarted');
-      }
-    });
-  }
-  return stale.length;
-}
-
 export async function start(mode: Mode, config: ServerConfig): Promise<Running> {
   mkdirSync(config.data, { recursive: true });
   // Asking podman or docker takes a moment: do it while the store opens.
@@ -82,7 +64,8 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
 
   let worker: Worker | null = null;
   if (mode !== 'server') {
-    await rescueOwnLeases(engine, nodeId);
+    // Work still leased to this node from before a crash cannot be running: hand it back now.
+    await engine.releaseNode(nodeId, 'worker restarted');
     const shell = createShellRuntime({ isolation: config.isolation });
     const lua = createLuaRuntime({});
     const container = await containerChoice;

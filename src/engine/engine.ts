@@ -206,10 +206,32 @@ export class Engine {
 
   /** Hands an execution back (a draining worker that could not finish it): a new attempt. */
   async release(nodeId: string, executionId: string, reason: string): Promise<void> {
-    await this.flow(async (flow) => {
+    await this.rescueIf(executionId, reason, (row) => row.nodeId === nodeId);
+  }
+
+  /**
+   * Hands back everything still leased to a node that cannot be running it (the same worker
+   * restarted after a crash): no need to wait for the leases to lapse. Answers how many.
+   */
+  async releaseNode(nodeId: string, reason: string): Promise<number> {
+    const held = await this.store.executionList({ nodeId, states: ['STARTING', 'RUNNING'], limit: 100_000 });
+    let released = 0;
+    for (const execution of held) {
+      if (await this.rescueIf(execution.id, reason, (row) => row.nodeId === nodeId)) released += 1;
+    }
+    return released;
+  }
+
+  /**
+   * Rescues one execution if, read again inside the transaction, it is still STARTING or RUNNING
+   * and `stillHeld` says so (it is the node's, its lease lapsed, …). True when it was rescued.
+   */
+  async rescueIf(executionId: string, reason: string, stillHeld: (execution: ExecutionRow) => boolean): Promise<boolean> {
+    return this.flow(async (flow) => {
       const execution = await flow.tx.executionGet(executionId);
-      if (!execution || execution.nodeId !== nodeId || isFinal(execution.state)) return;
+      if (!execution || (execution.state !== 'STARTING' && execution.state !== 'RUNNING') || !stillHeld(execution)) return false;
       await this.rescue(flow, execution, reason);
+      return true;
     });
   }
 
@@ -217,7 +239,7 @@ export class Engine {
    * Takes an execution back from a node that lost it: the attempt is FAILED with `reason`, and a
    * new attempt is queued while the rescue budget lasts; otherwise it settles as a failure.
    */
-  async rescue(flow: Flow, execution: ExecutionRow, reason: string): Promise<void> {
+  private async rescue(flow: Flow, execution: ExecutionRow, reason: string): Promise<void> {
     const now = this.now();
     const moved = await flow.moveExecution(execution, 'FAILED', { completedAt: now, error: reason, reason, leaseExpiresAt: null });
     if (!moved) return;

@@ -78,13 +78,8 @@ export class Reaper {
     const expired = await this.engine.store.executionListLeaseExpired({ now, limit: 500 });
     const rescued: string[] = [];
     for (const execution of expired) {
-      await inFlow(this.engine.store, this.flowOptions(), async (flow) => {
-        const fresh = await flow.tx.executionGet(execution.id);
-        if (!fresh || fresh.leaseExpiresAt === null || fresh.leaseExpiresAt >= now) return;
-        if (fresh.state !== 'STARTING' && fresh.state !== 'RUNNING') return;
-        await this.engine.rescue(flow, fresh, 'lease expired');
-        rescued.push(fresh.id);
-      });
+      const lapsed = (row: { leaseExpiresAt: string | null }): boolean => row.leaseExpiresAt !== null && row.leaseExpiresAt < now;
+      if (await this.engine.rescueIf(execution.id, 'lease expired', lapsed)) rescued.push(execution.id);
     }
     if (rescued.length > 0) await this.engine.store.notify('work').catch(() => undefined);
     return rescued;
