@@ -16,6 +16,7 @@ import type { Registry } from 'prom-client';
 import type { Engine } from '../../../engine/engine.js';
 import { Scheduler } from '../../../engine/scheduler.js';
 import { authPlugin } from '../../auth/index.js';
+import type { JwtVerifier } from '../../auth/jwt.js';
 import type { TorkContext } from './context.js';
 import { badRequest, registerTorkErrors, torkNotFound } from './errors.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -33,6 +34,8 @@ export interface TorkPluginOptions extends Record<string, unknown> {
   /** Reported by `GET /health`. */
   version: string;
   auth: 'token' | 'open';
+  /** Verifies bearer JWTs (audience of face 'tork'). */
+  jwt?: JwtVerifier;
   /** barge's Prometheus registry: `GET /metrics` answers Prometheus text to clients that ask for it. */
   registry?: Registry;
   /**
@@ -66,7 +69,7 @@ export const torkPlugin: FastifyPluginAsync<TorkPluginOptions> = async (app, opt
   registerTorkErrors(app);
   readBodiesAsText(app);
   if (options.auth === 'token') requireKeyHeader(app);
-  await app.register(authPlugin, { store: options.engine.store, open: options.auth === 'open' });
+  await app.register(authPlugin, { store: options.engine.store, open: options.auth === 'open', jwt: options.jwt, face: 'tork' });
 
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
@@ -122,7 +125,10 @@ export interface TorkAppOptions {
 }
 
 /** The plugin's options from what buildApp has: one line there registers Tork's API. */
-export function torkOptions(deps: { engine: Engine; version: string; open: boolean; registry?: Registry }, tork: TorkAppOptions): TorkPluginOptions {
+export function torkOptions(
+  deps: { engine: Engine; version: string; open: boolean; registry?: Registry; jwt?: JwtVerifier },
+  tork: TorkAppOptions,
+): TorkPluginOptions {
   return {
     engine: deps.engine,
     scheduler: tork.scheduler ?? new Scheduler(deps.engine),
@@ -130,5 +136,6 @@ export function torkOptions(deps: { engine: Engine; version: string; open: boole
     auth: deps.open || tork.open ? 'open' : 'token',
     registry: deps.registry,
     endpoints: tork.endpoints,
+    jwt: deps.jwt,
   };
 }
