@@ -93,7 +93,7 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
   const scheduler = new Scheduler(engine);
   if (mode !== 'worker') {
     scheduler.start();
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, scheduler } });
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler } });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
