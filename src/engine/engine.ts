@@ -137,6 +137,8 @@ export class Engine {
         now,
         perOwner: request.max,
         kinds: request.kinds,
+        // Work that cannot fit now must not take the places of work that can (an owner's later jobs).
+        fits: { cpus: request.cpus, memoryMb: request.memoryMb },
       });
       const chosen = chooseFair(candidates, request, request.max);
       if (chosen.length === 0) return [];

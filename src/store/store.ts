@@ -104,6 +104,11 @@ export interface ClaimCandidatesParams {
   perOwner: number;
   /** Only executions of these kinds (a worker without a container runtime skips 'container'). */
   kinds: string[];
+  /**
+   * Only executions that need at most this much (the worker's free capacity), so work that
+   * cannot fit is passed over in the walk instead of filling the owner's `perOwner` places.
+   */
+  fits?: { cpus: number; memoryMb: number };
 }
 
 export interface Queries {
@@ -173,6 +178,11 @@ export interface Queries {
    * transaction; the engine picks among them and writes the claim in the same transaction.
    */
   executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]>;
+  /**
+   * RUNNABLE executions of runnable kinds that need more than `cpus` or `memoryMb`, or whose
+   * reason starts with `orReasonPrefix` (to clear it once they fit): the waiting explainer's candidates.
+   */
+  executionListRunnableExceeding(params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number }): Promise<ExecutionRow[]>;
   /** Extends the leases of a node's executions; returns the ids it still holds (STARTING/RUNNING). */
   executionRenewLeases(params: { nodeId: string; ids: string[]; until: string }): Promise<string[]>;
   /** STARTING/RUNNING executions whose lease expired before `now`. */

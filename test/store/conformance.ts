@@ -519,6 +519,34 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.tx((tx) => tx.executionClaimCandidates({ ...claimAll, queues: [] }))).toEqual([]);
       });
 
+      it('passes over rows that need more than fits, so rows that fit are found behind them', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const wide = [makeExecution(job, { cpus: 4 }), makeExecution(job, { cpus: 4 })];
+        const heavy = makeExecution(job, { cpus: 1, memoryMb: 8192 });
+        const narrow = makeExecution(job, { cpus: 2, memoryMb: 1024 });
+        await store.executionInsertMany([...wide, heavy, narrow]);
+        const fitting = await store.tx((tx) =>
+          tx.executionClaimCandidates({ ...claimAll, perOwner: 2, fits: { cpus: 2, memoryMb: 2048 } }),
+        );
+        expect(ids(fitting)).toEqual([narrow.id]);
+        const any = await store.tx((tx) => tx.executionClaimCandidates({ ...claimAll, perOwner: 2 }));
+        expect(ids(any)).toEqual(ids(wide));
+      });
+
+      it('lists runnable work needing more than a size, or carrying a reason to clear', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const wide = makeExecution(job, { cpus: 4 });
+        const heavy = makeExecution(job, { memoryMb: 8192 });
+        const explained = makeExecution(job, { cpus: 1, reason: 'too big: 4 cpus' });
+        const fits = makeExecution(job, { cpus: 2 });
+        const running = makeExecution(job, { cpus: 8, state: 'RUNNING' });
+        await store.executionInsertMany([wide, heavy, explained, fits, running]);
+        const found = await store.executionListRunnableExceeding({ cpus: 2, memoryMb: 2048, orReasonPrefix: 'too big', limit: 10 });
+        expect(ids(found)).toEqual(ids([wide, heavy, explained]));
+      });
+
       it('keeps rows under claim from a second claimer (PostgreSQL: skipped at once; SQLite: after the first commits)', async () => {
         await insertJobWithExecutions(20);
         let releaseFirst!: () => void;

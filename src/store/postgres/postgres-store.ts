@@ -256,6 +256,9 @@ export class PostgresQueries implements Queries {
   executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
     return this.one((x) => executions.executionClaimCandidates(x, params));
   }
+  executionListRunnableExceeding(params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number }): Promise<ExecutionRow[]> {
+    return this.one((x) => executions.executionListRunnableExceeding(x, params));
+  }
   executionRenewLeases(params: { nodeId: string; ids: string[]; until: string }): Promise<string[]> {
     return this.one((x) => executions.executionRenewLeases(x, params));
   }

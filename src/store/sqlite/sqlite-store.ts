@@ -237,6 +237,9 @@ export class SqliteQueries implements Queries {
   executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
     return this.one((c) => executions.executionClaimCandidates(c, params));
   }
+  executionListRunnableExceeding(params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number }): Promise<ExecutionRow[]> {
+    return this.one((c) => executions.executionListRunnableExceeding(c, params));
+  }
   executionRenewLeases(params: { nodeId: string; ids: string[]; until: string }): Promise<string[]> {
     return this.one((c) => executions.executionRenewLeases(c, params));
   }
