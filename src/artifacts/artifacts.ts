@@ -31,8 +31,9 @@ export class FolderArtifactStore implements ArtifactStore {
     try {
       const info = await handle.stat();
       if (!info.isFile()) throw new Error(`artifact ${params.path} is not a regular file`);
-      await mkdir(dirname(target), { recursive: true });
-      await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(target));
+      // Others' artifacts are private: owner-only folders and files, whatever the umask.
+      await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+      await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(target, { mode: 0o600 }));
       return info.size;
     } finally {
       await handle.close();
