@@ -395,6 +395,18 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.executionListActive({ parentId: 'none' })).toEqual([]);
       });
 
+      it('lists unfinished executions by kind, locking them for a transaction that skips rows others hold', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const [shell, each, lua] = (['shell', 'each', 'lua'] as const).map((kind) => makeExecution(job, { kind, state: 'RUNNING' }));
+        await store.executionInsertMany([shell, each, lua]);
+        expect(ids(await store.executionListActive({ jobId: job.id, kinds: ['shell', 'lua'] }))).toEqual(ids([shell, lua]));
+        expect(ids(await store.executionListActive({ jobId: job.id, kinds: ['each'] }))).toEqual(ids([each]));
+        const locked = await store.tx((tx) => tx.executionListActive({ jobId: job.id, kinds: ['shell', 'lua'], skipLocked: true }));
+        expect(ids(locked)).toEqual(ids([shell, lua]));
+        expect(await store.tx((tx) => tx.executionLock({ id: each.id, mode: 'share' }))).toEqual(await store.executionGet(each.id));
+      });
+
       it('counts settled children atomically', async () => {
         const { executions } = await insertJobWithExecutions(1, { kind: 'each', childCount: 25, state: 'RUNNING' });
         const id = executions[0].id;
