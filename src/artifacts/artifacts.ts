@@ -29,8 +29,9 @@ export class FolderArtifactStore implements ArtifactStore {
 
   async put(params: { jobId: string; executionId: string; path: string; content: Readable }): Promise<number> {
     const target = this.pathOf(params.jobId, params.executionId, params.path);
-    await mkdir(dirname(target), { recursive: true });
-    const file = createWriteStream(target);
+    // Others' artifacts are private: owner-only folders and files, whatever the umask.
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const file = createWriteStream(target, { mode: 0o600 });
     await pipeline(params.content, file);
     return file.bytesWritten;
   }

@@ -137,6 +137,8 @@ export class Engine {
         now,
         perOwner: request.max,
         kinds: request.kinds,
+        // Work that cannot fit now must not take the places of work that can (an owner's later jobs).
+        fits: { cpus: request.cpus, memoryMb: request.memoryMb },
       });
       const chosen = chooseFair(candidates, request, request.max);
       if (chosen.length === 0) return [];
@@ -245,7 +247,7 @@ export class Engine {
     if (!moved) return;
     const job = await flow.job(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (!isFinal(job.state) && execution.attempt <= retryLimit + this.rescueBudget) {
+    if (execution.attempt <= retryLimit + this.rescueBudget && (await flow.jobStillOpen(job.id))) {
       await flow.launchNew(
         newExecution({
           job,

@@ -3,6 +3,8 @@
  * registers this plugin needs `Authorization: Bearer <token>` unless its route config says
  * `auth: 'public'`; `auth: 'admin'` also needs the admin role (403 otherwise). In `open` mode
  * (a single-user laptop; the CLI refuses it on non-loopback addresses) every request is the admin.
+ * With a `guest` (Tork's API under `--tork-open`), a request without a token is that ordinary
+ * user, never an admin, and a request with a token is its token's user.
  *
  * A route reads who is asking with `principalOf(request)`.
  */
@@ -11,7 +13,7 @@ import type { Role } from '../../core/model.js';
 import type { Queries } from '../../store/store.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { shared } from '../plugin-utils.js';
-import { hashToken } from './tokens.js';
+import { createUser, hashToken } from './tokens.js';
 
 export { bootstrapAdmin, createToken, createUser, hashToken } from './tokens.js';
 
@@ -40,14 +42,20 @@ export const OPEN_PRINCIPAL: Readonly<Principal> = Object.freeze({ userId: 'open
 export interface AuthOptions extends Record<string, unknown> {
   store: Queries;
   open: boolean;
+  /** The user tokenless requests are; created as an ordinary user when missing. (Default: none, a token is needed) */
+  guest?: string;
 }
 
 export const authPlugin = shared<AuthOptions>('barge-auth', async (app, options) => {
+  const { store, guest } = options;
+  if (guest !== undefined && !options.open) await ensureGuest(store, guest);
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const level = request.routeOptions.config.auth ?? 'user';
     if (request.is404 || level === 'public') return;
-    request.principal = options.open ? { ...OPEN_PRINCIPAL } : await principalFromToken(options.store, request);
+    if (options.open) request.principal = { ...OPEN_PRINCIPAL };
+    else if (guest !== undefined && request.headers.authorization === undefined) request.principal = await guestPrincipal(store, guest);
+    else request.principal = await principalFromToken(store, request);
     if (level === 'admin' && request.principal.role !== 'admin') {
       throw forbidden(`${request.method} ${request.routeOptions.url} is for admins only`);
     }
@@ -60,6 +68,28 @@ async function principalFromToken(store: Queries, request: FastifyRequest): Prom
   const found = await store.tokenGetByHash(hashToken(token));
   if (!found || found.user.disabled) throw unauthorized('unknown or revoked token');
   return { userId: found.user.id, name: found.user.name, role: found.user.role };
+}
+
+/** The guest must be an ordinary user: an admin guest would make every anonymous caller an admin. */
+async function ensureGuest(store: Queries, name: string): Promise<void> {
+  let user = await store.userGetByName(name);
+  if (!user) {
+    try {
+      user = await createUser(store, { name, role: 'user' });
+    } catch (error) {
+      // Two servers starting together: the other one created it.
+      user = await store.userGetByName(name);
+      if (!user) throw error;
+    }
+  }
+  if (user.role === 'admin') throw new Error(`the guest user "${name}" is an admin; tokenless callers must be an ordinary user`);
+}
+
+/** Looked up on every request, so disabling the guest (or making it an admin) takes effect at once. */
+async function guestPrincipal(store: Queries, name: string): Promise<Principal> {
+  const user = await store.userGetByName(name);
+  if (!user || user.disabled || user.role === 'admin') throw unauthorized(`the guest user "${name}" is disabled: send a token`);
+  return { userId: user.id, name: user.name, role: user.role };
 }
 
 function bearerToken(header: string | undefined): string | null {

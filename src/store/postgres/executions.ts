@@ -33,6 +33,8 @@ const EXECUTION_CLAIM_CANDIDATES = `
       AND c.queue = ANY($1::text[])
       AND c.kind = ANY($2::text[])
       AND (c.not_before IS NULL OR c.not_before <= $3::timestamptz)
+      AND ($5::float8 IS NULL OR c.cpus <= $5::float8 + 1e-9)
+      AND ($6::bigint IS NULL OR c.memory_mb <= $6::bigint)
     ORDER BY c.priority DESC, c.seq
     LIMIT $4
     FOR UPDATE SKIP LOCKED
@@ -142,7 +144,28 @@ export async function executionMove(x: PgExec, write: StateWrite<ExecutionPatch>
  */
 export async function executionClaimCandidates(x: PgExec, params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
   if (params.queues.length === 0 || params.kinds.length === 0 || params.perOwner <= 0) return [];
-  return x.rows(EXECUTIONS, EXECUTION_CLAIM_CANDIDATES, [params.queues, params.kinds, params.now, params.perOwner]);
+  const { fits } = params;
+  return x.rows(EXECUTIONS, EXECUTION_CLAIM_CANDIDATES, [
+    params.queues,
+    params.kinds,
+    params.now,
+    params.perOwner,
+    fits?.cpus ?? null,
+    fits?.memoryMb ?? null,
+  ]);
+}
+
+const EXECUTION_LIST_RUNNABLE_EXCEEDING = `
+  SELECT * FROM executions
+  WHERE state = 'RUNNABLE' AND kind IN ('shell', 'lua', 'container')
+    AND (cpus > $1::float8 + 1e-9 OR memory_mb > $2 OR reason LIKE $3 || '%')
+  ORDER BY seq LIMIT $4`;
+
+export function executionListRunnableExceeding(
+  x: PgExec,
+  params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number },
+): Promise<ExecutionRow[]> {
+  return x.rows(EXECUTIONS, EXECUTION_LIST_RUNNABLE_EXCEEDING, [params.cpus, params.memoryMb, params.orReasonPrefix, params.limit]);
 }
 
 /** Extends the leases the node still holds (STARTING/RUNNING and leased to it); returns their ids. */

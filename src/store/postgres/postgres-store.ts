@@ -188,6 +188,12 @@ export class PostgresQueries implements Queries {
   jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
     return this.one((x) => jobs.jobListExpired(x, params));
   }
+  jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined> {
+    return this.one((x) => jobs.jobLock(x, params));
+  }
+  jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]> {
+    return this.one((x) => jobs.jobListStranded(x, params));
+  }
 
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]> {
     return this.one((x) => jobs.jobListByParentExecution(x, executionIds));
@@ -255,6 +261,9 @@ export class PostgresQueries implements Queries {
   }
   executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
     return this.one((x) => executions.executionClaimCandidates(x, params));
+  }
+  executionListRunnableExceeding(params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number }): Promise<ExecutionRow[]> {
+    return this.one((x) => executions.executionListRunnableExceeding(x, params));
   }
   executionRenewLeases(params: { nodeId: string; ids: string[]; until: string }): Promise<string[]> {
     return this.one((x) => executions.executionRenewLeases(x, params));

@@ -31,6 +31,8 @@ const EXECUTION_CLAIM_CANDIDATES = `
       AND c.queue IN (SELECT value FROM json_each(@queues))
       AND c.kind IN (SELECT value FROM json_each(@kinds))
       AND (c.not_before IS NULL OR c.not_before <= @now)
+      AND (@fitCpus IS NULL OR c.cpus <= @fitCpus + 1e-9)
+      AND (@fitMemoryMb IS NULL OR c.memory_mb <= @fitMemoryMb)
     ORDER BY c.priority DESC, c.seq
     LIMIT @perOwner
   )
@@ -150,8 +152,23 @@ export function executionClaimCandidates(c: SqliteConnection, params: ClaimCandi
       kinds: JSON.stringify(params.kinds),
       now: params.now,
       perOwner: params.perOwner,
+      fitCpus: params.fits?.cpus ?? null,
+      fitMemoryMb: params.fits?.memoryMb ?? null,
     },
   ]);
+}
+
+const EXECUTION_LIST_RUNNABLE_EXCEEDING = `
+  SELECT * FROM executions
+  WHERE state = 'RUNNABLE' AND kind IN ('shell', 'lua', 'container')
+    AND (cpus > ? OR memory_mb > ? OR reason LIKE ? || '%')
+  ORDER BY seq LIMIT ?`;
+
+export function executionListRunnableExceeding(
+  c: SqliteConnection,
+  params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number },
+): ExecutionRow[] {
+  return c.rows(EXECUTIONS, EXECUTION_LIST_RUNNABLE_EXCEEDING, [params.cpus + 1e-9, params.memoryMb, params.orReasonPrefix, params.limit]);
 }
 
 /** Extends the leases the node still holds (STARTING/RUNNING and leased to it); returns their ids. */
