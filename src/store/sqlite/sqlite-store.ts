@@ -169,6 +169,12 @@ export class SqliteQueries implements Queries {
   jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
     return this.one((c) => jobs.jobListExpired(c, params));
   }
+  jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined> {
+    return this.one((c) => jobs.jobGet(c, params.id));
+  }
+  jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]> {
+    return this.one((c) => jobs.jobListStranded(c, params));
+  }
 
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]> {
     return this.one((c) => jobs.jobListByParentExecution(c, executionIds));
