@@ -56,7 +56,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   const unlisten = await store.listen('work', () => engine.bus.emit('work:available', { count: 1 }));
 
   const reaper = new Reaper(engine, { nodeId });
-  const dispatcher = new OutboxDispatcher({ store, clock: engine.clock });
+  const dispatcher = new OutboxDispatcher({ store, clock: engine.clock, allowPrivateTargets: config.allowPrivateWebhooks });
   reaper.start();
   dispatcher.start();
 
