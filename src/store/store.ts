@@ -154,8 +154,9 @@ export interface Queries {
    */
   jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined>;
   /**
-   * Ids of jobs not yet final none of whose top-level executions is unfinished: nothing will move
-   * them again (the reaper settles them). Oldest first; `ids` narrows the look to these jobs.
+   * Ids of jobs not yet final that have top-level executions, none of them unfinished: nothing will
+   * move them again (the reaper settles them). A job without executions (a record kept for an
+   * outside runner) is never listed. Oldest first; `ids` narrows the look to these jobs.
    */
   jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]>;
   /** Jobs whose parentExecutionId is one of these executions. */

@@ -925,14 +925,17 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         return job;
       }
 
-      it('lists open jobs none of whose top-level executions is unfinished, narrowed by ids', async () => {
+      it('lists open jobs with top-level executions, none of them unfinished, narrowed by ids', async () => {
         const stranded = await strandedGraph();
         const { job: busy } = await insertJobWithExecutions(1, { state: 'RUNNING' });
         const { job: done } = await insertJobWithExecutions(1, { state: 'SUCCEEDED' }, { state: 'SUCCEEDED' });
         const [empty] = await insertJobs([makeJob({ state: 'PENDING' })]);
-        expect(await store.jobListStranded({ limit: 10 })).toEqual([stranded.id, empty.id]);
+        const { job: child } = await insertJobWithExecutions(1, { state: 'SUCCEEDED', parentId: 'p' });
+        const later = await strandedGraph();
+        // No execution at all (a record for an outside runner), or only children: not stranded.
+        expect(await store.jobListStranded({ limit: 10 })).toEqual([stranded.id, later.id]);
         expect(await store.jobListStranded({ limit: 1 })).toEqual([stranded.id]);
-        expect(await store.jobListStranded({ limit: 10, ids: [empty.id, busy.id, done.id] })).toEqual([empty.id]);
+        expect(await store.jobListStranded({ limit: 10, ids: [empty.id, busy.id, done.id, child.id, later.id] })).toEqual([later.id]);
         expect(await store.jobListStranded({ limit: 10, ids: [] })).toEqual([]);
       });
 
