@@ -14,6 +14,7 @@ import type { JwtVerifier } from './auth/jwt.js';
 import type { Engine } from '../engine/engine.js';
 import { registerYamlBodies } from './content-types.js';
 import { answerFrameworkError, registerErrorHandling } from './errors.js';
+import { registerLoopbackOnly } from './loopback-only.js';
 import { createMetrics, observeHttp } from './metrics.js';
 import { registerUiPlaceholder } from './ui-placeholder.js';
 import { v1Plugin } from './v1/index.js';
@@ -61,6 +62,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   registerErrorHandling(app);
+  // Without tokens, the Host and Origin checks are what keeps web pages out (DNS rebinding).
+  if (deps.open || deps.tork?.open) registerLoopbackOnly(app);
   registerYamlBodies(app);
 
   const metrics = createMetrics(deps.engine);

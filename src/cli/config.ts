@@ -17,8 +17,13 @@ export interface ServerConfig {
   db: string;
   /** No tokens: every request is the admin. Loopback only. (Default: false) */
   open: boolean;
-  /** No tokens on Tork's API only (for tork-web); /v1 keeps them. Loopback only. (Default: false) */
+  /**
+   * No tokens on Tork's API only (for tork-web): tokenless callers are `torkGuest`, an ordinary
+   * user; a token, when sent, is honoured. /v1 keeps tokens. Loopback only. (Default: false)
+   */
   torkOpen: boolean;
+  /** Who tokenless Tork callers are under `--tork-open`; created when missing. (Default: guest) */
+  torkGuest: string;
   /**
    * What a worker does with a task that names an `image`: `run` runs it in the container runtime
    * (workers without one leave such tasks queued, with the reason); `ignore` runs its `run` script
@@ -45,6 +50,11 @@ export interface ServerConfig {
   jwtAudience: Record<string, string>;
   /** Requests per credential and window, e.g. 600/1m. (Default: no limit) */
   rateLimit?: { max: number; windowMs: number };
+  /**
+   * Let webhooks and status reports reach loopback, private, link-local and other non-public
+   * addresses. Off, such deliveries are refused (server-side request forgery). (Default: false)
+   */
+  allowPrivateWebhooks: boolean;
 }
 
 /** Every setting: its flag, environment variable and barge.yaml key, for --help and loading. */
@@ -54,7 +64,8 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'data', flag: '--data <dir>', env: 'BARGE_DATA', help: 'data folder (default ./.barge)' },
   { key: 'db', flag: '--db <url>', env: 'BARGE_DB', help: 'sqlite:PATH or postgres://… (default sqlite:<data>/barge.db)' },
   { key: 'open', flag: '--open', env: 'BARGE_OPEN', help: 'no tokens needed (loopback addresses only)' },
-  { key: 'torkOpen', flag: '--tork-open', env: 'BARGE_TORK_OPEN', help: "no tokens needed on Tork's API, e.g. for tork-web (loopback addresses only)" },
+  { key: 'torkOpen', flag: '--tork-open', env: 'BARGE_TORK_OPEN', help: "no tokens needed on Tork's API, e.g. for tork-web: tokenless callers are the guest user (loopback addresses only)" },
+  { key: 'torkGuest', flag: '--tork-guest <user>', env: 'BARGE_TORK_GUEST', help: 'the ordinary user tokenless Tork callers are under --tork-open (default guest)' },
   { key: 'imagePolicy', flag: '--image-policy <policy>', env: 'BARGE_IMAGE_POLICY', help: 'tasks with an image: run (in the container runtime) or ignore (run their script in the shell) (default run)' },
   { key: 'containers', flag: '--containers <mode>', env: 'BARGE_CONTAINERS', help: 'container runtime: auto (podman, or docker with a daemon, when it works here) or off (default auto)' },
   { key: 'cpus', flag: '--cpus <n>', env: 'BARGE_CPUS', help: "worker cpus (default: this machine's)" },
@@ -66,6 +77,7 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'jwtJwks', flag: '--jwt-jwks <file|url>', env: 'BARGE_JWT_JWKS', help: "the outside issuer's JWKS, a file or an http(s) URL" },
   { key: 'jwtAudience', flag: '--jwt-audience <face=aud,…>', env: 'BARGE_JWT_AUDIENCE', help: "JWT audience per face, e.g. v1=barge,tork=tork (default: the face's name)" },
   { key: 'rateLimit', flag: '--rate-limit <n/window>', env: 'BARGE_RATE_LIMIT', help: 'requests per credential, e.g. 600/1m (default: no limit)' },
+  { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
 ];
 
 type Raw = Partial<Record<keyof ServerConfig, unknown>>;
@@ -86,6 +98,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     db: String(pick('db') ?? `sqlite:${resolve(data, 'barge.db')}`),
     open: toBool(pick('open') ?? false),
     torkOpen: toBool(pick('torkOpen') ?? false),
+    torkGuest: String(pick('torkGuest') ?? 'guest'),
     imagePolicy: toImagePolicy(pick('imagePolicy') ?? 'run'),
     containers: toContainers(pick('containers') ?? 'auto'),
     cpus: optionalNumber(pick('cpus'), 'cpus'),
@@ -97,6 +110,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     jwtJwks: optionalString(pick('jwtJwks')),
     jwtAudience: toPairs(pick('jwtAudience') ?? '', 'jwt-audience'),
     rateLimit: toRateLimit(pick('rateLimit')),
+    allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
   };
   if ((config.jwtIssuer === undefined) !== (config.jwtJwks === undefined)) {
     throw new Error('--jwt-issuer and --jwt-jwks go together: name the issuer and where its keys are');
@@ -188,9 +202,4 @@ function toImagePolicy(value: unknown): ServerConfig['imagePolicy'] {
 function toContainers(value: unknown): ServerConfig['containers'] {
   if (value === 'auto' || value === 'off') return value;
   throw new Error(`containers must be auto or off, got "${String(value)}"`);
-}
-
-/** True for addresses only this machine can reach. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }

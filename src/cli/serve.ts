@@ -4,7 +4,8 @@
  */
 import type { Command } from 'commander';
 import type { Mode } from './assemble.js';
-import { isLoopback, loadConfig, SETTINGS, type ServerConfig } from './config.js';
+import { isLoopbackName } from '../api/loopback-only.js';
+import { loadConfig, SETTINGS, type ServerConfig } from './config.js';
 import { saveCredentials, credentialsPath } from './credentials.js';
 
 const DESCRIPTIONS: Record<Mode, string> = {
@@ -39,10 +40,10 @@ function flagValues(options: Record<string, unknown>): Partial<Record<keyof Serv
 }
 
 async function serve(mode: Mode, config: ServerConfig): Promise<void> {
-  if (config.open && !isLoopback(config.host)) {
+  if (config.open && !isLoopbackName(config.host)) {
     throw new Error(`--open turns authentication off and is only allowed on a loopback address, not ${config.host}`);
   }
-  if (config.torkOpen && !isLoopback(config.host)) {
+  if (config.torkOpen && !isLoopbackName(config.host)) {
     throw new Error(`--tork-open turns authentication off on Tork's API and is only allowed on a loopback address, not ${config.host}`);
   }
   const began = performance.now();

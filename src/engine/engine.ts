@@ -145,6 +145,8 @@ export class Engine {
         now,
         perOwner: request.max,
         kinds: request.kinds,
+        // Work that cannot fit now must not take the places of work that can (an owner's later jobs).
+        fits: { cpus: request.cpus, memoryMb: request.memoryMb },
       });
       const { allowed, held } = await this.quotas.holdBack(flow.tx, candidates);
       if (held.size > 0) await explainHeld(flow.tx, candidates, held);
@@ -255,7 +257,7 @@ export class Engine {
     if (!moved) return;
     const job = await flow.job(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (!isFinal(job.state) && execution.attempt <= retryLimit + this.rescueBudget) {
+    if (execution.attempt <= retryLimit + this.rescueBudget && (await flow.stillOpen(execution))) {
       await flow.launchNew(
         newExecution({
           job,

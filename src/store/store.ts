@@ -66,6 +66,18 @@ export interface ExecutionListParams {
   orderByIdx?: boolean;
 }
 
+export interface ActiveListParams {
+  jobId?: string;
+  parentId?: string;
+  /** Only executions of these kinds. */
+  kinds?: readonly string[];
+  /**
+   * PostgreSQL leaves out rows another transaction holds (a finish in progress) instead of waiting
+   * for them, and locks the rest for this transaction. SQLite transactions take turns: no effect.
+   */
+  skipLocked?: boolean;
+}
+
 export interface StateWrite<TPatch> {
   id: string;
   /** The states the row must be in for the write to happen (the guard). */
@@ -114,6 +126,11 @@ export interface ClaimCandidatesParams {
   perOwner: number;
   /** Only executions of these kinds (a worker without a container runtime skips 'container'). */
   kinds: string[];
+  /**
+   * Only executions that need at most this much (the worker's free capacity), so work that
+   * cannot fit is passed over in the walk instead of filling the owner's `perOwner` places.
+   */
+  fits?: { cpus: number; memoryMb: number };
 }
 
 export interface Queries {
@@ -138,6 +155,20 @@ export interface Queries {
   jobDelete(id: string): Promise<boolean>;
   /** Ids of final jobs whose `metadata.deleteAt` (set from the spec's `autoDelete`) is at or before `now`. */
   jobListExpired(params: { now: string; limit: number }): Promise<string[]>;
+  /**
+   * The job, read to decide something this transaction then writes (is the job done? may this
+   * execution retry?). PostgreSQL locks the row until commit: 'update' (FOR NO KEY UPDATE) makes
+   * such deciders take turns, each seeing what the one before it committed; 'share' (FOR SHARE)
+   * waits for a decider in progress but not for other sharers. SQLite transactions already take
+   * turns (BEGIN IMMEDIATE), so there it is a plain read.
+   */
+  jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined>;
+  /**
+   * Ids of jobs not yet final that have top-level executions, none of them unfinished: nothing will
+   * move them again (the reaper settles them). A job without executions (a record kept for an
+   * outside runner) is never listed. Oldest first; `ids` narrows the look to these jobs.
+   */
+  jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]>;
   /** Jobs whose parentExecutionId is one of these executions. */
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]>;
   /** Jobs in a state, by count per state (metrics). */
@@ -170,7 +201,9 @@ export interface Queries {
     patch?: ExecutionPatch;
   }): Promise<string[]>;
   /** Unfinished executions of a job, or of one parent (for cancel). */
-  executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]>;
+  executionListActive(params: ActiveListParams): Promise<ExecutionRow[]>;
+  /** The execution, read to decide something this transaction then writes (see jobLock). */
+  executionLock(params: { id: string; mode: 'update' | 'share' }): Promise<ExecutionRow | undefined>;
   /**
    * Counts children of a RUNNING composite that settled for good; answers the composite after the
    * increment, or undefined when it is no longer RUNNING. O(1), no scan. On PostgreSQL the row lock
@@ -183,6 +216,11 @@ export interface Queries {
    * transaction; the engine picks among them and writes the claim in the same transaction.
    */
   executionClaimCandidates(params: ClaimCandidatesParams): Promise<ExecutionRow[]>;
+  /**
+   * RUNNABLE executions of runnable kinds that need more than `cpus` or `memoryMb`, or whose
+   * reason starts with `orReasonPrefix` (to clear it once they fit): the waiting explainer's candidates.
+   */
+  executionListRunnableExceeding(params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number }): Promise<ExecutionRow[]>;
   /** Extends the leases of a node's executions; returns the ids it still holds (STARTING/RUNNING). */
   executionRenewLeases(params: { nodeId: string; ids: string[]; until: string }): Promise<string[]>;
   /** STARTING/RUNNING executions whose lease expired before `now`. */

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isLoopback, loadConfig } from '../../src/cli/config.js';
+import { isLoopbackName } from '../../src/api/loopback-only.js';
+import { loadConfig } from '../../src/cli/config.js';
 
 describe('server configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'barge-config-'));
@@ -33,7 +34,7 @@ describe('server configuration', () => {
   });
 
   it('knows loopback addresses', () => {
-    expect(['127.0.0.1', '127.1.2.3', 'localhost', '::1'].every(isLoopback)).toBe(true);
-    expect(['0.0.0.0', '10.0.0.1', 'example.com', '::'].some(isLoopback)).toBe(false);
+    expect(['127.0.0.1', '127.1.2.3', 'localhost', '::1'].every(isLoopbackName)).toBe(true);
+    expect(['0.0.0.0', '10.0.0.1', 'example.com', '::'].some(isLoopbackName)).toBe(false);
   });
 });

@@ -8,7 +8,8 @@
  * own scheme (a raw key header, a key in the body, a signed request) resolves the principal itself
  * with the functions in tokens.ts, pubkeys.ts and jwt.ts and marks its routes `auth: 'public'`.
  * In `open` mode (a single-user laptop; the CLI refuses it on non-loopback addresses) every request
- * is the admin.
+ * is the admin. With a `guest` (Tork's API under `--tork-open`), a request without a token is that
+ * ordinary user, never an admin, and a request with a token is its token's user.
  *
  * Roles (core/model.ts `Role`) are checked here, before any handler, so a refusal never depends
  * on whether a job exists: `auth: 'admin'` routes need the admin role; a `viewer` may only read
@@ -24,7 +25,7 @@ import type { Queries } from '../../store/store.js';
 import { forbidden, unauthorized } from '../errors.js';
 import { shared } from '../plugin-utils.js';
 import type { JwtVerifier } from './jwt.js';
-import { checkSecret } from './tokens.js';
+import { checkSecret, createUser } from './tokens.js';
 
 export { bootstrapAdmin, checkSecret, checkUserKey, createCredential, createToken, createUser, hashToken } from './tokens.js';
 
@@ -63,14 +64,20 @@ export interface AuthOptions extends Record<string, unknown> {
   jwt?: JwtVerifier;
   /** The face the plugin guards ('v1', 'tork', …): picks the JWT audience. (Default: 'v1') */
   face?: string;
+  /** The user tokenless requests are; created as an ordinary user when missing. (Default: none, a token is needed) */
+  guest?: string;
 }
 
 export const authPlugin = shared<AuthOptions>('barge-auth', async (app, options) => {
+  const { store, guest } = options;
+  if (guest !== undefined && !options.open) await ensureGuest(store, guest);
   app.decorateRequest('principal', null);
   app.addHook('onRequest', async (request) => {
     const level = request.routeOptions.config.auth ?? 'user';
     if (request.is404 || level === 'public') return;
-    request.principal = options.open ? { ...OPEN_PRINCIPAL } : await principalFromBearer(options, request);
+    if (options.open) request.principal = { ...OPEN_PRINCIPAL };
+    else if (guest !== undefined && request.headers.authorization === undefined) request.principal = await guestPrincipal(store, guest);
+    else request.principal = await principalFromBearer(options, request);
     checkRole(request, request.principal, level);
   });
 });
@@ -107,6 +114,28 @@ function checkRole(request: FastifyRequest, principal: Principal, level: AuthLev
   }
   if (level === 'worker') throw forbidden(`${route} is for workers only`);
   if (principal.role === 'viewer' && access === 'write') throw forbidden(`the viewer role is read-only: ${route} is refused`);
+}
+
+/** The guest must be an ordinary user: an admin guest would make every anonymous caller an admin. */
+async function ensureGuest(store: Queries, name: string): Promise<void> {
+  let user = await store.userGetByName(name);
+  if (!user) {
+    try {
+      user = await createUser(store, { name, role: 'user' });
+    } catch (error) {
+      // Two servers starting together: the other one created it.
+      user = await store.userGetByName(name);
+      if (!user) throw error;
+    }
+  }
+  if (user.role === 'admin') throw new Error(`the guest user "${name}" is an admin; tokenless callers must be an ordinary user`);
+}
+
+/** Looked up on every request, so disabling the guest (or making it an admin) takes effect at once. */
+async function guestPrincipal(store: Queries, name: string): Promise<Principal> {
+  const user = await store.userGetByName(name);
+  if (!user || user.disabled || user.role === 'admin') throw unauthorized(`the guest user "${name}" is disabled: send a token`);
+  return { userId: user.id, name: user.name, role: user.role, credentialId: `guest:${name}` };
 }
 
 function bearerToken(header: string | undefined): string | null {

@@ -1,12 +1,13 @@
 /** PostgreSQL statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
 import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
+import type { ActiveListParams, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS } from '../shared/codec.js';
 import { countsByJobAndState } from '../shared/clauses.js';
 import { Params, type PgExec, countsByState, guardedUpdate, guardedUpdateRows, insertMany, whereSql } from './connection.js';
 
 const EXECUTION_GET = `SELECT * FROM executions WHERE id = $1`;
+const EXECUTION_LOCK = { update: `${EXECUTION_GET} FOR NO KEY UPDATE`, share: `${EXECUTION_GET} FOR SHARE` } as const;
 
 /**
  * Each owner's best runnable candidates, locked FOR UPDATE SKIP LOCKED: rows another server is
@@ -33,6 +34,8 @@ const EXECUTION_CLAIM_CANDIDATES = `
       AND c.queue = ANY($1::text[])
       AND c.kind = ANY($2::text[])
       AND (c.not_before IS NULL OR c.not_before <= $3::timestamptz)
+      AND ($5::float8 IS NULL OR c.cpus <= $5::float8 + 1e-9)
+      AND ($6::bigint IS NULL OR c.memory_mb <= $6::bigint)
     ORDER BY c.priority DESC, c.seq
     LIMIT $4
     FOR UPDATE SKIP LOCKED
@@ -120,11 +123,17 @@ export async function executionSetStateMany(
   return guardedUpdate(x, EXECUTIONS, params);
 }
 
-export function executionListActive(x: PgExec, params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
+export function executionListActive(x: PgExec, params: ActiveListParams): Promise<ExecutionRow[]> {
   const p = new Params();
   const clauses = executionWhere(params, p);
   clauses.push(`state = ANY(${p.add(ACTIVE_STATES)}::text[])`);
-  return x.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, p.values);
+  if (params.kinds) clauses.push(`kind = ANY(${p.add(params.kinds)}::text[])`);
+  const lock = params.skipLocked ? ' FOR NO KEY UPDATE SKIP LOCKED' : '';
+  return x.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq${lock}`, p.values);
+}
+
+export function executionLock(x: PgExec, params: { id: string; mode: 'update' | 'share' }): Promise<ExecutionRow | undefined> {
+  return x.row(EXECUTIONS, EXECUTION_LOCK[params.mode], [params.id]);
 }
 
 export async function executionAddChildDone(x: PgExec, params: { id: string; by: number }): Promise<ExecutionRow | undefined> {
@@ -142,7 +151,28 @@ export async function executionMove(x: PgExec, write: StateWrite<ExecutionPatch>
  */
 export async function executionClaimCandidates(x: PgExec, params: ClaimCandidatesParams): Promise<ExecutionRow[]> {
   if (params.queues.length === 0 || params.kinds.length === 0 || params.perOwner <= 0) return [];
-  return x.rows(EXECUTIONS, EXECUTION_CLAIM_CANDIDATES, [params.queues, params.kinds, params.now, params.perOwner]);
+  const { fits } = params;
+  return x.rows(EXECUTIONS, EXECUTION_CLAIM_CANDIDATES, [
+    params.queues,
+    params.kinds,
+    params.now,
+    params.perOwner,
+    fits?.cpus ?? null,
+    fits?.memoryMb ?? null,
+  ]);
+}
+
+const EXECUTION_LIST_RUNNABLE_EXCEEDING = `
+  SELECT * FROM executions
+  WHERE state = 'RUNNABLE' AND kind IN ('shell', 'lua', 'container')
+    AND (cpus > $1::float8 + 1e-9 OR memory_mb > $2 OR reason LIKE $3 || '%')
+  ORDER BY seq LIMIT $4`;
+
+export function executionListRunnableExceeding(
+  x: PgExec,
+  params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number },
+): Promise<ExecutionRow[]> {
+  return x.rows(EXECUTIONS, EXECUTION_LIST_RUNNABLE_EXCEEDING, [params.cpus, params.memoryMb, params.orReasonPrefix, params.limit]);
 }
 
 /** Extends the leases the node still holds (STARTING/RUNNING and leased to it); returns their ids. */

@@ -1,7 +1,7 @@
 /** SQLite statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
 import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
+import type { ActiveListParams, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS, encodeSqliteRow } from '../shared/codec.js';
 import type { Bind, SqliteConnection } from './connection.js';
 import { countsByJobAndState } from '../shared/clauses.js';
@@ -31,6 +31,8 @@ const EXECUTION_CLAIM_CANDIDATES = `
       AND c.queue IN (SELECT value FROM json_each(@queues))
       AND c.kind IN (SELECT value FROM json_each(@kinds))
       AND (c.not_before IS NULL OR c.not_before <= @now)
+      AND (@fitCpus IS NULL OR c.cpus <= @fitCpus + 1e-9)
+      AND (@fitMemoryMb IS NULL OR c.memory_mb <= @fitMemoryMb)
     ORDER BY c.priority DESC, c.seq
     LIMIT @perOwner
   )
@@ -121,10 +123,15 @@ export function executionSetStateMany(
   return guardedUpdate(c, EXECUTIONS, params);
 }
 
-export function executionListActive(c: SqliteConnection, params: { jobId?: string; parentId?: string }): ExecutionRow[] {
+/** SQLite transactions take turns, so there is never a row another one holds (`skipLocked`). */
+export function executionListActive(c: SqliteConnection, params: ActiveListParams): ExecutionRow[] {
   const { clauses, bind } = executionWhere(params);
   clauses.push(stateIn(ACTIVE_STATES));
   bind.push(...ACTIVE_STATES);
+  if (params.kinds) {
+    clauses.push(`kind IN (SELECT value FROM json_each(?))`);
+    bind.push(JSON.stringify(params.kinds));
+  }
   return c.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, bind);
 }
 
@@ -150,8 +157,23 @@ export function executionClaimCandidates(c: SqliteConnection, params: ClaimCandi
       kinds: JSON.stringify(params.kinds),
       now: params.now,
       perOwner: params.perOwner,
+      fitCpus: params.fits?.cpus ?? null,
+      fitMemoryMb: params.fits?.memoryMb ?? null,
     },
   ]);
+}
+
+const EXECUTION_LIST_RUNNABLE_EXCEEDING = `
+  SELECT * FROM executions
+  WHERE state = 'RUNNABLE' AND kind IN ('shell', 'lua', 'container')
+    AND (cpus > ? OR memory_mb > ? OR reason LIKE ? || '%')
+  ORDER BY seq LIMIT ?`;
+
+export function executionListRunnableExceeding(
+  c: SqliteConnection,
+  params: { cpus: number; memoryMb: number; orReasonPrefix: string; limit: number },
+): ExecutionRow[] {
+  return c.rows(EXECUTIONS, EXECUTION_LIST_RUNNABLE_EXCEEDING, [params.cpus + 1e-9, params.memoryMb, params.orReasonPrefix, params.limit]);
 }
 
 /** Extends the leases the node still holds (STARTING/RUNNING and leased to it); returns their ids. */

@@ -151,6 +151,22 @@ describe('POST /jobs decoding', () => {
       body: { message: 'json: cannot unmarshal string into Go struct field Job.tasks of type []input.Task' },
     });
     expect((await submit('{"name": ', 'application/json')).body).toEqual({ message: 'unexpected EOF' });
+    // A body cut short inside a string, and the classes tork-web shows its users (issue 14 #2, #10).
+    expect((await submit('{"name":"x","tasks":[{"name":"t', 'application/json')).body).toEqual({ message: 'unexpected EOF' });
+    expect((await submit('{"name":"x",}', 'application/json')).body).toEqual({
+      message: "invalid character '}' looking for beginning of object key string",
+    });
+    expect((await submit('{"name":"x","tasks":[{"name":"t","priority":12345678901234567890}]}', 'application/json')).body).toEqual({
+      message: 'json: cannot unmarshal number 12345678901234567890 into Go struct field Task.tasks.priority of type int',
+    });
+    // yaml.v3 refuses an alias without an anchor (issue 14 #1) and words syntax errors as libyaml does (#3).
+    expect(await submit('name: x\ntasks:\n  - name: t\n    run: *nope\n', 'text/yaml')).toEqual({
+      status: 400,
+      body: { message: "yaml: unknown anchor 'nope' referenced" },
+    });
+    expect((await submit('name: x\ntasks:\n  - name: t\n    run: echo a: b\n', 'text/yaml')).body).toEqual({
+      message: 'yaml: line 4: mapping values are not allowed in this context',
+    });
     const yaml = 'name: x\ntasks:\n  - name: t\n    retry:\n      limit: many\n    cmd: oops\n';
     expect((await submit(yaml, 'text/yaml')).body).toEqual({
       message: 'yaml: unmarshal errors:\n  line 5: cannot unmarshal !!str `many` into int\n  line 6: cannot unmarshal !!str `oops` into []string',
@@ -267,10 +283,13 @@ describe('nodes, queues, metrics, health', () => {
   it('deletes a task queue by cancelling what waits in it', async () => {
     const created = await submit(minimal({}, { queue: 'doomed' }));
     expect((await tork.json('GET', '/queues/doomed')).body).toMatchObject({ size: 1 });
-    expect(await tork.json('DELETE', '/queues/pending')).toEqual({ status: 400, body: { message: 'queue pending is not a task queue' } });
-    expect(await tork.json('DELETE', '/queues/x-abc')).toEqual({ status: 400, body: { message: 'queue x-abc is not a task queue' } });
-    expect(await tork.json('DELETE', '/queues/nothing-here')).toEqual({ status: 404, body: { message: 'queue nothing-here not found' } });
-    expect(await tork.request('DELETE', '/queues/doomed')).toMatchObject({ status: 200, text: '' });
+    // Deleting a queue is for admins: the guest (a tokenless caller) may not.
+    expect(await tork.json('DELETE', '/queues/doomed')).toEqual({ status: 403, body: { message: 'Forbidden' } });
+    const asAdmin = { headers: { authorization: `Bearer ${tork.tokens.admin}` } };
+    expect(await tork.json('DELETE', '/queues/pending', asAdmin)).toEqual({ status: 400, body: { message: 'queue pending is not a task queue' } });
+    expect(await tork.json('DELETE', '/queues/x-abc', asAdmin)).toEqual({ status: 400, body: { message: 'queue x-abc is not a task queue' } });
+    expect(await tork.json('DELETE', '/queues/nothing-here', asAdmin)).toEqual({ status: 404, body: { message: 'queue nothing-here not found' } });
+    expect(await tork.request('DELETE', '/queues/doomed', asAdmin)).toMatchObject({ status: 200, text: '' });
     const job = await tork.waitForJob(created.body.id as string, (j) => j.state === 'FAILED');
     expect(job.execution[0].state).toBe('CANCELLED');
   });
@@ -290,24 +309,27 @@ describe('nodes, queues, metrics, health', () => {
 
 describe('POST /users (check 27)', () => {
   it('creates users with Tork’s rules', async () => {
-    expect(await tork.json('POST', '/users', { body: { username: ' ', password: 'x' } })).toEqual({
+    const admin = { authorization: `Bearer ${tork.tokens.admin}` };
+    // Creating users is for admins: the guest (a tokenless caller) may not.
+    expect((await tork.json('POST', '/users', { body: { username: 'u1', password: 'secret' } })).status).toBe(403);
+    expect(await tork.json('POST', '/users', { headers: admin, body: { username: ' ', password: 'x' } })).toEqual({
       status: 400,
       body: { message: 'must provide username' },
     });
-    expect(await tork.json('POST', '/users', { body: { username: 'u1', password: '  ' } })).toEqual({
+    expect(await tork.json('POST', '/users', { headers: admin, body: { username: 'u1', password: '  ' } })).toEqual({
       status: 400,
       body: { message: 'must provide password' },
     });
-    expect(await tork.json('POST', '/users', { body: { username: 'u1', password: 'p'.repeat(73) } })).toEqual({
+    expect(await tork.json('POST', '/users', { headers: admin, body: { username: 'u1', password: 'p'.repeat(73) } })).toEqual({
       status: 400,
       body: { message: 'invalid password' },
     });
-    const created = await tork.json<Record<string, unknown>>('POST', '/users', { body: { username: 'u1', password: 'secret', name: 'User One', extra: 1 } });
+    const created = await tork.json<Record<string, unknown>>('POST', '/users', { headers: admin, body: { username: 'u1', password: 'secret', name: 'User One', extra: 1 } });
     expect(created.status).toBe(200);
     expect(created.body).toMatchObject({ username: 'u1', name: 'User One' });
     expect(created.body).not.toHaveProperty('password');
     expect(created.body.id).toMatch(/^[0-9a-f]{32}$/);
-    expect(await tork.json('POST', '/users', { body: { username: 'u1', password: 'other' } })).toEqual({
+    expect(await tork.json('POST', '/users', { headers: admin, body: { username: 'u1', password: 'other' } })).toEqual({
       status: 400,
       body: { message: 'user already exists' },
     });

@@ -7,9 +7,11 @@
  * it can decode it strictly with Go's messages; none of this leaks into barge's /v1.
  *
  * Authentication: Tork has none. `auth: 'token'` puts barge's bearer tokens in front (the same
- * check as /v1, with echo's key-auth answers for a missing or malformed header); `auth: 'open'`
- * lets tokenless clients such as tork-web in (the CLI allows it on loopback addresses only).
- * `GET /health` is always public.
+ * check as /v1, with echo's key-auth answers for a missing or malformed header); `auth: 'guest'`
+ * (`--tork-open`) lets tokenless clients such as tork-web in as one ordinary user, the guest, and
+ * honours a token when one is sent; `auth: 'open'` (`--open`) makes every caller the admin. The
+ * CLI allows both tokenless modes on loopback addresses only, and the app then checks Host and
+ * Origin (loopback-only.ts). `GET /health` is always public.
  */
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { Registry } from 'prom-client';
@@ -33,7 +35,9 @@ export interface TorkPluginOptions extends Record<string, unknown> {
   scheduler: Scheduler;
   /** Reported by `GET /health`. */
   version: string;
-  auth: 'token' | 'open';
+  auth: 'token' | 'guest' | 'open';
+  /** Who tokenless callers are under `auth: 'guest'`. (Default: guest, as in Tork) */
+  guest?: string;
   /** Verifies bearer JWTs (audience of face 'tork'). */
   jwt?: JwtVerifier;
   /** barge's Prometheus registry: `GET /metrics` answers Prometheus text to clients that ask for it. */
@@ -69,7 +73,13 @@ export const torkPlugin: FastifyPluginAsync<TorkPluginOptions> = async (app, opt
   registerTorkErrors(app);
   readBodiesAsText(app);
   if (options.auth === 'token') requireKeyHeader(app);
-  await app.register(authPlugin, { store: options.engine.store, open: options.auth === 'open', jwt: options.jwt, face: 'tork' });
+  await app.register(authPlugin, {
+    store: options.engine.store,
+    open: options.auth === 'open',
+    guest: options.auth === 'guest' ? (options.guest ?? TORK_GUEST) : undefined,
+    jwt: options.jwt,
+    face: 'tork',
+  });
 
   const closing = new AbortController();
   app.addHook('preClose', async () => closing.abort());
@@ -115,9 +125,14 @@ function requireKeyHeader(app: FastifyInstance): void {
   });
 }
 
+/** Tork's anonymous user (its `guest`), who tokenless callers are under `--tork-open`. */
+export const TORK_GUEST = 'guest';
+
 export interface TorkAppOptions {
-  /** Let tokenless clients in (loopback addresses only; the CLI checks). */
+  /** Let tokenless clients in as the guest, an ordinary user (loopback addresses only; the CLI checks). */
   open: boolean;
+  /** The guest's user name. (Default: guest) */
+  guest?: string;
   /** The process's scheduler; a plain one over the engine is made when absent (it fires nothing until started). */
   scheduler?: Scheduler;
   /** Route groups switched off (Tork's `coordinator.api.endpoints`). (Default: all on) */
@@ -133,7 +148,8 @@ export function torkOptions(
     engine: deps.engine,
     scheduler: tork.scheduler ?? new Scheduler(deps.engine),
     version: deps.version,
-    auth: deps.open || tork.open ? 'open' : 'token',
+    auth: deps.open ? 'open' : tork.open ? 'guest' : 'token',
+    guest: tork.guest,
     registry: deps.registry,
     endpoints: tork.endpoints,
     jwt: deps.jwt,
