@@ -409,6 +409,12 @@ describe('webhooks (§8.4)', () => {
     expect(done).toHaveLength(1);
     expect(done[0].body).toMatchObject({ id: job.id, name: 'hooked', state: 'COMPLETED', position: 2, taskCount: 1, progress: 100 });
     expect(done[0].headers['content-type']).toBe('application/json; charset=UTF-8');
+    // createdBy is the stored user, as Tork sends it (issue 14 #9).
+    const { body: read } = await tork.json<TorkJob>('GET', `/jobs/${job.id}`);
+    const createdBy = done[0].body.createdBy as Record<string, unknown>;
+    expect(createdBy).toEqual(read.createdBy);
+    expect(createdBy.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(createdBy.createdAt).toMatch(/Z$/);
     const states = received.filter((r) => r.path === '/job').map((r) => r.body.state);
     expect(states).toContain('COMPLETED');
     expect(received.find((r) => r.path === '/job')?.headers['x-who']).toBe('world');
