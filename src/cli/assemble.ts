@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { NodeRow } from '../core/model.js';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
 import { Engine } from '../engine/engine.js';
 import { newId } from '../engine/ids.js';
@@ -63,12 +64,15 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
   dispatcher.start();
 
   let worker: Worker | null = null;
+  // Read by the worker at each heartbeat, so the port can join once the API listens.
+  let nodeInfo: NodeRow['info'] = {};
   if (mode !== 'server') {
     // Work still leased to this node from before a crash cannot be running: hand it back now.
     await engine.releaseNode(nodeId, 'worker restarted');
     const shell = createShellRuntime({ isolation: config.isolation });
     const lua = createLuaRuntime({});
     const container = await containerChoice;
+    nodeInfo = { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) };
     worker = new Worker({
       source: engineSource(engine),
       artifacts: engine.artifacts,
@@ -82,7 +86,7 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
       memoryMb: config.memory,
       queues: config.queues,
       drainGraceMs: config.drainGrace * 1000,
-      info: { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) },
+      info: nodeInfo,
     });
     worker.start();
   }
@@ -98,6 +102,7 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    nodeInfo.port = port;
     if (mode === 'server') void heartbeatServer(engine, nodeId);
   }
 
