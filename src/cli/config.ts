@@ -42,6 +42,11 @@ export interface ServerConfig {
   drainGrace: number;
   /** Shell runtime isolation: auto (bwrap when installed), bwrap, none. (Default: auto) */
   isolation: 'auto' | 'bwrap' | 'none';
+  /**
+   * Let webhooks and status reports reach loopback, private, link-local and other non-public
+   * addresses. Off, such deliveries are refused (server-side request forgery). (Default: false)
+   */
+  allowPrivateWebhooks: boolean;
 }
 
 /** Every setting: its flag, environment variable and barge.yaml key, for --help and loading. */
@@ -60,6 +65,7 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'queues', flag: '--queues <list>', env: 'BARGE_QUEUES', help: 'comma-separated queues the worker serves (default default)' },
   { key: 'drainGrace', flag: '--drain-grace <seconds>', env: 'BARGE_DRAIN_GRACE', help: 'seconds running work gets on shutdown (default 10)' },
   { key: 'isolation', flag: '--isolation <mode>', env: 'BARGE_ISOLATION', help: 'shell sandbox: auto, bwrap or none (default auto)' },
+  { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
 ];
 
 type Raw = Partial<Record<keyof ServerConfig, unknown>>;
@@ -88,6 +94,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     queues: toList(pick('queues') ?? 'default'),
     drainGrace: toNumber(pick('drainGrace') ?? 10, 'drain-grace'),
     isolation: toIsolation(pick('isolation') ?? 'auto'),
+    allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
   };
   if (config.port < 0 || config.port > 65535) throw new Error(`port must be 0..65535, got ${config.port}`);
   return config;

@@ -247,7 +247,7 @@ export class Engine {
     if (!moved) return;
     const job = await flow.job(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (!isFinal(job.state) && execution.attempt <= retryLimit + this.rescueBudget) {
+    if (execution.attempt <= retryLimit + this.rescueBudget && (await flow.jobStillOpen(job.id))) {
       await flow.launchNew(
         newExecution({
           job,

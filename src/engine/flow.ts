@@ -74,6 +74,22 @@ export class Flow {
     return job;
   }
 
+  /**
+   * The job read again under its row lock (Queries.jobLock), refreshing the copy this flow holds:
+   * what is decided next about the job sees everything committed before the lock was granted.
+   */
+  async lockJob(id: string, mode: 'update' | 'share' = 'update'): Promise<JobRow> {
+    const fresh = await this.tx.jobLock({ id, mode });
+    if (!fresh) throw new Error(`job ${id} vanished during its flow`);
+    const held = this.jobs.get(id);
+    if (!held) {
+      this.remember(fresh);
+      return fresh;
+    }
+    Object.assign(held, fresh);
+    return held;
+  }
+
   /** What never changes about a job (its spec, owner): cached across flows. */
   jobStatic(id: string): Promise<JobStatic> {
     const inFlow = this.jobs.get(id);
@@ -416,10 +432,9 @@ export class Flow {
   /** A retry is a new execution of the same task, attempt + 1, after exponential backoff. */
   async retryIfAllowed(execution: ExecutionRow): Promise<boolean> {
     if (execution.state !== 'FAILED' || execution.reason === 'template' || execution.reason === 'cancelled') return false;
-    // No need to read the job's state: a cancelled job's executions could not have reported.
     const job = await this.jobStatic(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (execution.attempt > retryLimit) return false;
+    if (execution.attempt > retryLimit || !(await this.jobStillOpen(execution.jobId))) return false;
     const delay = Math.min(this.options.retryBaseMs * 2 ** (execution.attempt - 1), this.options.retryMaxMs);
     const retry: ExecutionRow = {
       ...newExecution({
@@ -435,6 +450,15 @@ export class Flow {
     };
     await this.launchNew(retry);
     return true;
+  }
+
+  /**
+   * Whether a job may still get a new attempt. A cancel committing meanwhile must not miss it: the
+   * share lock waits for a cancel that already moved the job, and holds back one that has not
+   * (Flow.cancelJob looks for executions again after its move).
+   */
+  async jobStillOpen(jobId: string): Promise<boolean> {
+    return !isFinal((await this.lockJob(jobId, 'share')).state);
   }
 
   private async onChildSettled(child: ExecutionRow): Promise<void> {
@@ -495,7 +519,22 @@ export class Flow {
 
   /** Cancels every unfinished child of a composite (a sibling failed, or the composite was cancelled). */
   private async cancelChildren(parentId: string): Promise<void> {
-    for (const child of await this.tx.executionListActive({ parentId })) await this.cancelExecution(child);
+    await this.cancelActive({ parentId });
+  }
+
+  /**
+   * Cancels the unfinished executions of a job or of a parent. A sibling finishing at the same
+   * moment may commit a retry this transaction's first list did not see (it waited on that
+   * sibling's row lock meanwhile): the list is read again until it has nothing left to cancel.
+   */
+  private async cancelActive(scope: { jobId?: string; parentId?: string }): Promise<void> {
+    for (let pass = 0; pass < CANCEL_PASSES; pass += 1) {
+      const active = await this.tx.executionListActive(scope);
+      let cancelled = 0;
+      // Children come after their composite; one already cancelled with it just fails its guard.
+      for (const execution of active) if (await this.cancelExecution(execution)) cancelled += 1;
+      if (active.length === 0 || cancelled === 0) return;
+    }
   }
 
   private async cancelSubjobs(executionId: string): Promise<void> {
@@ -509,12 +548,13 @@ export class Flow {
   async cancelJob(job: JobRow, reason: string): Promise<void> {
     if (isFinal(job.state)) return;
     const now = this.now();
-    // Children come after their composite; one already cancelled with it just fails its guard.
-    for (const execution of await this.tx.executionListActive({ jobId: job.id })) await this.cancelExecution(execution);
+    await this.cancelActive({ jobId: job.id });
     for (const task of await this.tx.taskList(job.id)) {
       if (!isFinal(task.state)) await this.tx.taskSetState({ id: task.id, from: [task.state], to: 'CANCELLED' });
     }
-    await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason });
+    if (!(await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason }))) return;
+    // A retry committed while the move waited for its share lock (jobStillOpen) is cancelled too.
+    await this.cancelActive({ jobId: job.id });
   }
 
   /** A succeeded task (or array item) with a `var` and a result makes `tasks.<var>` visible to later templates. */
@@ -526,24 +566,37 @@ export class Flow {
     if (job) job.vars = { ...job.vars, [name]: execution.result };
   }
 
+  /**
+   * A top-level execution settled: its task takes its state, then the job advances. Branches of a
+   * graph may settle at the same moment in different transactions (PostgreSQL, READ COMMITTED):
+   * the job's row lock makes them take turns, so the last one sees every other branch settled and
+   * settles the job. Only a task's end takes this lock, never an array item's.
+   */
   private async onTaskSettled(execution: ExecutionRow): Promise<void> {
-    const job = await this.job(execution.jobId);
     const task = await this.tx.taskGet(execution.taskId);
     if (!task || isFinal(task.state)) return;
-    await this.tx.taskSetState({ id: task.id, from: [task.state], to: execution.state });
-    task.state = execution.state;
+    if (!(await this.tx.taskSetState({ id: task.id, from: [task.state], to: execution.state }))) return;
     await this.keepVar(execution);
+    const job = await this.lockJob(execution.jobId);
     if (isFinal(job.state)) return;
-    const tasks = await this.tx.taskList(job.id);
-    if (execution.state === 'FAILED' || execution.state === 'CANCELLED') {
-      if (!job.error) {
-        job.error = `${execution.name}: ${execution.error ?? execution.state.toLowerCase()}`;
-        await this.tx.jobUpdate({ id: job.id, patch: { error: job.error } });
-      }
-      await this.skipDependents(tasks, task);
-    } else {
-      for (const next of readyTasks(tasks)) await this.startTask(job, next);
+    if ((execution.state === 'FAILED' || execution.state === 'CANCELLED') && !job.error) {
+      job.error = `${execution.name}: ${execution.error ?? execution.state.toLowerCase()}`;
+      await this.tx.jobUpdate({ id: job.id, patch: { error: job.error } });
     }
+    await this.advanceJob(job);
+  }
+
+  /**
+   * Moves a job on from its tasks as they are now (the caller holds the job's row lock): tasks
+   * behind a failed one are skipped, tasks whose dependencies are done start, the progress is
+   * written, and the job settles once every task has.
+   */
+  private async advanceJob(job: JobRow): Promise<void> {
+    const tasks = await this.tx.taskList(job.id);
+    for (const failed of tasks.filter((t) => t.state === 'FAILED' || t.state === 'CANCELLED')) {
+      await this.skipDependents(tasks, failed);
+    }
+    for (const next of readyTasks(tasks)) await this.startTask(job, next);
     const settledCount = tasks.filter((t) => isFinal(t.state)).length;
     const progress = Math.round((settledCount / Math.max(job.taskCount, 1)) * 10000) / 100;
     if (progress !== job.progress) {
@@ -552,6 +605,40 @@ export class Flow {
       await this.deliver(job, 'job.Progress');
     }
     if (tasks.every((t) => isFinal(t.state))) await this.finishJob(job);
+  }
+
+  /**
+   * The reaper's safety net, not the mechanism: a job left open although none of its top-level
+   * executions is unfinished, so nothing would ever move it again. Checked again under the job's
+   * lock; a task still RUNNING takes the state of its last execution, the job advances as if that
+   * had just settled, and its history records the repair. True when it was repaired.
+   */
+  async repairStranded(jobId: string): Promise<boolean> {
+    const job = await this.lockJob(jobId);
+    const [stranded] = await this.tx.jobListStranded({ ids: [jobId], limit: 1 });
+    if (!stranded) return false;
+    for (const task of await this.tx.taskList(jobId)) {
+      if (task.state !== 'RUNNING') continue;
+      const last = (await this.tx.executionList({ taskId: task.id, parentId: null, limit: 10_000 })).at(-1);
+      const outcome = last && isFinal(last.state) ? last.state : 'FAILED';
+      await this.tx.taskSetState({ id: task.id, from: ['RUNNING'], to: outcome });
+      if (outcome !== 'SUCCEEDED' && outcome !== 'SKIPPED' && !job.error) {
+        job.error = `${task.name}: ${last?.error ?? 'ended without a report'}`;
+        await this.tx.jobUpdate({ id: job.id, patch: { error: job.error } });
+      }
+    }
+    this.events.push({
+      jobId,
+      executionId: null,
+      at: this.now(),
+      kind: 'job.repair',
+      state: job.state,
+      stage: null,
+      message: 'repaired by the reaper: every execution had ended but the job had not',
+      data: null,
+    });
+    await this.advanceJob(job);
+    return true;
   }
 
   /** Every task that (transitively) needs a failed one is SKIPPED: it can never run. */
@@ -607,19 +694,19 @@ export class Flow {
     const parent = await this.tx.executionGet(job.parentExecutionId);
     if (!parent || parent.state !== 'RUNNING') return;
     const now = this.now();
-    if (job.state === 'SUCCEEDED') {
-      await this.moveExecution(parent, 'SUCCEEDED', { completedAt: now, result: job.result, progress: 100 });
-    } else {
-      await this.moveExecution(parent, job.state === 'CANCELLED' ? 'CANCELLED' : 'FAILED', {
-        completedAt: now,
-        error: job.error ?? `sub-job ${job.state.toLowerCase()}`,
-        reason: 'subjob',
-      });
-      if (job.state === 'CANCELLED') {
-        const parentJob = await this.job(parent.jobId);
-        await this.cancelJob(parentJob, 'sub-job cancelled');
-        return;
-      }
+    // The guarded move fails when the parent was cancelled meanwhile: then it has settled already.
+    const moved =
+      job.state === 'SUCCEEDED'
+        ? await this.moveExecution(parent, 'SUCCEEDED', { completedAt: now, result: job.result, progress: 100 })
+        : await this.moveExecution(parent, job.state === 'CANCELLED' ? 'CANCELLED' : 'FAILED', {
+            completedAt: now,
+            error: job.error ?? `sub-job ${job.state.toLowerCase()}`,
+            reason: 'subjob',
+          });
+    if (!moved) return;
+    if (job.state === 'CANCELLED') {
+      await this.cancelJob(await this.job(parent.jobId), 'sub-job cancelled');
+      return;
     }
     this.work.push({ kind: 'settled', execution: parent });
   }
@@ -655,6 +742,9 @@ export class Flow {
     if (this.outbox.length > 0) await this.tx.outboxInsertMany(this.outbox.splice(0));
   }
 }
+
+/** How many times a cancel reads the unfinished executions again (see Flow.cancelActive). */
+const CANCEL_PASSES = 3;
 
 /** An each whose items do not all start at once: some wait PENDING for a slot. */
 function hasConcurrencyLimit(execution: ExecutionRow): boolean {

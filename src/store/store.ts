@@ -133,6 +133,19 @@ export interface Queries {
   jobDelete(id: string): Promise<boolean>;
   /** Ids of final jobs whose `metadata.deleteAt` (set from the spec's `autoDelete`) is at or before `now`. */
   jobListExpired(params: { now: string; limit: number }): Promise<string[]>;
+  /**
+   * The job, read to decide something this transaction then writes (is the job done? may this
+   * execution retry?). PostgreSQL locks the row until commit: 'update' (FOR NO KEY UPDATE) makes
+   * such deciders take turns, each seeing what the one before it committed; 'share' (FOR SHARE)
+   * waits for a decider in progress but not for other sharers. SQLite transactions already take
+   * turns (BEGIN IMMEDIATE), so there it is a plain read.
+   */
+  jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined>;
+  /**
+   * Ids of jobs not yet final none of whose top-level executions is unfinished: nothing will move
+   * them again (the reaper settles them). Oldest first; `ids` narrows the look to these jobs.
+   */
+  jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]>;
   /** Jobs whose parentExecutionId is one of these executions. */
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]>;
   /** Jobs in a state, by count per state (metrics). */

@@ -188,6 +188,12 @@ export class PostgresQueries implements Queries {
   jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
     return this.one((x) => jobs.jobListExpired(x, params));
   }
+  jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined> {
+    return this.one((x) => jobs.jobLock(x, params));
+  }
+  jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]> {
+    return this.one((x) => jobs.jobListStranded(x, params));
+  }
 
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]> {
     return this.one((x) => jobs.jobListByParentExecution(x, executionIds));
