@@ -247,7 +247,7 @@ export class Engine {
     if (!moved) return;
     const job = await flow.job(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (execution.attempt <= retryLimit + this.rescueBudget && (await flow.jobStillOpen(job.id))) {
+    if (execution.attempt <= retryLimit + this.rescueBudget && (await flow.stillOpen(execution))) {
       await flow.launchNew(
         newExecution({
           job,

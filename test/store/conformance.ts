@@ -395,6 +395,18 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.executionListActive({ parentId: 'none' })).toEqual([]);
       });
 
+      it('lists unfinished executions by kind, locking them for a transaction that skips rows others hold', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const [shell, each, lua] = (['shell', 'each', 'lua'] as const).map((kind) => makeExecution(job, { kind, state: 'RUNNING' }));
+        await store.executionInsertMany([shell, each, lua]);
+        expect(ids(await store.executionListActive({ jobId: job.id, kinds: ['shell', 'lua'] }))).toEqual(ids([shell, lua]));
+        expect(ids(await store.executionListActive({ jobId: job.id, kinds: ['each'] }))).toEqual(ids([each]));
+        const locked = await store.tx((tx) => tx.executionListActive({ jobId: job.id, kinds: ['shell', 'lua'], skipLocked: true }));
+        expect(ids(locked)).toEqual(ids([shell, lua]));
+        expect(await store.tx((tx) => tx.executionLock({ id: each.id, mode: 'share' }))).toEqual(await store.executionGet(each.id));
+      });
+
       it('counts settled children atomically', async () => {
         const { executions } = await insertJobWithExecutions(1, { kind: 'each', childCount: 25, state: 'RUNNING' });
         const id = executions[0].id;
@@ -913,14 +925,17 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         return job;
       }
 
-      it('lists open jobs none of whose top-level executions is unfinished, narrowed by ids', async () => {
+      it('lists open jobs with top-level executions, none of them unfinished, narrowed by ids', async () => {
         const stranded = await strandedGraph();
         const { job: busy } = await insertJobWithExecutions(1, { state: 'RUNNING' });
         const { job: done } = await insertJobWithExecutions(1, { state: 'SUCCEEDED' }, { state: 'SUCCEEDED' });
         const [empty] = await insertJobs([makeJob({ state: 'PENDING' })]);
-        expect(await store.jobListStranded({ limit: 10 })).toEqual([stranded.id, empty.id]);
+        const { job: child } = await insertJobWithExecutions(1, { state: 'SUCCEEDED', parentId: 'p' });
+        const later = await strandedGraph();
+        // No execution at all (a record for an outside runner), or only children: not stranded.
+        expect(await store.jobListStranded({ limit: 10 })).toEqual([stranded.id, later.id]);
         expect(await store.jobListStranded({ limit: 1 })).toEqual([stranded.id]);
-        expect(await store.jobListStranded({ limit: 10, ids: [empty.id, busy.id, done.id] })).toEqual([empty.id]);
+        expect(await store.jobListStranded({ limit: 10, ids: [empty.id, busy.id, done.id, child.id, later.id] })).toEqual([later.id]);
         expect(await store.jobListStranded({ limit: 10, ids: [] })).toEqual([]);
       });
 

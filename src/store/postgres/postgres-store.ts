@@ -25,6 +25,7 @@ import type {
   UserRow,
 } from '../../core/model.js';
 import type {
+  ActiveListParams,
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
@@ -249,8 +250,11 @@ export class PostgresQueries implements Queries {
   }): Promise<string[]> {
     return this.one((x) => executions.executionSetStateMany(x, params));
   }
-  executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
+  executionListActive(params: ActiveListParams): Promise<ExecutionRow[]> {
     return this.one((x) => executions.executionListActive(x, params));
+  }
+  executionLock(params: { id: string; mode: 'update' | 'share' }): Promise<ExecutionRow | undefined> {
+    return this.one((x) => executions.executionLock(x, params));
   }
   executionAddChildDone(params: { id: string; by: number }): Promise<ExecutionRow | undefined> {
     return this.one((x) => executions.executionAddChildDone(x, params));

@@ -35,6 +35,7 @@ import type {
 } from '../../core/model.js';
 import { coerceError } from '../../core/errors.js';
 import type {
+  ActiveListParams,
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
@@ -230,8 +231,11 @@ export class SqliteQueries implements Queries {
   }): Promise<string[]> {
     return this.one((c) => executions.executionSetStateMany(c, params));
   }
-  executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
+  executionListActive(params: ActiveListParams): Promise<ExecutionRow[]> {
     return this.one((c) => executions.executionListActive(c, params));
+  }
+  executionLock(params: { id: string; mode: 'update' | 'share' }): Promise<ExecutionRow | undefined> {
+    return this.one((c) => executions.executionGet(c, params.id));
   }
   executionAddChildDone(params: { id: string; by: number }): Promise<ExecutionRow | undefined> {
     return this.one((c) => executions.executionAddChildDone(c, params));
