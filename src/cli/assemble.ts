@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { NodeRow } from '../core/model.js';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
 import { Engine } from '../engine/engine.js';
 import { OutboxDispatcher } from '../engine/outbox.js';
@@ -61,10 +62,13 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   dispatcher.start();
 
   let worker: Worker | null = null;
+  // Read by the worker at each heartbeat, so the port can join once the API listens.
+  let nodeInfo: NodeRow['info'] = {};
   if (mode !== 'server') {
     const shell = createShellRuntime({ isolation: config.isolation });
     const lua = createLuaRuntime({});
     const container = await containerChoice;
+    nodeInfo = { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) };
     worker = new Worker({
       source: engineSource(engine),
       artifacts: engine.artifacts,
@@ -78,7 +82,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       memoryMb: config.memory,
       queues: config.queues,
       drainGraceMs: config.drainGrace * 1000,
-      info: { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) },
+      info: nodeInfo,
     });
     worker.start();
   }
@@ -94,6 +98,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    nodeInfo.port = port;
     folder.announce(url);
     if (mode === 'server') void heartbeatServer(engine, nodeId);
   }

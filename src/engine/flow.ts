@@ -8,7 +8,7 @@
  * Work is a queue rather than recursion so a long chain (a skipped task that unblocks another that
  * is skipped…) cannot blow the stack.
  */
-import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
+import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow, type UserRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
 import { coerceError } from '../core/errors.js';
 import { Redactor } from '../core/redact.js';
@@ -40,6 +40,8 @@ export class Flow {
   private readonly jobs = new Map<string, JobRow>();
   private readonly events: EventRow[] = [];
   private readonly outbox: OutboxRow[] = [];
+  /** Job owners' stored users, for webhook payloads (one read per owner per flow). */
+  private readonly owners = new Map<string, Promise<UserRow | undefined>>();
   private readonly inserts: ExecutionRow[] = [];
   readonly notices = new PendingEvents();
   /** Leaf executions that became RUNNABLE: workers are told after commit. */
@@ -127,7 +129,7 @@ export class Flow {
     });
     const { spec } = await this.jobStatic(execution.jobId);
     if (spec.webhooks?.some((hook) => hook.event === 'task.StateChange')) {
-      this.deliver(await this.job(execution.jobId), 'task.StateChange', execution);
+      await this.deliver(await this.job(execution.jobId), 'task.StateChange', execution);
     }
   }
 
@@ -151,7 +153,7 @@ export class Flow {
       data: null,
     });
     this.notices.add(this.options.bus, 'job:state', { jobId: job.id, state: to });
-    this.deliver(job, 'job.StateChange');
+    await this.deliver(job, 'job.StateChange');
     return true;
   }
 
@@ -159,7 +161,7 @@ export class Flow {
   async reportProgress(execution: ExecutionRow): Promise<void> {
     const { spec } = await this.jobStatic(execution.jobId);
     if (spec.webhooks?.some((hook) => hook.event === 'task.Progress')) {
-      this.deliver(await this.job(execution.jobId), 'task.Progress', execution);
+      await this.deliver(await this.job(execution.jobId), 'task.Progress', execution);
     }
   }
 
@@ -170,8 +172,12 @@ export class Flow {
     await this.tx.jobUpdate({ id: job.id, patch: {}, metadata: { deleteAt } });
   }
 
-  private deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): void {
-    this.outbox.push(...webhookDeliveries({ job, event, execution, now: this.now() }));
+  /** Writes the job's webhooks for this event; payloads may name the owner, read once per flow. */
+  private async deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): Promise<void> {
+    if (!job.spec.webhooks?.length) return;
+    let owner = this.owners.get(job.owner);
+    if (!owner) this.owners.set(job.owner, (owner = this.tx.userGetByName(job.owner)));
+    this.outbox.push(...webhookDeliveries({ job, event, execution, owner: await owner, now: this.now() }));
   }
 
   /** A job (or its parent job, for a sub-job) is RUNNING once any of its work runs. */
@@ -610,7 +616,7 @@ export class Flow {
     if (progress !== job.progress) {
       job.progress = progress;
       await this.tx.jobUpdate({ id: job.id, patch: { progress } });
-      this.deliver(job, 'job.Progress');
+      await this.deliver(job, 'job.Progress');
     }
     if (tasks.every((t) => isFinal(t.state))) await this.finishJob(job);
   }
