@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { NodeRow } from '../core/model.js';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
 import { Engine } from '../engine/engine.js';
 import { OutboxDispatcher } from '../engine/outbox.js';
@@ -23,6 +24,7 @@ import { removeLeftoverCgroups } from '../worker/runtimes/limits.js';
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
 import { buildApp } from '../api/app.js';
+import { JwtVerifier, loadOrCreateSigningKey } from '../api/auth/jwt.js';
 import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
@@ -72,6 +74,8 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
 
   let worker: Worker | null = null;
   const warnings: string[] = [];
+  // Read by the worker at each heartbeat, so the port can join once the API listens.
+  let nodeInfo: NodeRow['info'] = {};
   if (mode !== 'server') {
     // A worker killed with -9 could not remove its cgroups (and what still runs in them).
     if (folder.previousNodeId) await removeLeftoverCgroups(folder.previousNodeId);
@@ -79,6 +83,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     warnings.push(...sandboxWarnings(shell.describe(), config));
     const lua = createLuaRuntime({});
     const container = await containerChoice;
+    nodeInfo = { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) };
     worker = new Worker({
       source: engineSource(engine),
       artifacts: engine.artifacts,
@@ -93,7 +98,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       queues: config.queues,
       drainGraceMs: config.drainGrace * 1000,
       outputLimits: { maxFiles: config.maxOutputFiles, maxBytes: Math.floor(config.maxOutputMb * 1024 * 1024) },
-      info: { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) },
+      info: nodeInfo,
     });
     worker.start();
   }
@@ -104,11 +109,18 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   const scheduler = new Scheduler(engine);
   if (mode !== 'worker') {
     scheduler.start();
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler } });
+    const jwt = new JwtVerifier({
+      store,
+      signingKey: await loadOrCreateSigningKey(config.data),
+      trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
+      audiences: config.jwtAudience,
+    });
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    nodeInfo.port = port;
     folder.announce(url);
     if (mode === 'server') void heartbeatServer(engine, nodeId);
   }

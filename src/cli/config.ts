@@ -52,6 +52,14 @@ export interface ServerConfig {
   maxOutputFiles: number;
   /** MB an execution may leave in outputs/, all files together; more fails it. (Default: 1024) */
   maxOutputMb: number;
+  /** An outside JWT issuer to trust (its `iss`); needs `jwtJwks`. (Default: none) */
+  jwtIssuer?: string;
+  /** That issuer's JWKS: a file or an http(s) URL. */
+  jwtJwks?: string;
+  /** The JWT audience each face accepts, as face=audience pairs. (Default: each face's name: v1, tork, …) */
+  jwtAudience: Record<string, string>;
+  /** Requests per credential and window, e.g. 600/1m. (Default: no limit) */
+  rateLimit?: { max: number; windowMs: number };
   /**
    * Let webhooks and status reports reach loopback, private, link-local and other non-public
    * addresses. Off, such deliveries are refused (server-side request forgery). (Default: false)
@@ -80,6 +88,10 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'maxProcesses', flag: '--max-processes <n>', env: 'BARGE_MAX_PROCESSES', help: 'processes and threads per shell execution (default 4096)' },
   { key: 'maxOutputFiles', flag: '--max-output-files <n>', env: 'BARGE_MAX_OUTPUT_FILES', help: 'files an execution may leave in outputs/, or it fails (default 10000)' },
   { key: 'maxOutputMb', flag: '--max-output-mb <mb>', env: 'BARGE_MAX_OUTPUT_MB', help: 'MB an execution may leave in outputs/, or it fails (default 1024)' },
+  { key: 'jwtIssuer', flag: '--jwt-issuer <iss>', env: 'BARGE_JWT_ISSUER', help: 'trust JWTs from this outside issuer (with --jwt-jwks)' },
+  { key: 'jwtJwks', flag: '--jwt-jwks <file|url>', env: 'BARGE_JWT_JWKS', help: "the outside issuer's JWKS, a file or an http(s) URL" },
+  { key: 'jwtAudience', flag: '--jwt-audience <face=aud,…>', env: 'BARGE_JWT_AUDIENCE', help: "JWT audience per face, e.g. v1=barge,tork=tork (default: the face's name)" },
+  { key: 'rateLimit', flag: '--rate-limit <n/window>', env: 'BARGE_RATE_LIMIT', help: 'requests per credential, e.g. 600/1m (default: no limit)' },
   { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
 ];
 
@@ -114,8 +126,15 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     maxProcesses: positiveInt(pick('maxProcesses') ?? 4096, 'max-processes'),
     maxOutputFiles: positiveInt(pick('maxOutputFiles') ?? 10_000, 'max-output-files'),
     maxOutputMb: positive(pick('maxOutputMb') ?? 1024, 'max-output-mb'),
+    jwtIssuer: optionalString(pick('jwtIssuer')),
+    jwtJwks: optionalString(pick('jwtJwks')),
+    jwtAudience: toPairs(pick('jwtAudience') ?? '', 'jwt-audience'),
+    rateLimit: toRateLimit(pick('rateLimit')),
     allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
   };
+  if ((config.jwtIssuer === undefined) !== (config.jwtJwks === undefined)) {
+    throw new Error('--jwt-issuer and --jwt-jwks go together: name the issuer and where its keys are');
+  }
   if (config.port < 0 || config.port > 65535) throw new Error(`port must be 0..65535, got ${config.port}`);
   if (config.requireSandbox && config.isolation === 'none') {
     throw new Error('--require-sandbox and --isolation none contradict each other: no shell task could run');
@@ -160,10 +179,6 @@ function positiveInt(value: unknown, name: string): number {
   return number;
 }
 
-function optionalString(value: unknown): string | undefined {
-  return value === undefined || value === null || value === '' ? undefined : String(value);
-}
-
 function optionalNumber(value: unknown, name: string): number | undefined {
   if (value === undefined || value === null || value === '') return undefined;
   const number = toNumber(value, name);
@@ -178,6 +193,34 @@ function toBool(value: unknown): boolean {
 function toList(value: unknown): string[] {
   const items = Array.isArray(value) ? value.map(String) : String(value).split(',');
   return items.map((item) => item.trim()).filter(Boolean);
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === undefined || value === null || String(value).trim() === '' ? undefined : String(value).trim();
+}
+
+/** `a=b,c=d` (or a mapping in barge.yaml) as an object. */
+function toPairs(value: unknown, name: string): Record<string, string> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+  }
+  const pairs: Record<string, string> = {};
+  for (const item of toList(value)) {
+    const [key, ...rest] = item.split('=');
+    if (!key || rest.length === 0 || rest.join('=') === '') throw new Error(`${name} expects face=value pairs, got "${item}"`);
+    pairs[key.trim()] = rest.join('=').trim();
+  }
+  return pairs;
+}
+
+const WINDOW_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `600/1m`: at most 600 requests a minute. */
+function toRateLimit(value: unknown): ServerConfig['rateLimit'] {
+  if (value === undefined || value === null || value === '') return undefined;
+  const match = /^(\d+)\/(\d*)([smh])$/.exec(String(value).trim());
+  if (!match || Number(match[1]) < 1) throw new Error(`rate-limit must look like 600/1m (requests/window in s, m or h), got "${String(value)}"`);
+  return { max: Number(match[1]), windowMs: Number(match[2] || '1') * WINDOW_UNITS_MS[match[3]] };
 }
 
 function toIsolation(value: unknown): ServerConfig['isolation'] {

@@ -10,9 +10,10 @@
  */
 import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, TaskRow } from '../core/model.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
+import { Redactor } from '../core/redact.js';
 import { assertTransition, isFinal } from '../core/states.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
-import type { Store } from '../store/store.js';
+import type { Queries, Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
 import { chooseFair } from './claim.js';
 import { systemClock, type Clock } from './clock.js';
@@ -20,6 +21,7 @@ import { EventBus } from './events.js';
 import { Flow, inFlow, type FlowOptions } from './flow.js';
 import { newExecution, resourcesOf } from './expand.js';
 import { JobCache } from './job-cache.js';
+import { QuotaGate } from './quotas.js';
 
 export interface EngineOptions {
   store: Store;
@@ -68,14 +70,21 @@ export interface FinishReport {
   reason: string | null;
 }
 
+/** Executions whose log redactors are kept: more than a worker fleet runs at once. */
+const LOG_REDACTORS_KEPT = 10_000;
+
 export class Engine {
   readonly store: Store;
   readonly artifacts: ArtifactStore;
   readonly clock: Clock;
   readonly bus: EventBus;
   readonly leaseMs: number;
+  /** Per-user quotas, checked at submit and claim (quotas.ts). */
+  readonly quotas: QuotaGate;
   private readonly flowOptions: FlowOptions;
   private readonly rescueBudget: number;
+  /** Per execution whose logs stream in, its job's redactor (oldest dropped past LOG_REDACTORS_KEPT). */
+  private readonly logRedactors = new Map<string, Redactor>();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -84,6 +93,7 @@ export class Engine {
     this.bus = options.bus ?? new EventBus();
     this.leaseMs = options.leaseMs ?? 30_000;
     this.rescueBudget = options.rescueBudget ?? 5;
+    this.quotas = new QuotaGate(this.store, this.clock);
     this.flowOptions = {
       clock: this.clock,
       bus: this.bus,
@@ -111,15 +121,19 @@ export class Engine {
   /** Validates a spec (throws ValidationError with every problem) and writes the job durably. */
   async submit(input: unknown, options: SubmitOptions): Promise<JobRow> {
     const spec = validateJobSpec(input, options.validation);
-    const job = await this.flow((flow) =>
-      flow.createJob({
+    await this.quotas.checkSubmit(options.owner);
+    const job = await this.flow(async (flow) => {
+      const created = await flow.createJob({
         spec,
         owner: options.owner,
         origin: options.origin ?? 'v1',
         parentExecutionId: null,
         metadata: options.metadata ?? {},
-      }),
-    );
+      });
+      // Counted with the new executions written: over the quota, the throw rolls them back.
+      await this.quotas.checkQueued(flow.tx, options.owner);
+      return created;
+    });
     if (job.state === 'RUNNABLE') this.store.notify('work').catch(() => undefined);
     return job;
   }
@@ -140,7 +154,9 @@ export class Engine {
         // Work that cannot fit now must not take the places of work that can (an owner's later jobs).
         fits: { cpus: request.cpus, memoryMb: request.memoryMb },
       });
-      const chosen = chooseFair(candidates, request, request.max);
+      const { allowed, held } = await this.quotas.holdBack(flow.tx, candidates);
+      if (held.size > 0) await explainHeld(flow.tx, candidates, held);
+      const chosen = chooseFair(allowed, request, request.max);
       if (chosen.length === 0) return [];
       const leaseExpiresAt = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
       // A claimed execution no longer waits: drop the reason it was waiting for.
@@ -200,10 +216,25 @@ export class Engine {
         nodeId,
       });
       if (!execution) return false;
+      await this.redactError(flow, execution, nodeId);
       await flow.recordExecution(execution);
       flow.settled(execution);
       return true;
     });
+  }
+
+  /**
+   * A failing task's error is its last log lines, which may print a secret: cut the job's secret
+   * values out before anything (events, the job's error, webhooks, every API) reads it. The move
+   * above wrote it unredacted, unseen by others inside this transaction; this rewrites it only
+   * when a secret actually occurs. (core/redact.ts says why redaction happens where text is produced.)
+   */
+  private async redactError(flow: Flow, execution: ExecutionRow, nodeId: string): Promise<void> {
+    if (execution.error === null) return;
+    const redacted = Redactor.forJob(await flow.job(execution.jobId)).text(execution.error);
+    if (redacted === execution.error) return;
+    await flow.tx.executionMove({ id: execution.id, from: [execution.state], to: execution.state, patch: { error: redacted }, nodeId });
+    execution.error = redacted;
   }
 
   /** Hands an execution back (a draining worker that could not finish it): a new attempt. */
@@ -247,7 +278,7 @@ export class Engine {
     if (!moved) return;
     const job = await flow.job(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (execution.attempt <= retryLimit + this.rescueBudget && (await flow.jobStillOpen(job.id))) {
+    if (execution.attempt <= retryLimit + this.rescueBudget && (await flow.stillOpen(execution))) {
       await flow.launchNew(
         newExecution({
           job,
@@ -271,8 +302,13 @@ export class Engine {
     return this.store.executionRenewLeases({ nodeId, ids: executionIds, until });
   }
 
-  async appendLogs(lines: LogLine[]): Promise<void> {
-    if (lines.length === 0) return;
+  /**
+   * Stores log lines with the job's secret values cut out (core/redact.ts says why here), so no
+   * view, stream or search of the logs can show them.
+   */
+  async appendLogs(raw: LogLine[]): Promise<void> {
+    if (raw.length === 0) return;
+    const lines = await this.redactLogs(raw);
     await this.store.logAppendMany(lines);
     const byExecution = new Map<string, LogLine[]>();
     for (const line of lines) {
@@ -281,6 +317,32 @@ export class Engine {
       byExecution.set(line.executionId, list);
     }
     for (const [executionId, list] of byExecution) this.bus.emit('log:lines', { executionId, lines: list });
+  }
+
+  private async redactLogs(lines: LogLine[]): Promise<LogLine[]> {
+    const redactors = new Map<string, Redactor>();
+    for (const { executionId } of lines) {
+      if (!redactors.has(executionId)) redactors.set(executionId, await this.logRedactor(executionId));
+    }
+    return lines.map((line) => {
+      const redactor = redactors.get(line.executionId);
+      if (!redactor || redactor.empty) return line;
+      const text = redactor.text(line.line);
+      return text === line.line ? line : { ...line, line: text };
+    });
+  }
+
+  /** The redactor of an execution's job, remembered for the next batches of its logs. */
+  private async logRedactor(executionId: string): Promise<Redactor> {
+    const known = this.logRedactors.get(executionId);
+    if (known) return known;
+    const execution = await this.store.executionGet(executionId);
+    const redactor = execution
+      ? Redactor.forJob(await this.flowOptions.jobs.get(this.store, execution.jobId))
+      : new Redactor([]);
+    this.logRedactors.set(executionId, redactor);
+    if (this.logRedactors.size > LOG_REDACTORS_KEPT) this.logRedactors.delete(this.logRedactors.keys().next().value as string);
+    return redactor;
   }
 
   /** A script's progress (0..100); a job whose webhooks ask for task.Progress hears of it. */
@@ -380,6 +442,7 @@ export class Engine {
         if (isFinal(sub.state)) await this.deleteJob(sub.id);
       }
     }
+    await this.quotas.keepCompute(job.owner, executions);
     await this.store.jobDelete(id);
     await this.artifacts.deleteJob(id);
   }
@@ -434,5 +497,18 @@ export class Engine {
   /** Counts of a job's executions by state. */
   async executionCounts(jobId: string): Promise<Partial<Record<State, number>>> {
     return this.store.executionCountByState({ jobId });
+  }
+}
+
+/** Held work says which quota holds it; only rows whose reason changes are written. */
+async function explainHeld(tx: Queries, candidates: ExecutionRow[], held: Map<string, string>): Promise<void> {
+  const byReason = new Map<string, string[]>();
+  for (const candidate of candidates) {
+    const reason = held.get(candidate.owner);
+    if (reason === undefined || candidate.reason === reason) continue;
+    byReason.set(reason, [...(byReason.get(reason) ?? []), candidate.id]);
+  }
+  for (const [reason, ids] of byReason) {
+    await tx.executionSetStateMany({ ids, from: ['RUNNABLE'], to: 'RUNNABLE', patch: { reason } });
   }
 }

@@ -8,7 +8,7 @@
  * Work is a queue rather than recursion so a long chain (a skipped task that unblocks another that
  * is skipped…) cannot blow the stack.
  */
-import { hasChildren, isRunnableKind, type EventRow, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
+import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow, type UserRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
 import { coerceError } from '../core/errors.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
@@ -39,6 +39,8 @@ export class Flow {
   private readonly jobs = new Map<string, JobRow>();
   private readonly events: EventRow[] = [];
   private readonly outbox: OutboxRow[] = [];
+  /** Job owners' stored users, for webhook payloads (one read per owner per flow). */
+  private readonly owners = new Map<string, Promise<UserRow | undefined>>();
   private readonly inserts: ExecutionRow[] = [];
   readonly notices = new PendingEvents();
   /** Leaf executions that became RUNNABLE: workers are told after commit. */
@@ -126,7 +128,7 @@ export class Flow {
     });
     const { spec } = await this.jobStatic(execution.jobId);
     if (spec.webhooks?.some((hook) => hook.event === 'task.StateChange')) {
-      this.deliver(await this.job(execution.jobId), 'task.StateChange', execution);
+      await this.deliver(await this.job(execution.jobId), 'task.StateChange', execution);
     }
   }
 
@@ -150,7 +152,7 @@ export class Flow {
       data: null,
     });
     this.notices.add(this.options.bus, 'job:state', { jobId: job.id, state: to });
-    this.deliver(job, 'job.StateChange');
+    await this.deliver(job, 'job.StateChange');
     return true;
   }
 
@@ -158,7 +160,7 @@ export class Flow {
   async reportProgress(execution: ExecutionRow): Promise<void> {
     const { spec } = await this.jobStatic(execution.jobId);
     if (spec.webhooks?.some((hook) => hook.event === 'task.Progress')) {
-      this.deliver(await this.job(execution.jobId), 'task.Progress', execution);
+      await this.deliver(await this.job(execution.jobId), 'task.Progress', execution);
     }
   }
 
@@ -169,8 +171,12 @@ export class Flow {
     await this.tx.jobUpdate({ id: job.id, patch: {}, metadata: { deleteAt } });
   }
 
-  private deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): void {
-    this.outbox.push(...webhookDeliveries({ job, event, execution, now: this.now() }));
+  /** Writes the job's webhooks for this event; payloads may name the owner, read once per flow. */
+  private async deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): Promise<void> {
+    if (!job.spec.webhooks?.length) return;
+    let owner = this.owners.get(job.owner);
+    if (!owner) this.owners.set(job.owner, (owner = this.tx.userGetByName(job.owner)));
+    this.outbox.push(...webhookDeliveries({ job, event, execution, owner: await owner, now: this.now() }));
   }
 
   /** A job (or its parent job, for a sub-job) is RUNNING once any of its work runs. */
@@ -428,7 +434,7 @@ export class Flow {
     if (execution.state !== 'FAILED' || execution.reason === 'template' || execution.reason === 'cancelled') return false;
     const job = await this.jobStatic(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (execution.attempt > retryLimit || !(await this.jobStillOpen(execution.jobId))) return false;
+    if (execution.attempt > retryLimit || !(await this.stillOpen(execution))) return false;
     const delay = Math.min(this.options.retryBaseMs * 2 ** (execution.attempt - 1), this.options.retryMaxMs);
     const retry: ExecutionRow = {
       ...newExecution({
@@ -447,12 +453,17 @@ export class Flow {
   }
 
   /**
-   * Whether a job may still get a new attempt. A cancel committing meanwhile must not miss it: the
-   * share lock waits for a cancel that already moved the job, and holds back one that has not
-   * (Flow.cancelJob looks for executions again after its move).
+   * Whether an execution may still get a new attempt: its job is not final, nor its parent (a
+   * sibling failed). A cancel committing meanwhile must not miss the new attempt: the share lock
+   * waits for a cancel that already moved the job or parent, and holds back one that has not (a
+   * cancel looks for unfinished executions again after its move).
    */
-  async jobStillOpen(jobId: string): Promise<boolean> {
-    return !isFinal((await this.lockJob(jobId, 'share')).state);
+  async stillOpen(execution: ExecutionRow): Promise<boolean> {
+    if (execution.parentId) {
+      const parent = await this.tx.executionLock({ id: execution.parentId, mode: 'share' });
+      if (!parent || isFinal(parent.state)) return false;
+    }
+    return !isFinal((await this.lockJob(execution.jobId, 'share')).state);
   }
 
   private async onChildSettled(child: ExecutionRow): Promise<void> {
@@ -460,13 +471,16 @@ export class Flow {
     if (child.state === 'FAILED' || child.state === 'CANCELLED') {
       const parent = await this.tx.executionGet(parentId);
       if (!parent || isFinal(parent.state)) return;
-      await this.cancelChildren(parent.id);
+      // The parent's move comes first and locks it: siblings failing at the same moment wait on it
+      // and then find it final. Their own rows they hold are passed over by the cancel.
       const failed = await this.moveExecution(parent, 'FAILED', {
         completedAt: this.now(),
         error: `${child.name}: ${child.error ?? child.state.toLowerCase()}`,
         reason: 'child failed',
       });
-      if (failed) this.work.push({ kind: 'settled', execution: parent });
+      if (!failed) return;
+      await this.cancelChildren(parent.id);
+      this.work.push({ kind: 'settled', execution: parent });
       return;
     }
     await this.keepVar(child);
@@ -517,13 +531,18 @@ export class Flow {
   }
 
   /**
-   * Cancels the unfinished executions of a job or of a parent. A sibling finishing at the same
-   * moment may commit a retry this transaction's first list did not see (it waited on that
-   * sibling's row lock meanwhile): the list is read again until it has nothing left to cancel.
+   * Cancels the unfinished executions of a job or of a parent. A leaf whose own finish holds its
+   * row right now is passed over rather than waited for: that finish waits for the parent or job
+   * this transaction moved, then finds it final (waiting instead is a deadlock: it holds the leaf
+   * and wants the parent, we hold the parent and want the leaf). It ends in its own reported
+   * state. Composites are always waited for: none may be left unfinished. The list is read again
+   * while it yields something to cancel, so a retry committed meanwhile is not missed either.
    */
   private async cancelActive(scope: { jobId?: string; parentId?: string }): Promise<void> {
     for (let pass = 0; pass < CANCEL_PASSES; pass += 1) {
-      const active = await this.tx.executionListActive(scope);
+      const composites = await this.tx.executionListActive({ ...scope, kinds: COMPOSITE_KINDS });
+      const leaves = await this.tx.executionListActive({ ...scope, kinds: RUNNABLE_KINDS, skipLocked: true });
+      const active = [...composites, ...leaves];
       let cancelled = 0;
       // Children come after their composite; one already cancelled with it just fails its guard.
       for (const execution of active) if (await this.cancelExecution(execution)) cancelled += 1;
@@ -596,7 +615,7 @@ export class Flow {
     if (progress !== job.progress) {
       job.progress = progress;
       await this.tx.jobUpdate({ id: job.id, patch: { progress } });
-      this.deliver(job, 'job.Progress');
+      await this.deliver(job, 'job.Progress');
     }
     if (tasks.every((t) => isFinal(t.state))) await this.finishJob(job);
   }
@@ -739,6 +758,7 @@ export class Flow {
 
 /** How many times a cancel reads the unfinished executions again (see Flow.cancelActive). */
 const CANCEL_PASSES = 3;
+const COMPOSITE_KINDS: readonly ExecutionKind[] = ['parallel', 'each', 'subjob'];
 
 /** An each whose items do not all start at once: some wait PENDING for a slot. */
 function hasConcurrencyLimit(execution: ExecutionRow): boolean {

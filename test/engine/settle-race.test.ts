@@ -2,7 +2,8 @@
  * Issue 17: branches of a `needs` graph that finish at the same moment, each in its own
  * transaction, must still settle the job (PostgreSQL runs them concurrently under READ COMMITTED).
  * No processes run here: the test claims, starts and finishes executions through the engine, so a
- * whole batch of branches reports within a millisecond or two, many rounds over. No reaper runs:
+ * whole batch of branches reports within a millisecond or two, many rounds over (a finish that
+ * deadlocked past the store's retries would throw here). No reaper runs:
  * the repair safety net must not hide a settling bug.
  */
 import { join } from 'node:path';
@@ -29,6 +30,8 @@ const FAN_IN = [
   ...Array.from({ length: 20 }, (_, i) => ({ name: `branch${i}`, run: i % 2 === 0 ? 'exit 1' : 'true' })),
   { name: 'join', run: 'true', needs: Array.from({ length: 20 }, (_, i) => `branch${i}`) },
 ];
+
+const PARALLEL = [{ name: 'p', parallel: { tasks: Array.from({ length: 10 }, (_, i) => ({ name: `child${i}`, run: 'true' })) } }];
 
 type Outcome = 'SUCCEEDED' | 'FAILED';
 
@@ -111,5 +114,10 @@ describe.skipIf(!pgAvailable())('settling a job when branches finish together (P
     const jobs = await many(120, () => drive(FAN_IN, (name) => (Number(name.slice(6)) % 2 === 0 ? 'FAILED' : 'SUCCEEDED')));
     await expectAllFinal(jobs, 'FAILED');
     for (const job of jobs.slice(0, 20)) expect(await engine.executionCounts(job.id)).toEqual({ FAILED: 10, SUCCEEDED: 10 });
+  });
+
+  it('children of a parallel failing together: the parent fails once, siblings stop, the job ends FAILED', { timeout: 240_000 }, async () => {
+    const jobs = await many(60, () => drive(PARALLEL, () => 'FAILED'));
+    await expectAllFinal(jobs, 'FAILED');
   });
 });

@@ -22,6 +22,7 @@ const JOB_LOCK = { update: `${JOB_GET} FOR NO KEY UPDATE`, share: `${JOB_GET} FO
 const JOB_LIST_STRANDED = `
   SELECT j.id FROM jobs AS j
   WHERE j.state = ANY($1::text[]) AND ($2::text[] IS NULL OR j.id = ANY($2::text[]))
+    AND EXISTS (SELECT 1 FROM executions AS e WHERE e.job_id = j.id AND e.parent_id IS NULL)
     AND NOT EXISTS (
       SELECT 1 FROM executions AS e
       WHERE e.job_id = j.id AND e.parent_id IS NULL AND e.state = ANY($1::text[]))

@@ -13,6 +13,7 @@ const JOB_GET = `SELECT * FROM jobs WHERE id = ?`;
 const JOB_LIST_STRANDED = `
   SELECT j.id FROM jobs AS j
   WHERE j.${stateIn(ACTIVE_STATES)} AND (? IS NULL OR j.id IN (SELECT value FROM json_each(?)))
+    AND EXISTS (SELECT 1 FROM executions AS e WHERE e.job_id = j.id AND e.parent_id IS NULL)
     AND NOT EXISTS (
       SELECT 1 FROM executions AS e
       WHERE e.job_id = j.id AND e.parent_id IS NULL AND e.${stateIn(ACTIVE_STATES)})
