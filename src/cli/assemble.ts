@@ -17,6 +17,7 @@ import { createLuaRuntime, createShellRuntime, detectContainerRuntime, type Runt
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
 import { buildApp } from '../api/app.js';
+import { JwtVerifier, loadOrCreateSigningKey } from '../api/auth/jwt.js';
 import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
@@ -93,7 +94,13 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   const scheduler = new Scheduler(engine);
   if (mode !== 'worker') {
     scheduler.start();
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler } });
+    const jwt = new JwtVerifier({
+      store,
+      signingKey: await loadOrCreateSigningKey(config.data),
+      trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
+      audiences: config.jwtAudience,
+    });
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
