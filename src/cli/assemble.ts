@@ -33,8 +33,8 @@ export interface Running {
 }
 
 export async function start(mode: Mode, config: ServerConfig): Promise<Running> {
-  // Before anything touches the store: a second process on this folder stops here.
-  const folder = DataFolder.claim(config.data, mode);
+  // Before anything touches the store: a second worker-running process on this folder stops here.
+  const folder = mode === 'server' ? DataFolder.share(config.data, mode) : DataFolder.claim(config.data, mode);
   try {
     return await startParts(mode, config, folder);
   } catch (error) {

@@ -11,6 +11,7 @@
 import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow, type UserRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
 import { coerceError } from '../core/errors.js';
+import { Redactor } from '../core/redact.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
 import { validateJobSpec } from '../core/spec.js';
 import { parseDuration } from '../core/duration.js';
@@ -214,7 +215,7 @@ export class Flow {
     } catch (error) {
       const execution = newExecution({ job, taskId, spec: { ...spec, parallel: undefined, each: undefined, subjob: undefined, run: '' }, parentId, idx, attempt, now });
       execution.state = 'FAILED';
-      execution.error = coerceError(error).message;
+      execution.error = templateError(job, error);
       execution.reason = 'template';
       execution.completedAt = now;
       return execution;
@@ -249,7 +250,7 @@ export class Flow {
       try {
         outcome = renderTemplate(condition.includes('{{') ? condition : `{{ ${condition} }}`, jobContext(job));
       } catch (error) {
-        return this.failNew(execution, coerceError(error).message, 'template');
+        return this.failNew(execution, templateError(job, error), 'template');
       }
       if (outcome.trim() === 'false') {
         const now = this.now();
@@ -301,7 +302,7 @@ export class Flow {
     try {
       list = evaluateExpression(each.list, jobContext(job));
     } catch (error) {
-      return this.failNew(parent, coerceError(error).message, 'template');
+      return this.failNew(parent, templateError(job, error), 'template');
     }
     if (!Array.isArray(list)) return this.failNew(parent, 'each.list does not evaluate to a list', 'template');
     if (!(await this.enter(parent, 'RUNNING', { startedAt: this.now(), childCount: list.length }))) return;
@@ -341,7 +342,7 @@ export class Flow {
         autoDelete: subjob.autoDelete,
       });
     } catch (error) {
-      return this.failNew(parent, coerceError(error).message, 'spec');
+      return this.failNew(parent, templateError(job, error), 'spec');
     }
     if (!(await this.enter(parent, 'RUNNING', { startedAt: this.now(), childCount: 1 }))) return;
     await this.markJobRunning(job.id);
@@ -697,7 +698,7 @@ export class Flow {
     try {
       return { result: renderTemplate(job.spec.output, jobContext(job)) };
     } catch (error) {
-      return { error: coerceError(error).message };
+      return { error: templateError(job, error) };
     }
   }
 
@@ -811,4 +812,12 @@ export async function inFlow<T>(store: Queries, options: FlowOptions, fn: (flow:
   });
   flow?.notices.flush();
   return result;
+}
+
+/**
+ * A template's or expression's error as stored: its message may quote a value it was given (such
+ * as a secret passed to int()), so the job's secret values are cut out (core/redact.ts).
+ */
+function templateError(job: Pick<JobRow, 'secrets' | 'spec'>, error: unknown): string {
+  return Redactor.forJob(job).text(coerceError(error).message);
 }
