@@ -114,6 +114,7 @@ export async function freshPgUrl(): Promise<string> {
   if (!serverUrl) throw new Error(PG_SKIP_REASON);
   const name = `barge_test_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: serverUrl });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}`);
