@@ -10,6 +10,7 @@
  */
 import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, TaskRow } from '../core/model.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
+import { Redactor } from '../core/redact.js';
 import { assertTransition, isFinal } from '../core/states.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
 import type { Store } from '../store/store.js';
@@ -68,6 +69,9 @@ export interface FinishReport {
   reason: string | null;
 }
 
+/** Executions whose log redactors are kept: more than a worker fleet runs at once. */
+const LOG_REDACTORS_KEPT = 10_000;
+
 export class Engine {
   readonly store: Store;
   readonly artifacts: ArtifactStore;
@@ -76,6 +80,8 @@ export class Engine {
   readonly leaseMs: number;
   private readonly flowOptions: FlowOptions;
   private readonly rescueBudget: number;
+  /** Per execution whose logs stream in, its job's redactor (oldest dropped past LOG_REDACTORS_KEPT). */
+  private readonly logRedactors = new Map<string, Redactor>();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -202,6 +208,7 @@ export class Engine {
         nodeId,
       });
       if (!execution) return this.lateReport(flow, nodeId, executionId, report);
+      await this.redactError(flow, execution, nodeId);
       await flow.recordExecution(execution);
       flow.settled(execution);
       return true;
@@ -228,6 +235,20 @@ export class Engine {
       },
     ]);
     return false;
+  }
+
+  /**
+   * A failing task's error is its last log lines, which may print a secret: cut the job's secret
+   * values out before anything (events, the job's error, webhooks, every API) reads it. The move
+   * above wrote it unredacted, unseen by others inside this transaction; this rewrites it only
+   * when a secret actually occurs. (core/redact.ts says why redaction happens where text is produced.)
+   */
+  private async redactError(flow: Flow, execution: ExecutionRow, nodeId: string): Promise<void> {
+    if (execution.error === null) return;
+    const redacted = Redactor.forJob(await flow.job(execution.jobId)).text(execution.error);
+    if (redacted === execution.error) return;
+    await flow.tx.executionMove({ id: execution.id, from: [execution.state], to: execution.state, patch: { error: redacted }, nodeId });
+    execution.error = redacted;
   }
 
   /** Hands an execution back (a draining worker that could not finish it): a new attempt. */
@@ -295,8 +316,13 @@ export class Engine {
     return this.store.executionRenewLeases({ nodeId, ids: executionIds, until });
   }
 
-  async appendLogs(lines: LogLine[]): Promise<void> {
-    if (lines.length === 0) return;
+  /**
+   * Stores log lines with the job's secret values cut out (core/redact.ts says why here), so no
+   * view, stream or search of the logs can show them.
+   */
+  async appendLogs(raw: LogLine[]): Promise<void> {
+    if (raw.length === 0) return;
+    const lines = await this.redactLogs(raw);
     await this.store.logAppendMany(lines);
     const byExecution = new Map<string, LogLine[]>();
     for (const line of lines) {
@@ -305,6 +331,32 @@ export class Engine {
       byExecution.set(line.executionId, list);
     }
     for (const [executionId, list] of byExecution) this.bus.emit('log:lines', { executionId, lines: list });
+  }
+
+  private async redactLogs(lines: LogLine[]): Promise<LogLine[]> {
+    const redactors = new Map<string, Redactor>();
+    for (const { executionId } of lines) {
+      if (!redactors.has(executionId)) redactors.set(executionId, await this.logRedactor(executionId));
+    }
+    return lines.map((line) => {
+      const redactor = redactors.get(line.executionId);
+      if (!redactor || redactor.empty) return line;
+      const text = redactor.text(line.line);
+      return text === line.line ? line : { ...line, line: text };
+    });
+  }
+
+  /** The redactor of an execution's job, remembered for the next batches of its logs. */
+  private async logRedactor(executionId: string): Promise<Redactor> {
+    const known = this.logRedactors.get(executionId);
+    if (known) return known;
+    const execution = await this.store.executionGet(executionId);
+    const redactor = execution
+      ? Redactor.forJob(await this.flowOptions.jobs.get(this.store, execution.jobId))
+      : new Redactor([]);
+    this.logRedactors.set(executionId, redactor);
+    if (this.logRedactors.size > LOG_REDACTORS_KEPT) this.logRedactors.delete(this.logRedactors.keys().next().value as string);
+    return redactor;
   }
 
   /** A script's progress (0..100); a job whose webhooks ask for task.Progress hears of it. */
