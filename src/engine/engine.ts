@@ -12,6 +12,7 @@ import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, Task
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import { Redactor } from '../core/redact.js';
 import { assertTransition, isFinal } from '../core/states.js';
+import { sanitizeLogText } from '../core/text.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
 import type { Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
@@ -199,8 +200,8 @@ export class Engine {
         patch: {
           completedAt: this.now(),
           exitCode: report.exitCode,
-          result: report.result,
-          error: report.error,
+          result: report.result === null ? null : sanitizeLogText(report.result),
+          error: report.error === null ? null : sanitizeLogText(report.error),
           reason: report.reason,
           leaseExpiresAt: null,
           ...(report.state === 'SUCCEEDED' ? { progress: 100 } : {}),

@@ -8,6 +8,7 @@ import { createToken, createUser } from '../../src/api/auth/index.js';
 import type { JobRow } from '../../src/core/model.js';
 import { isFinal } from '../../src/core/states.js';
 import { makeEngine, type EngineBundle } from '../helpers/engine.js';
+import type { StoreKind } from '../helpers/stores.js';
 
 export interface ApiUnderTest {
   bundle: EngineBundle;
@@ -44,10 +45,13 @@ export interface CallInit extends Omit<RequestInit, 'body'> {
   body?: unknown;
 }
 
-export async function startApi(options: Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes'>> = {}): Promise<ApiUnderTest> {
-  const bundle = await makeEngine('sqlite');
+export async function startApi(
+  options: Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes'>> & { store?: StoreKind } = {},
+): Promise<ApiUnderTest> {
+  const { store: kind = 'sqlite', ...deps } = options;
+  const bundle = await makeEngine(kind);
   // Quiet: the deliberate 500 in errors.test.ts would print its stack.
-  const app = await buildApp({ engine: bundle.engine, version: 'test', open: options.open ?? false, logger: false, ...options });
+  const app = await buildApp({ engine: bundle.engine, version: 'test', open: deps.open ?? false, logger: false, ...deps });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (!address || typeof address !== 'object') throw new Error('not listening');
