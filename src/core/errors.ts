@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BARGE_E_UNAUTHORIZED'
   | 'BARGE_E_FORBIDDEN'
   | 'BARGE_E_TOO_LARGE'
+  | 'BARGE_E_TOO_MANY'
   | 'BARGE_E_UNAVAILABLE'
   | 'BARGE_E_INTERNAL';
 
@@ -66,6 +67,17 @@ export function isUnavailable(error: unknown): boolean {
     if (code === 'BARGE_E_UNAVAILABLE' || (typeof code === 'string' && UNREACHABLE_CODES.has(code))) return true;
   }
   return false;
+}
+
+/** Over a quota or a rate limit: the message names which, so the caller knows what to wait for. */
+export class TooManyError extends BargeError {
+  constructor(
+    message: string,
+    /** Seconds after which trying again may succeed, when known. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super('BARGE_E_TOO_MANY', message);
+  }
 }
 
 export function formatProblem(problem: Problem): string {

@@ -14,7 +14,7 @@ import { Redactor } from '../core/redact.js';
 import { assertTransition, isFinal } from '../core/states.js';
 import { sanitizeLogText } from '../core/text.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
-import type { Store } from '../store/store.js';
+import type { Queries, Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
 import { chooseFair } from './claim.js';
 import { systemClock, type Clock } from './clock.js';
@@ -22,6 +22,7 @@ import { EventBus } from './events.js';
 import { Flow, inFlow, type FlowOptions } from './flow.js';
 import { newExecution, resourcesOf } from './expand.js';
 import { JobCache } from './job-cache.js';
+import { QuotaGate } from './quotas.js';
 
 export interface EngineOptions {
   store: Store;
@@ -79,6 +80,8 @@ export class Engine {
   readonly clock: Clock;
   readonly bus: EventBus;
   readonly leaseMs: number;
+  /** Per-user quotas, checked at submit and claim (quotas.ts). */
+  readonly quotas: QuotaGate;
   private readonly flowOptions: FlowOptions;
   private readonly rescueBudget: number;
   /** Per execution whose logs stream in, its job's redactor (oldest dropped past LOG_REDACTORS_KEPT). */
@@ -91,6 +94,7 @@ export class Engine {
     this.bus = options.bus ?? new EventBus();
     this.leaseMs = options.leaseMs ?? 30_000;
     this.rescueBudget = options.rescueBudget ?? 5;
+    this.quotas = new QuotaGate(this.store, this.clock);
     this.flowOptions = {
       clock: this.clock,
       bus: this.bus,
@@ -118,15 +122,19 @@ export class Engine {
   /** Validates a spec (throws ValidationError with every problem) and writes the job durably. */
   async submit(input: unknown, options: SubmitOptions): Promise<JobRow> {
     const spec = validateJobSpec(input, options.validation);
-    const job = await this.flow((flow) =>
-      flow.createJob({
+    await this.quotas.checkSubmit(options.owner);
+    const job = await this.flow(async (flow) => {
+      const created = await flow.createJob({
         spec,
         owner: options.owner,
         origin: options.origin ?? 'v1',
         parentExecutionId: null,
         metadata: options.metadata ?? {},
-      }),
-    );
+      });
+      // Counted with the new executions written: over the quota, the throw rolls them back.
+      await this.quotas.checkQueued(flow.tx, options.owner);
+      return created;
+    });
     if (job.state === 'RUNNABLE') this.store.notify('work').catch(() => undefined);
     return job;
   }
@@ -147,7 +155,9 @@ export class Engine {
         // Work that cannot fit now must not take the places of work that can (an owner's later jobs).
         fits: { cpus: request.cpus, memoryMb: request.memoryMb },
       });
-      const chosen = chooseFair(candidates, request, request.max);
+      const { allowed, held } = await this.quotas.holdBack(flow.tx, candidates);
+      if (held.size > 0) await explainHeld(flow.tx, candidates, held);
+      const chosen = chooseFair(allowed, request, request.max);
       if (chosen.length === 0) return [];
       const leaseExpiresAt = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
       // A claimed execution no longer waits: drop the reason it was waiting for.
@@ -457,6 +467,7 @@ export class Engine {
         if (isFinal(sub.state)) await this.deleteJob(sub.id);
       }
     }
+    await this.quotas.keepCompute(job.owner, executions);
     await this.store.jobDelete(id);
     await this.artifacts.deleteJob(id);
   }
@@ -511,5 +522,18 @@ export class Engine {
   /** Counts of a job's executions by state. */
   async executionCounts(jobId: string): Promise<Partial<Record<State, number>>> {
     return this.store.executionCountByState({ jobId });
+  }
+}
+
+/** Held work says which quota holds it; only rows whose reason changes are written. */
+async function explainHeld(tx: Queries, candidates: ExecutionRow[], held: Map<string, string>): Promise<void> {
+  const byReason = new Map<string, string[]>();
+  for (const candidate of candidates) {
+    const reason = held.get(candidate.owner);
+    if (reason === undefined || candidate.reason === reason) continue;
+    byReason.set(reason, [...(byReason.get(reason) ?? []), candidate.id]);
+  }
+  for (const [reason, ids] of byReason) {
+    await tx.executionSetStateMany({ ids, from: ['RUNNABLE'], to: 'RUNNABLE', patch: { reason } });
   }
 }

@@ -46,7 +46,7 @@ export interface CallInit extends Omit<RequestInit, 'body'> {
 }
 
 export async function startApi(
-  options: Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes'>> & { store?: StoreKind } = {},
+  options: Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes' | 'tork' | 'jwt' | 'rateLimit'>> & { store?: StoreKind } = {},
 ): Promise<ApiUnderTest> {
   const { store: kind = 'sqlite', ...deps } = options;
   const bundle = await makeEngine(kind);
