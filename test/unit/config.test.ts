@@ -42,6 +42,22 @@ describe('server configuration', () => {
     expect(() => loadConfig({}, {}, bad)).toThrow(/unknown setting "prot"/);
   });
 
+  it('reads the sandbox and output settings from flags, BARGE_* and barge.yaml', () => {
+    expect(loadConfig({}, {})).toMatchObject({ requireSandbox: false, taskUser: undefined, maxProcesses: 4096, maxOutputFiles: 10_000, maxOutputMb: 1024 });
+    expect(loadConfig({ requireSandbox: true, taskUser: 'builder' }, {})).toMatchObject({ requireSandbox: true, taskUser: 'builder' });
+    expect(loadConfig({}, { BARGE_REQUIRE_SANDBOX: '1', BARGE_MAX_PROCESSES: '64', BARGE_MAX_OUTPUT_FILES: '5', BARGE_MAX_OUTPUT_MB: '0.5' })).toMatchObject({
+      requireSandbox: true,
+      maxProcesses: 64,
+      maxOutputFiles: 5,
+      maxOutputMb: 0.5,
+    });
+    const yaml = join(dir, 'sandbox.yaml');
+    writeFileSync(yaml, 'requireSandbox: true\ntaskUser: "4242:4242"\n');
+    expect(loadConfig({}, {}, yaml)).toMatchObject({ requireSandbox: true, taskUser: '4242:4242' });
+    expect(() => loadConfig({ requireSandbox: true, isolation: 'none' }, {})).toThrow(/--require-sandbox and --isolation none contradict/);
+    expect(() => loadConfig({ maxProcesses: '0' }, {})).toThrow(/max-processes must be greater than 0/);
+  });
+
   it('knows loopback addresses', () => {
     expect(['127.0.0.1', '127.1.2.3', 'localhost', '::1'].every(isLoopbackName)).toBe(true);
     expect(['0.0.0.0', '10.0.0.1', 'example.com', '::'].some(isLoopbackName)).toBe(false);
