@@ -10,6 +10,7 @@ import type { Store } from '../../src/store/store.js';
 import type { JobRow } from '../../src/core/model.js';
 import { isFinal } from '../../src/core/states.js';
 import { makeEngine, type EngineBundle } from '../helpers/engine.js';
+import type { StoreKind } from '../helpers/stores.js';
 
 export interface ApiUnderTest {
   bundle: EngineBundle;
@@ -49,11 +50,13 @@ export interface CallInit extends Omit<RequestInit, 'body'> {
 export interface ApiOptions extends Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes' | 'tork' | 'rateLimit'>> {
   /** Builds the JWT verifier over the test's store. (Default: none, JWTs are refused) */
   jwt?: (store: Store) => JwtVerifier;
+  /** Which store the engine runs on. (Default: sqlite) */
+  store?: StoreKind;
 }
 
 export async function startApi(options: ApiOptions = {}): Promise<ApiUnderTest> {
-  const bundle = await makeEngine('sqlite');
-  const { jwt, ...deps } = options;
+  const { jwt, store: kind = 'sqlite', ...deps } = options;
+  const bundle = await makeEngine(kind);
   // Quiet: the deliberate 500 in errors.test.ts would print its stack.
   const app = await buildApp({
     engine: bundle.engine,
