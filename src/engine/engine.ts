@@ -432,7 +432,8 @@ export class Engine {
    */
   async restartJob(id: string): Promise<JobRow> {
     const job = await this.flow(async (flow) => {
-      const job = await flow.tx.jobGet(id);
+      // Under the job's lock: of two restarts at once, the second finds the job RUNNING again.
+      const job = await flow.tx.jobLock({ id, mode: 'update' });
       if (!job) throw new NotFoundError('job', id);
       if (job.state !== 'FAILED' && job.state !== 'CANCELLED') {
         throw new ConflictError(`job ${id} is ${job.state} and can not be restarted`);

@@ -24,6 +24,15 @@ describe('server configuration', () => {
     expect(loadConfig({ port: '9300' }, { BARGE_PORT: '9200' }, file)).toMatchObject({ port: 9300 });
   });
 
+  it('reads the open-mode guest and the private-webhook switch from flags, environment and barge.yaml', () => {
+    expect(loadConfig({}, {})).toMatchObject({ torkGuest: 'guest', allowPrivateWebhooks: false });
+    expect(loadConfig({ allowPrivateWebhooks: true, torkGuest: 'visitor' }, {})).toMatchObject({ torkGuest: 'visitor', allowPrivateWebhooks: true });
+    expect(loadConfig({}, { BARGE_ALLOW_PRIVATE_WEBHOOKS: '1', BARGE_TORK_GUEST: 'anon' })).toMatchObject({ torkGuest: 'anon', allowPrivateWebhooks: true });
+    const yaml = join(dir, 'private.yaml');
+    writeFileSync(yaml, 'allowPrivateWebhooks: true\n');
+    expect(loadConfig({}, {}, yaml).allowPrivateWebhooks).toBe(true);
+  });
+
   it('names what is wrong', () => {
     expect(() => loadConfig({ port: 'eighty' }, {})).toThrow(/port must be a non-negative number, got "eighty"/);
     expect(() => loadConfig({ isolation: 'docker' }, {})).toThrow(/isolation must be auto, bwrap or none/);
