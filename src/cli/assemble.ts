@@ -50,7 +50,11 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
   // Asking podman or docker takes a moment: do it while the store opens.
   const containerChoice = mode === 'server' ? Promise.resolve(undefined) : chooseContainerRuntime(config);
   const store: Store = await openStore(config.db);
-  const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(config.data, 'artifacts')) });
+  const engine = new Engine({
+    store,
+    artifacts: new FolderArtifactStore(join(config.data, 'artifacts')),
+    maxArrayItems: config.maxArrayItems,
+  });
   const nodeId = persistentNodeId(config.data, mode);
   // Whichever process finishes a Tork job writes its webhook deliveries, so every mode needs
   // Tork's payload shapes, not only the one serving Tork's API.

@@ -42,6 +42,8 @@ export interface ServerConfig {
   drainGrace: number;
   /** Shell runtime isolation: auto (bwrap when installed), bwrap, none. (Default: auto) */
   isolation: 'auto' | 'bwrap' | 'none';
+  /** The longest `each` list a job may have; a longer one is refused with a 400. (Default: 1,000,000) */
+  maxArrayItems: number;
 }
 
 /** Every setting: its flag, environment variable and barge.yaml key, for --help and loading. */
@@ -60,6 +62,7 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'queues', flag: '--queues <list>', env: 'BARGE_QUEUES', help: 'comma-separated queues the worker serves (default default)' },
   { key: 'drainGrace', flag: '--drain-grace <seconds>', env: 'BARGE_DRAIN_GRACE', help: 'seconds running work gets on shutdown (default 10)' },
   { key: 'isolation', flag: '--isolation <mode>', env: 'BARGE_ISOLATION', help: 'shell sandbox: auto, bwrap or none (default auto)' },
+  { key: 'maxArrayItems', flag: '--max-array-items <n>', env: 'BARGE_MAX_ARRAY_ITEMS', help: 'the longest each list a job may have (default 1000000)' },
 ];
 
 type Raw = Partial<Record<keyof ServerConfig, unknown>>;
@@ -88,6 +91,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     queues: toList(pick('queues') ?? 'default'),
     drainGrace: toNumber(pick('drainGrace') ?? 10, 'drain-grace'),
     isolation: toIsolation(pick('isolation') ?? 'auto'),
+    maxArrayItems: toInt(pick('maxArrayItems') ?? 1_000_000, 'max-array-items'),
   };
   if (config.port < 0 || config.port > 65535) throw new Error(`port must be 0..65535, got ${config.port}`);
   return config;

@@ -112,6 +112,11 @@ export interface ExecutionRow {
   /** Composites: how many children the parent has, and how many reached a final state for good. */
   childCount: number;
   childDone: number;
+  /**
+   * An each that makes its items a window at a time: how many it has made so far (its list is
+   * stored once; the rest are made as earlier ones settle). Null when every child was made at once.
+   */
+  childCreated: number | null;
   /** Monotonic insertion order, for oldest-first claims and stable paging. */
   seq?: number;
 }

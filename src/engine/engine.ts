@@ -12,8 +12,9 @@ import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, Task
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import { assertTransition, isFinal } from '../core/states.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
-import type { Store } from '../store/store.js';
+import type { JobDeleteLimits, Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
+import { ArrayItems } from './arrays.js';
 import { chooseFair } from './claim.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventBus } from './events.js';
@@ -33,7 +34,18 @@ export interface EngineOptions {
   retryMaxMs?: number;
   /** Crash rescues (lease expiries) an execution gets beyond its retry limit. (Default: 5) */
   rescueBudget?: number;
+  /** The longest `each` list, server-wide. (Default: 1,000,000) */
+  maxArrayItems?: number;
+  /** A per-user longest `each` list, overriding `maxArrayItems` where it answers a number. */
+  maxArrayItemsFor?: (owner: string) => number | undefined | Promise<number | undefined>;
+  /** The most items of one `each` that exist as executions at once; the rest are made as these settle. (Default: 1,000) */
+  arrayWindow?: number;
+  /** How much one step of a job delete removes before it lets other work in. */
+  deleteLimits?: JobDeleteLimits;
 }
+
+/** Each step of a delete is one short transaction; the event loop runs between steps. */
+const DEFAULT_DELETE_LIMITS: JobDeleteLimits = { executions: 500, logChunks: 32, events: 2_000 };
 
 export interface SubmitOptions {
   owner: string;
@@ -76,6 +88,7 @@ export class Engine {
   readonly leaseMs: number;
   private readonly flowOptions: FlowOptions;
   private readonly rescueBudget: number;
+  private readonly deleteLimits: JobDeleteLimits;
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -84,7 +97,13 @@ export class Engine {
     this.bus = options.bus ?? new EventBus();
     this.leaseMs = options.leaseMs ?? 30_000;
     this.rescueBudget = options.rescueBudget ?? 5;
+    this.deleteLimits = options.deleteLimits ?? DEFAULT_DELETE_LIMITS;
+    const maxArrayItems = options.maxArrayItems ?? 1_000_000;
+    const perUser = options.maxArrayItemsFor;
     this.flowOptions = {
+      arrays: new ArrayItems(),
+      arrayWindow: options.arrayWindow ?? 1_000,
+      maxArrayItems: perUser ? async (owner) => (await perUser(owner)) ?? maxArrayItems : () => maxArrayItems,
       clock: this.clock,
       bus: this.bus,
       jobs: new JobCache(),
@@ -111,15 +130,16 @@ export class Engine {
   /** Validates a spec (throws ValidationError with every problem) and writes the job durably. */
   async submit(input: unknown, options: SubmitOptions): Promise<JobRow> {
     const spec = validateJobSpec(input, options.validation);
-    const job = await this.flow((flow) =>
-      flow.createJob({
+    const job = await this.flow((flow) => {
+      flow.refuseOverLimits = true;
+      return flow.createJob({
         spec,
         owner: options.owner,
         origin: options.origin ?? 'v1',
         parentExecutionId: null,
         metadata: options.metadata ?? {},
-      }),
-    );
+      });
+    });
     if (job.state === 'RUNNABLE') this.store.notify('work').catch(() => undefined);
     return job;
   }
@@ -369,18 +389,18 @@ export class Engine {
     return job;
   }
 
-  /** Deletes a finished job with its sub-jobs, logs, events and artifacts. */
+  /**
+   * Deletes a finished job with its sub-jobs, logs, events and artifacts, in short steps with the
+   * event loop free between them (a million-item array is thousands of rows per step, not one
+   * transaction). The job row goes last, so a delete cut short by a crash can simply be repeated.
+   */
   async deleteJob(id: string): Promise<void> {
     const job = await this.getJob(id);
     if (!isFinal(job.state)) throw new ConflictError(`job ${id} is ${job.state}; cancel it before deleting it`);
-    const executions = await this.store.executionList({ jobId: id, limit: 1_000_000 });
-    const subjobIds = executions.filter((e) => e.kind === 'subjob').map((e) => e.id);
-    if (subjobIds.length > 0) {
-      for (const sub of await this.store.jobListByParentExecution(subjobIds)) {
-        if (isFinal(sub.state)) await this.deleteJob(sub.id);
-      }
+    for (const sub of await this.store.jobListSubjobs(id)) {
+      if (isFinal(sub.state)) await this.deleteJob(sub.id);
     }
-    await this.store.jobDelete(id);
+    while ((await this.store.jobDeleteSome({ id, ...this.deleteLimits })) === 'more') await yieldToEventLoop();
     await this.artifacts.deleteJob(id);
   }
 
@@ -417,7 +437,7 @@ export class Engine {
    */
   async describeJob(id: string): Promise<JobView> {
     const job = await this.getJob(id);
-    const [tasks, counts] = await Promise.all([this.store.taskList(id), this.store.executionCountByState({ jobId: id })]);
+    const [tasks, counts] = await Promise.all([this.store.taskList(id), this.executionCounts(id)]);
     return { job, tasks, counts, progress: await this.liveProgress(job, tasks) };
   }
 
@@ -431,8 +451,26 @@ export class Engine {
     return Math.round((done / job.taskCount) * 10000) / 100;
   }
 
-  /** Counts of a job's executions by state. */
+  /** Counts of a job's executions by state; array items not made yet count as PENDING. */
   async executionCounts(jobId: string): Promise<Partial<Record<State, number>>> {
-    return this.store.executionCountByState({ jobId });
+    return (await this.executionCountsMany([jobId]))[jobId] ?? {};
   }
+
+  /** The same counts for a page of jobs, in two queries. */
+  async executionCountsMany(jobIds: string[]): Promise<Record<string, Partial<Record<State, number>>>> {
+    const [counts, unmade] = await Promise.all([
+      this.store.executionCountByStateMany({ jobIds }),
+      this.store.executionCountUnmade({ jobIds }),
+    ]);
+    for (const [jobId, n] of Object.entries(unmade)) {
+      const job = (counts[jobId] ??= {});
+      job.PENDING = (job.PENDING ?? 0) + n;
+    }
+    return counts;
+  }
+}
+
+/** Lets timers and I/O (HTTP requests) run before the next step of a long job. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }

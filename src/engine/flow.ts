@@ -10,7 +10,7 @@
  */
 import { hasChildren, isRunnableKind, type EventRow, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
-import { coerceError } from '../core/errors.js';
+import { coerceError, ValidationError } from '../core/errors.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
 import { validateJobSpec } from '../core/spec.js';
 import { parseDuration } from '../core/duration.js';
@@ -18,6 +18,7 @@ import type { ExecutionPatch, JobPatch, Queries } from '../store/store.js';
 import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
 import { PendingEvents } from './events.js';
+import { storedChunks, type ArrayItems } from './arrays.js';
 import { jobContext, newExecution, renderTask, resourcesOf } from './expand.js';
 import { newId } from './ids.js';
 import type { JobCache, JobStatic } from './job-cache.js';
@@ -30,6 +31,12 @@ export interface FlowOptions {
   /** First retry waits this long, doubling each attempt (capped at `retryMaxMs`). */
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Reads items of stored each lists (see arrays.ts). */
+  arrays: ArrayItems;
+  /** The most items of an each that exist as executions at once. */
+  arrayWindow: number;
+  /** The longest each list this owner may run. */
+  maxArrayItems(owner: string): number | Promise<number>;
 }
 
 type Work = { kind: 'launch'; execution: ExecutionRow } | { kind: 'settled'; execution: ExecutionRow };
@@ -43,6 +50,8 @@ export class Flow {
   readonly notices = new PendingEvents();
   /** Leaf executions that became RUNNABLE: workers are told after commit. */
   runnable = 0;
+  /** A submit's flow: a spec over a limit is refused (400) rather than failed. */
+  refuseOverLimits = false;
 
   constructor(
     readonly tx: Queries,
@@ -87,6 +96,7 @@ export class Flow {
     if (!changed) return false;
     Object.assign(execution, patch, { state: to });
     await this.recordExecution(execution);
+    if (isFinal(to) && execution.childCreated !== null) await this.tx.arrayItemsDelete({ executionId: execution.id });
     return true;
   }
 
@@ -282,24 +292,42 @@ export class Flow {
       return this.failNew(parent, coerceError(error).message, 'template');
     }
     if (!Array.isArray(list)) return this.failNew(parent, 'each.list does not evaluate to a list', 'template');
-    if (!(await this.enter(parent, 'RUNNING', { startedAt: this.now(), childCount: list.length }))) return;
+    const limit = await this.options.maxArrayItems(job.owner);
+    if (list.length > limit) {
+      const message = `each.list has ${list.length} items, more than the ${limit} allowed (maxArrayItems)`;
+      if (this.refuseOverLimits) throw new ValidationError([{ path: `tasks[${parent.name}].each.list`, message }]);
+      return this.failNew(parent, message, 'limit');
+    }
+    // Items beyond the window (the concurrency, at most arrayWindow) are made as earlier ones settle.
+    const concurrency = each.concurrency && each.concurrency > 0 ? each.concurrency : list.length;
+    const window = Math.min(concurrency, this.options.arrayWindow, list.length);
+    const windowed = window < list.length;
+    const patch = { startedAt: this.now(), childCount: list.length, childCreated: windowed ? window : null };
+    if (!(await this.enter(parent, 'RUNNING', patch))) return;
     await this.markJobRunning(job.id);
     if (list.length === 0) return this.completeComposite(parent);
-    const itemVar = each.var || 'item';
-    const concurrency = each.concurrency && each.concurrency > 0 ? each.concurrency : list.length;
-    for (const [idx, value] of list.entries()) {
-      const child = this.build(job, parent.taskId, each.task, parent.id, idx, 1, {
-        [itemVar]: { index: String(idx), value },
-      });
-      if (idx < concurrency || child.state === 'FAILED') {
-        // An array item is born RUNNABLE; its history starts when a worker claims it (the array's
-        // own event says it was created), which halves what a 10,000-item submit writes.
-        await this.launchNew(child, { record: false });
-      } else {
-        child.state = 'PENDING';
-        this.inserts.push(child);
-      }
-    }
+    if (windowed) await this.tx.arrayItemsInsert({ executionId: parent.id, chunks: storedChunks(list) });
+    for (let idx = 0; idx < window; idx += 1) await this.launchItem(job, parent, idx, list[idx]);
+  }
+
+  /**
+   * An array item is born RUNNABLE; its history starts when a worker claims it (the array's own
+   * event says it was created), which halves what a 10,000-item submit writes.
+   */
+  private async launchItem(job: JobRow, parent: ExecutionRow, idx: number, value: unknown): Promise<void> {
+    const each = parent.spec.each;
+    if (!each) return;
+    const child = this.build(job, parent.taskId, each.task, parent.id, idx, 1, { [each.var || 'item']: { index: String(idx), value } });
+    await this.launchNew(child, { record: false });
+  }
+
+  /** A settled item of a windowed each makes room for the next one (from its stored list). */
+  private async makeNextItem(parent: ExecutionRow): Promise<void> {
+    const taken = await this.tx.executionTakeItems({ id: parent.id, max: 1 });
+    if (!taken) return;
+    const values = await this.options.arrays.read(this.tx, parent.id, taken.first, taken.count);
+    const job = await this.job(parent.jobId);
+    for (const [offset, value] of values.entries()) await this.launchItem(job, parent, taken.first + offset, value);
   }
 
   private async expandSubjob(job: JobRow, parent: ExecutionRow): Promise<void> {
@@ -449,12 +477,14 @@ export class Flow {
     // One statement counts the child and reads the parent (no longer RUNNING: it failed meanwhile).
     const parent = await this.tx.executionAddChildDone({ id: parentId, by: 1 });
     if (!parent) return;
-    if (parent.kind === 'each' && hasConcurrencyLimit(parent)) await this.releaseEachSlot(parent);
+    if (parent.kind === 'each' && parent.childCreated !== null) await this.makeNextItem(parent);
+    else if (parent.kind === 'each' && hasConcurrencyLimit(parent)) await this.releaseEachSlot(parent);
     if (parent.childDone >= parent.childCount) await this.completeComposite(parent);
   }
 
   /**
-   * Each item that settles frees one concurrency slot for the next waiting item. Two finishes may
+   * Eaches expanded before items were made a window at a time made every item at once, those
+   * past the concurrency PENDING. Each item that settles frees one concurrency slot for the next waiting item. Two finishes may
    * race for the same item (PostgreSQL); the guarded write lets one win and the other tries the next.
    */
   private async releaseEachSlot(parent: ExecutionRow): Promise<void> {
@@ -489,7 +519,25 @@ export class Flow {
 
   /** Cancels every unfinished child of a composite (a sibling failed, or the composite was cancelled). */
   private async cancelChildren(parentId: string): Promise<void> {
-    for (const child of await this.tx.executionListActive({ parentId })) await this.cancelExecution(child);
+    await this.cancelMany(await this.tx.executionListActive({ parentId }));
+  }
+
+  /**
+   * Cancels unfinished executions: the leaves in one set-based write (an array's window is up to
+   * `arrayWindow` rows), then each composite with what is under it.
+   */
+  private async cancelMany(executions: ExecutionRow[], patch: ExecutionPatch = {}): Promise<void> {
+    const leaves = executions.filter((e) => isLeaf(e) && e.state !== 'SUBMITTED');
+    const full = { completedAt: this.now(), reason: 'cancelled', ...patch };
+    const changed = new Set(
+      await this.tx.executionSetStateMany({ ids: leaves.map((e) => e.id), from: CANCELLABLE, to: 'CANCELLED', patch: full }),
+    );
+    for (const leaf of leaves) {
+      if (!changed.has(leaf.id)) continue;
+      Object.assign(leaf, full, { state: 'CANCELLED' });
+      await this.recordExecution(leaf);
+    }
+    for (const composite of executions.filter((e) => !isLeaf(e))) await this.cancelExecution(composite, patch);
   }
 
   private async cancelSubjobs(executionId: string): Promise<void> {
@@ -503,8 +551,8 @@ export class Flow {
   async cancelJob(job: JobRow, reason: string): Promise<void> {
     if (isFinal(job.state)) return;
     const now = this.now();
-    // Children come after their composite; one already cancelled with it just fails its guard.
-    for (const execution of await this.tx.executionListActive({ jobId: job.id })) await this.cancelExecution(execution);
+    // Leaves first, in one write; composites then find their children already cancelled.
+    await this.cancelMany(await this.tx.executionListActive({ jobId: job.id }));
     for (const task of await this.tx.taskList(job.id)) {
       if (!isFinal(task.state)) await this.tx.taskSetState({ id: task.id, from: [task.state], to: 'CANCELLED' });
     }
@@ -649,6 +697,9 @@ export class Flow {
     if (this.outbox.length > 0) await this.tx.outboxInsertMany(this.outbox.splice(0));
   }
 }
+
+/** Where an execution can be cancelled from (not SUBMITTED: it is being created in another transaction). */
+const CANCELLABLE = sourcesOf('execution', 'CANCELLED').filter((state) => state !== 'SUBMITTED');
 
 /** An each whose items do not all start at once: some wait PENDING for a slot. */
 function hasConcurrencyLimit(execution: ExecutionRow): boolean {

@@ -90,12 +90,25 @@ export type ExecutionPatch = Partial<
     | 'progress'
     | 'queue'
     | 'childCount'
+    | 'childCreated'
   >
 >;
 
 export type JobPatch = Partial<
   Pick<JobRow, 'startedAt' | 'completedAt' | 'failedAt' | 'result' | 'error' | 'progress' | 'vars'>
 >;
+
+export interface JobDeleteLimits {
+  executions: number;
+  logChunks: number;
+  events: number;
+}
+
+/** One stored chunk of an array's list: opaque text to the store. */
+export interface ArrayItemsChunk {
+  chunk: number;
+  items: string;
+}
 
 export interface ClaimCandidatesParams {
   queues: string[];
@@ -129,8 +142,16 @@ export interface Queries {
    * parallel branches or array items cannot overwrite each other's results.
    */
   jobSetVar(params: { id: string; name: string; value: string }): Promise<void>;
-  /** Deletes the job with its tasks, executions, log lines, events and artifact rows. */
-  jobDelete(id: string): Promise<boolean>;
+  /**
+   * Deletes a bounded part of a job, in one transaction: log chunks, stored array items, artifact
+   * rows and the executions themselves at most `executions` executions (and `logChunks` chunks)
+   * at a time, then events `events` at a time, and last its tasks and the job row. Call it until
+   * it answers 'deleted' (the job row went in this call) or 'missing' (there was no such job);
+   * 'more' means there is more to delete.
+   */
+  jobDeleteSome(params: JobDeleteLimits & { id: string }): Promise<'more' | 'deleted' | 'missing'>;
+  /** Sub-jobs started by any execution of this job. */
+  jobListSubjobs(jobId: string): Promise<JobRow[]>;
   /** Ids of final jobs whose `metadata.deleteAt` (set from the spec's `autoDelete`) is at or before `now`. */
   jobListExpired(params: { now: string; limit: number }): Promise<string[]>;
   /** Jobs whose parentExecutionId is one of these executions. */
@@ -189,15 +210,31 @@ export interface Queries {
   executionListLeaseExpired(params: { now: string; limit: number }): Promise<ExecutionRow[]>;
   /** RUNNING executions started more than their timeout (plus `graceMs`) before `now`. */
   executionListPastTimeout(params: { now: string; graceMs: number; limit: number }): Promise<ExecutionRow[]>;
+  /**
+   * Takes up to `max` more of a RUNNING windowed each's items: advances `childCreated` (never
+   * past `childCount`) and answers the indexes taken, or undefined when none are left.
+   */
+  executionTakeItems(params: { id: string; max: number }): Promise<{ first: number; count: number } | undefined>;
+  /** Per job, how many items RUNNING windowed eaches have not made yet (absent: none). */
+  executionCountUnmade(params: { jobIds: string[] }): Promise<Record<string, number>>;
+
+  // arrays: an each's evaluated list, stored once in chunks
+  arrayItemsInsert(params: { executionId: string; chunks: ArrayItemsChunk[] }): Promise<void>;
+  arrayItemsGet(params: { executionId: string; chunks: number[] }): Promise<ArrayItemsChunk[]>;
+  arrayItemsDelete(params: { executionId: string }): Promise<void>;
+
   /** Runnable executions by queue: name, runnable count, running count. */
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>>;
 
-  // logs
+  // logs: stored in chunks (core/log-chunks.ts), read as lines
+  /** Idempotent per line number: lines already stored are left out; lines of unknown executions are dropped. */
   logAppendMany(lines: LogLine[]): Promise<void>;
   logList(params: { executionId: string; afterNumber?: number; limit: number }): Promise<LogLine[]>;
   /** Log lines of all executions of a job, oldest first. */
   logListByJob(params: { jobId: string; limit: number; offset?: number; q?: string }): Promise<LogLine[]>;
   logCount(params: { executionId?: string; jobId?: string }): Promise<number>;
+  /** Lines, and bytes the log takes in storage (chunk bodies with their overhead). */
+  logSize(params: { executionId?: string; jobId?: string }): Promise<{ lines: number; bytes: number }>;
 
   // events
   eventInsertMany(events: EventRow[]): Promise<void>;

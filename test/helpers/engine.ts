@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { newId } from '../../src/engine/ids.js';
 import { Reaper } from '../../src/engine/reaper.js';
 import type { JobRow } from '../../src/core/model.js';
@@ -26,7 +26,7 @@ export interface EngineBundle {
 
 export async function makeEngine(
   kind: StoreKind,
-  options: { cpus?: number; memoryMb?: number; leaseMs?: number; startWorker?: boolean } = {},
+  options: { cpus?: number; memoryMb?: number; leaseMs?: number; startWorker?: boolean; engine?: Partial<EngineOptions> } = {},
 ): Promise<EngineBundle> {
   const db = await makeTestStore(kind);
   const engine = new Engine({
@@ -35,6 +35,7 @@ export async function makeEngine(
     leaseMs: options.leaseMs ?? 5_000,
     retryBaseMs: 20,
     retryMaxMs: 200,
+    ...options.engine,
   });
   const worker = new Worker({
     source: engineSource(engine),
