@@ -2,15 +2,15 @@
  * Artifact stores keep the files executions leave in `outputs/`. The folder store is the default;
  * an S3-compatible store can implement the same interface.
  */
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { dirname, join, normalize, sep } from 'node:path';
+import { dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 
 export interface ArtifactStore {
-  /** Copies a local file in as `<jobId>/<executionId>/<path>`; returns its size in bytes. */
-  put(params: { jobId: string; executionId: string; path: string; source: string }): Promise<number>;
+  /** Stores `content` as `<jobId>/<executionId>/<path>`; returns its size in bytes. */
+  put(params: { jobId: string; executionId: string; path: string; content: Readable }): Promise<number>;
   open(params: { jobId: string; executionId: string; path: string }): Promise<Readable>;
   deleteJob(jobId: string): Promise<void>;
 }
@@ -18,25 +18,22 @@ export interface ArtifactStore {
 export class FolderArtifactStore implements ArtifactStore {
   constructor(private readonly root: string) {}
 
+  /** `path` is `/`-separated and relative; `..foo` is a name like any other, `..` is refused. */
   private pathOf(jobId: string, executionId: string, path: string): string {
-    const clean = normalize(path);
-    if (clean.startsWith('..') || clean.startsWith(sep)) throw new Error(`artifact path escapes its folder: ${path}`);
-    return join(this.root, jobId, executionId, clean);
+    const names = [jobId, executionId, ...path.split('/')];
+    if (names.some((name) => name === '' || name === '.' || name === '..' || name.includes('\0') || name.includes(sep))) {
+      throw new Error(`artifact path is not a plain relative path: ${path}`);
+    }
+    return join(this.root, ...names);
   }
 
-  /** Refuses a source that is a symlink or not a regular file (O_NOFOLLOW, then fstat). */
-  async put(params: { jobId: string; executionId: string; path: string; source: string }): Promise<number> {
+  async put(params: { jobId: string; executionId: string; path: string; content: Readable }): Promise<number> {
     const target = this.pathOf(params.jobId, params.executionId, params.path);
-    const handle = await open(params.source, constants.O_RDONLY | constants.O_NOFOLLOW);
-    try {
-      const info = await handle.stat();
-      if (!info.isFile()) throw new Error(`artifact ${params.path} is not a regular file`);
-      await mkdir(dirname(target), { recursive: true });
-      await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(target));
-      return info.size;
-    } finally {
-      await handle.close();
-    }
+    // Others' artifacts are private: owner-only folders and files, whatever the umask.
+    await mkdir(dirname(target), { recursive: true, mode: 0o700 });
+    const file = createWriteStream(target, { mode: 0o600 });
+    await pipeline(params.content, file);
+    return file.bytesWritten;
   }
 
   async open(params: { jobId: string; executionId: string; path: string }): Promise<Readable> {

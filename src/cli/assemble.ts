@@ -2,13 +2,11 @@
  * The one place that decides which store, runtimes and services a process runs: `barge up` (API,
  * engine, worker, UI), `barge server` (API and engine) and `barge worker` (engine and worker).
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
 import { Engine } from '../engine/engine.js';
-import { newId } from '../engine/ids.js';
 import { OutboxDispatcher } from '../engine/outbox.js';
 import { Reaper } from '../engine/reaper.js';
 import { Scheduler } from '../engine/scheduler.js';
@@ -21,6 +19,7 @@ import { buildApp } from '../api/app.js';
 import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
+import { DataFolder } from './data-folder.js';
 
 export type Mode = 'up' | 'server' | 'worker';
 
@@ -31,22 +30,18 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-/** A node id kept in the data folder, so a restarted process recognises its own leases. */
-function persistentNodeId(data: string, mode: Mode): string {
-  const file = join(data, `node-${mode}.id`);
+export async function start(mode: Mode, config: ServerConfig): Promise<Running> {
+  // Before anything touches the store: a second process on this folder stops here.
+  const folder = DataFolder.claim(config.data, mode);
   try {
-    const id = readFileSync(file, 'utf8').trim();
-    if (/^[0-9a-f]{32}$/.test(id)) return id;
-  } catch {
-    // first start
+    return await startParts(mode, config, folder);
+  } catch (error) {
+    folder.release();
+    throw error;
   }
-  const id = newId();
-  writeFileSync(file, `${id}\n`);
-  return id;
 }
 
-export async function start(mode: Mode, config: ServerConfig): Promise<Running> {
-  mkdirSync(config.data, { recursive: true });
+async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder): Promise<Running> {
   // Asking podman or docker takes a moment: do it while the store opens.
   const containerChoice = mode === 'server' ? Promise.resolve(undefined) : chooseContainerRuntime(config);
   const store: Store = await openStore(config.db);
@@ -55,21 +50,22 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
     artifacts: new FolderArtifactStore(join(config.data, 'artifacts')),
     maxArrayItems: config.maxArrayItems,
   });
-  const nodeId = persistentNodeId(config.data, mode);
+  // Every process is its own node. The folder's previous holder is not running (this process
+  // holds the lock), so what is still leased to it goes back now rather than when its leases lapse.
+  const { nodeId } = folder;
+  if (folder.previousNodeId) await engine.releaseNode(folder.previousNodeId, 'node restarted');
   // Whichever process finishes a Tork job writes its webhook deliveries, so every mode needs
   // Tork's payload shapes, not only the one serving Tork's API.
   registerTorkWebhooks();
   const unlisten = await store.listen('work', () => engine.bus.emit('work:available', { count: 1 }));
 
   const reaper = new Reaper(engine, { nodeId });
-  const dispatcher = new OutboxDispatcher({ store, clock: engine.clock });
+  const dispatcher = new OutboxDispatcher({ store, clock: engine.clock, allowPrivateTargets: config.allowPrivateWebhooks });
   reaper.start();
   dispatcher.start();
 
   let worker: Worker | null = null;
   if (mode !== 'server') {
-    // Work still leased to this node from before a crash cannot be running: hand it back now.
-    await engine.releaseNode(nodeId, 'worker restarted');
     const shell = createShellRuntime({ isolation: config.isolation });
     const lua = createLuaRuntime({});
     const container = await containerChoice;
@@ -102,6 +98,7 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    folder.announce(url);
     if (mode === 'server') void heartbeatServer(engine, nodeId);
   }
 
@@ -116,6 +113,7 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
       await dispatcher.stop();
       await unlisten();
       await store.close();
+      folder.release();
     })();
     return stopping;
   };

@@ -44,6 +44,11 @@ export interface ServerConfig {
   isolation: 'auto' | 'bwrap' | 'none';
   /** The longest `each` list a job may have; a longer one is refused with a 400. (Default: 1,000,000) */
   maxArrayItems: number;
+  /**
+   * Let webhooks and status reports reach loopback, private, link-local and other non-public
+   * addresses. Off, such deliveries are refused (server-side request forgery). (Default: false)
+   */
+  allowPrivateWebhooks: boolean;
 }
 
 /** Every setting: its flag, environment variable and barge.yaml key, for --help and loading. */
@@ -63,6 +68,7 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'drainGrace', flag: '--drain-grace <seconds>', env: 'BARGE_DRAIN_GRACE', help: 'seconds running work gets on shutdown (default 10)' },
   { key: 'isolation', flag: '--isolation <mode>', env: 'BARGE_ISOLATION', help: 'shell sandbox: auto, bwrap or none (default auto)' },
   { key: 'maxArrayItems', flag: '--max-array-items <n>', env: 'BARGE_MAX_ARRAY_ITEMS', help: 'the longest each list a job may have (default 1000000)' },
+  { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
 ];
 
 type Raw = Partial<Record<keyof ServerConfig, unknown>>;
@@ -92,6 +98,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     drainGrace: toNumber(pick('drainGrace') ?? 10, 'drain-grace'),
     isolation: toIsolation(pick('isolation') ?? 'auto'),
     maxArrayItems: toInt(pick('maxArrayItems') ?? 1_000_000, 'max-array-items'),
+    allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
   };
   if (config.port < 0 || config.port > 65535) throw new Error(`port must be 0..65535, got ${config.port}`);
   return config;

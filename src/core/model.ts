@@ -19,7 +19,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** What kind of work an execution is: runnable by a worker, or a composite the engine drives. */
 export type ExecutionKind = 'shell' | 'lua' | 'container' | 'parallel' | 'each' | 'subjob';
-const RUNNABLE_KINDS: readonly ExecutionKind[] = ['shell', 'lua', 'container'];
+export const RUNNABLE_KINDS: readonly ExecutionKind[] = ['shell', 'lua', 'container'];
 
 /** Work a worker runs (shell, lua, container), as opposed to a composite the engine drives. */
 export function isRunnableKind(kind: ExecutionKind): boolean {

@@ -10,6 +10,7 @@
  */
 import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, TaskRow } from '../core/model.js';
 import { ConflictError, NotFoundError } from '../core/errors.js';
+import { Redactor } from '../core/redact.js';
 import { assertTransition, isFinal } from '../core/states.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
 import type { JobDeleteLimits, Store } from '../store/store.js';
@@ -80,6 +81,9 @@ export interface FinishReport {
   reason: string | null;
 }
 
+/** Executions whose log redactors are kept: more than a worker fleet runs at once. */
+const LOG_REDACTORS_KEPT = 10_000;
+
 export class Engine {
   readonly store: Store;
   readonly artifacts: ArtifactStore;
@@ -89,6 +93,8 @@ export class Engine {
   private readonly flowOptions: FlowOptions;
   private readonly rescueBudget: number;
   private readonly deleteLimits: JobDeleteLimits;
+  /** Per execution whose logs stream in, its job's redactor (oldest dropped past LOG_REDACTORS_KEPT). */
+  private readonly logRedactors = new Map<string, Redactor>();
 
   constructor(options: EngineOptions) {
     this.store = options.store;
@@ -220,10 +226,25 @@ export class Engine {
         nodeId,
       });
       if (!execution) return false;
+      await this.redactError(flow, execution, nodeId);
       await flow.recordExecution(execution);
       flow.settled(execution);
       return true;
     });
+  }
+
+  /**
+   * A failing task's error is its last log lines, which may print a secret: cut the job's secret
+   * values out before anything (events, the job's error, webhooks, every API) reads it. The move
+   * above wrote it unredacted, unseen by others inside this transaction; this rewrites it only
+   * when a secret actually occurs. (core/redact.ts says why redaction happens where text is produced.)
+   */
+  private async redactError(flow: Flow, execution: ExecutionRow, nodeId: string): Promise<void> {
+    if (execution.error === null) return;
+    const redacted = Redactor.forJob(await flow.job(execution.jobId)).text(execution.error);
+    if (redacted === execution.error) return;
+    await flow.tx.executionMove({ id: execution.id, from: [execution.state], to: execution.state, patch: { error: redacted }, nodeId });
+    execution.error = redacted;
   }
 
   /** Hands an execution back (a draining worker that could not finish it): a new attempt. */
@@ -267,7 +288,7 @@ export class Engine {
     if (!moved) return;
     const job = await flow.job(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (!isFinal(job.state) && execution.attempt <= retryLimit + this.rescueBudget) {
+    if (execution.attempt <= retryLimit + this.rescueBudget && (await flow.stillOpen(execution))) {
       await flow.launchNew(
         newExecution({
           job,
@@ -291,8 +312,13 @@ export class Engine {
     return this.store.executionRenewLeases({ nodeId, ids: executionIds, until });
   }
 
-  async appendLogs(lines: LogLine[]): Promise<void> {
-    if (lines.length === 0) return;
+  /**
+   * Stores log lines with the job's secret values cut out (core/redact.ts says why here), so no
+   * view, stream or search of the logs can show them.
+   */
+  async appendLogs(raw: LogLine[]): Promise<void> {
+    if (raw.length === 0) return;
+    const lines = await this.redactLogs(raw);
     await this.store.logAppendMany(lines);
     const byExecution = new Map<string, LogLine[]>();
     for (const line of lines) {
@@ -301,6 +327,32 @@ export class Engine {
       byExecution.set(line.executionId, list);
     }
     for (const [executionId, list] of byExecution) this.bus.emit('log:lines', { executionId, lines: list });
+  }
+
+  private async redactLogs(lines: LogLine[]): Promise<LogLine[]> {
+    const redactors = new Map<string, Redactor>();
+    for (const { executionId } of lines) {
+      if (!redactors.has(executionId)) redactors.set(executionId, await this.logRedactor(executionId));
+    }
+    return lines.map((line) => {
+      const redactor = redactors.get(line.executionId);
+      if (!redactor || redactor.empty) return line;
+      const text = redactor.text(line.line);
+      return text === line.line ? line : { ...line, line: text };
+    });
+  }
+
+  /** The redactor of an execution's job, remembered for the next batches of its logs. */
+  private async logRedactor(executionId: string): Promise<Redactor> {
+    const known = this.logRedactors.get(executionId);
+    if (known) return known;
+    const execution = await this.store.executionGet(executionId);
+    const redactor = execution
+      ? Redactor.forJob(await this.flowOptions.jobs.get(this.store, execution.jobId))
+      : new Redactor([]);
+    this.logRedactors.set(executionId, redactor);
+    if (this.logRedactors.size > LOG_REDACTORS_KEPT) this.logRedactors.delete(this.logRedactors.keys().next().value as string);
+    return redactor;
   }
 
   /** A script's progress (0..100); a job whose webhooks ask for task.Progress hears of it. */

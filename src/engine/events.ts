@@ -13,6 +13,8 @@ export interface BargeEventMap {
   'work:available': { count: number };
   'log:lines': { executionId: string; lines: LogLine[] };
   'reaper:rescued': { executionIds: string[] };
+  /** Jobs the reaper settled because no execution would have (Flow.repairStranded). */
+  'reaper:repaired': { jobIds: string[] };
   'claim:latency': { ms: number; claimed: number };
 }
 

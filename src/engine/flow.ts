@@ -8,7 +8,7 @@
  * Work is a queue rather than recursion so a long chain (a skipped task that unblocks another that
  * is skipped…) cannot blow the stack.
  */
-import { hasChildren, isRunnableKind, type EventRow, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
+import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
 import { coerceError, ValidationError } from '../core/errors.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
@@ -79,6 +79,22 @@ export class Flow {
     if (!job) throw new Error(`job ${id} vanished during its flow`);
     this.remember(job);
     return job;
+  }
+
+  /**
+   * The job read again under its row lock (Queries.jobLock), refreshing the copy this flow holds:
+   * what is decided next about the job sees everything committed before the lock was granted.
+   */
+  async lockJob(id: string, mode: 'update' | 'share' = 'update'): Promise<JobRow> {
+    const fresh = await this.tx.jobLock({ id, mode });
+    if (!fresh) throw new Error(`job ${id} vanished during its flow`);
+    const held = this.jobs.get(id);
+    if (!held) {
+      this.remember(fresh);
+      return fresh;
+    }
+    Object.assign(held, fresh);
+    return held;
   }
 
   /** What never changes about a job (its spec, owner): cached across flows. */
@@ -438,10 +454,9 @@ export class Flow {
   /** A retry is a new execution of the same task, attempt + 1, after exponential backoff. */
   async retryIfAllowed(execution: ExecutionRow): Promise<boolean> {
     if (execution.state !== 'FAILED' || execution.reason === 'template' || execution.reason === 'cancelled') return false;
-    // No need to read the job's state: a cancelled job's executions could not have reported.
     const job = await this.jobStatic(execution.jobId);
     const { retryLimit } = resourcesOf(execution.spec, job.spec);
-    if (execution.attempt > retryLimit) return false;
+    if (execution.attempt > retryLimit || !(await this.stillOpen(execution))) return false;
     const delay = Math.min(this.options.retryBaseMs * 2 ** (execution.attempt - 1), this.options.retryMaxMs);
     const retry: ExecutionRow = {
       ...newExecution({
@@ -459,18 +474,35 @@ export class Flow {
     return true;
   }
 
+  /**
+   * Whether an execution may still get a new attempt: its job is not final, nor its parent (a
+   * sibling failed). A cancel committing meanwhile must not miss the new attempt: the share lock
+   * waits for a cancel that already moved the job or parent, and holds back one that has not (a
+   * cancel looks for unfinished executions again after its move).
+   */
+  async stillOpen(execution: ExecutionRow): Promise<boolean> {
+    if (execution.parentId) {
+      const parent = await this.tx.executionLock({ id: execution.parentId, mode: 'share' });
+      if (!parent || isFinal(parent.state)) return false;
+    }
+    return !isFinal((await this.lockJob(execution.jobId, 'share')).state);
+  }
+
   private async onChildSettled(child: ExecutionRow): Promise<void> {
     const parentId = child.parentId as string;
     if (child.state === 'FAILED' || child.state === 'CANCELLED') {
       const parent = await this.tx.executionGet(parentId);
       if (!parent || isFinal(parent.state)) return;
-      await this.cancelChildren(parent.id);
+      // The parent's move comes first and locks it: siblings failing at the same moment wait on it
+      // and then find it final. Their own rows they hold are passed over by the cancel.
       const failed = await this.moveExecution(parent, 'FAILED', {
         completedAt: this.now(),
         error: `${child.name}: ${child.error ?? child.state.toLowerCase()}`,
         reason: 'child failed',
       });
-      if (failed) this.work.push({ kind: 'settled', execution: parent });
+      if (!failed) return;
+      await this.cancelChildren(parent.id);
+      this.work.push({ kind: 'settled', execution: parent });
       return;
     }
     await this.keepVar(child);
@@ -519,25 +551,42 @@ export class Flow {
 
   /** Cancels every unfinished child of a composite (a sibling failed, or the composite was cancelled). */
   private async cancelChildren(parentId: string): Promise<void> {
-    await this.cancelMany(await this.tx.executionListActive({ parentId }));
+    await this.cancelActive({ parentId });
   }
 
   /**
-   * Cancels unfinished executions: the leaves in one set-based write (an array's window is up to
-   * `arrayWindow` rows), then each composite with what is under it.
+   * Cancels the unfinished executions of a job or of a parent. A leaf whose own finish holds its
+   * row right now is passed over rather than waited for: that finish waits for the parent or job
+   * this transaction moved, then finds it final (waiting instead is a deadlock: it holds the leaf
+   * and wants the parent, we hold the parent and want the leaf). It ends in its own reported
+   * state. Composites are always waited for: none may be left unfinished. The list is read again
+   * while it yields something to cancel, so a retry committed meanwhile is not missed either.
+   * Composites go first (their children with them); the leaves left go in one set-based write (an
+   * array's window is up to `arrayWindow` rows).
    */
-  private async cancelMany(executions: ExecutionRow[], patch: ExecutionPatch = {}): Promise<void> {
-    const leaves = executions.filter((e) => isLeaf(e) && e.state !== 'SUBMITTED');
-    const full = { completedAt: this.now(), reason: 'cancelled', ...patch };
-    const changed = new Set(
-      await this.tx.executionSetStateMany({ ids: leaves.map((e) => e.id), from: CANCELLABLE, to: 'CANCELLED', patch: full }),
-    );
-    for (const leaf of leaves) {
+  private async cancelActive(scope: { jobId?: string; parentId?: string }): Promise<void> {
+    for (let pass = 0; pass < CANCEL_PASSES; pass += 1) {
+      const composites = await this.tx.executionListActive({ ...scope, kinds: COMPOSITE_KINDS });
+      let cancelled = 0;
+      for (const execution of composites) if (await this.cancelExecution(execution)) cancelled += 1;
+      const leaves = await this.tx.executionListActive({ ...scope, kinds: RUNNABLE_KINDS, skipLocked: true });
+      cancelled += await this.cancelLeaves(leaves);
+      if (composites.length + leaves.length === 0 || cancelled === 0) return;
+    }
+  }
+
+  /** Cancels leaves in one guarded write and records each that moved; answers how many did. */
+  private async cancelLeaves(leaves: ExecutionRow[]): Promise<number> {
+    const open = leaves.filter((e) => e.state !== 'SUBMITTED');
+    if (open.length === 0) return 0;
+    const patch = { completedAt: this.now(), reason: 'cancelled' };
+    const changed = new Set(await this.tx.executionSetStateMany({ ids: open.map((e) => e.id), from: CANCELLABLE, to: 'CANCELLED', patch }));
+    for (const leaf of open) {
       if (!changed.has(leaf.id)) continue;
-      Object.assign(leaf, full, { state: 'CANCELLED' });
+      Object.assign(leaf, patch, { state: 'CANCELLED' });
       await this.recordExecution(leaf);
     }
-    for (const composite of executions.filter((e) => !isLeaf(e))) await this.cancelExecution(composite, patch);
+    return changed.size;
   }
 
   private async cancelSubjobs(executionId: string): Promise<void> {
@@ -551,12 +600,13 @@ export class Flow {
   async cancelJob(job: JobRow, reason: string): Promise<void> {
     if (isFinal(job.state)) return;
     const now = this.now();
-    // Leaves first, in one write; composites then find their children already cancelled.
-    await this.cancelMany(await this.tx.executionListActive({ jobId: job.id }));
+    await this.cancelActive({ jobId: job.id });
     for (const task of await this.tx.taskList(job.id)) {
       if (!isFinal(task.state)) await this.tx.taskSetState({ id: task.id, from: [task.state], to: 'CANCELLED' });
     }
-    await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason });
+    if (!(await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason }))) return;
+    // A retry committed while the move waited for its share lock (jobStillOpen) is cancelled too.
+    await this.cancelActive({ jobId: job.id });
   }
 
   /** A succeeded task (or array item) with a `var` and a result makes `tasks.<var>` visible to later templates. */
@@ -568,24 +618,37 @@ export class Flow {
     if (job) job.vars = { ...job.vars, [name]: execution.result };
   }
 
+  /**
+   * A top-level execution settled: its task takes its state, then the job advances. Branches of a
+   * graph may settle at the same moment in different transactions (PostgreSQL, READ COMMITTED):
+   * the job's row lock makes them take turns, so the last one sees every other branch settled and
+   * settles the job. Only a task's end takes this lock, never an array item's.
+   */
   private async onTaskSettled(execution: ExecutionRow): Promise<void> {
-    const job = await this.job(execution.jobId);
     const task = await this.tx.taskGet(execution.taskId);
     if (!task || isFinal(task.state)) return;
-    await this.tx.taskSetState({ id: task.id, from: [task.state], to: execution.state });
-    task.state = execution.state;
+    if (!(await this.tx.taskSetState({ id: task.id, from: [task.state], to: execution.state }))) return;
     await this.keepVar(execution);
+    const job = await this.lockJob(execution.jobId);
     if (isFinal(job.state)) return;
-    const tasks = await this.tx.taskList(job.id);
-    if (execution.state === 'FAILED' || execution.state === 'CANCELLED') {
-      if (!job.error) {
-        job.error = `${execution.name}: ${execution.error ?? execution.state.toLowerCase()}`;
-        await this.tx.jobUpdate({ id: job.id, patch: { error: job.error } });
-      }
-      await this.skipDependents(tasks, task);
-    } else {
-      for (const next of readyTasks(tasks)) await this.startTask(job, next);
+    if ((execution.state === 'FAILED' || execution.state === 'CANCELLED') && !job.error) {
+      job.error = `${execution.name}: ${execution.error ?? execution.state.toLowerCase()}`;
+      await this.tx.jobUpdate({ id: job.id, patch: { error: job.error } });
     }
+    await this.advanceJob(job);
+  }
+
+  /**
+   * Moves a job on from its tasks as they are now (the caller holds the job's row lock): tasks
+   * behind a failed one are skipped, tasks whose dependencies are done start, the progress is
+   * written, and the job settles once every task has.
+   */
+  private async advanceJob(job: JobRow): Promise<void> {
+    const tasks = await this.tx.taskList(job.id);
+    for (const failed of tasks.filter((t) => t.state === 'FAILED' || t.state === 'CANCELLED')) {
+      await this.skipDependents(tasks, failed);
+    }
+    for (const next of readyTasks(tasks)) await this.startTask(job, next);
     const settledCount = tasks.filter((t) => isFinal(t.state)).length;
     const progress = Math.round((settledCount / Math.max(job.taskCount, 1)) * 10000) / 100;
     if (progress !== job.progress) {
@@ -594,6 +657,40 @@ export class Flow {
       this.deliver(job, 'job.Progress');
     }
     if (tasks.every((t) => isFinal(t.state))) await this.finishJob(job);
+  }
+
+  /**
+   * The reaper's safety net, not the mechanism: a job left open although none of its top-level
+   * executions is unfinished, so nothing would ever move it again. Checked again under the job's
+   * lock; a task still RUNNING takes the state of its last execution, the job advances as if that
+   * had just settled, and its history records the repair. True when it was repaired.
+   */
+  async repairStranded(jobId: string): Promise<boolean> {
+    const job = await this.lockJob(jobId);
+    const [stranded] = await this.tx.jobListStranded({ ids: [jobId], limit: 1 });
+    if (!stranded) return false;
+    for (const task of await this.tx.taskList(jobId)) {
+      if (task.state !== 'RUNNING') continue;
+      const last = (await this.tx.executionList({ taskId: task.id, parentId: null, limit: 10_000 })).at(-1);
+      const outcome = last && isFinal(last.state) ? last.state : 'FAILED';
+      await this.tx.taskSetState({ id: task.id, from: ['RUNNING'], to: outcome });
+      if (outcome !== 'SUCCEEDED' && outcome !== 'SKIPPED' && !job.error) {
+        job.error = `${task.name}: ${last?.error ?? 'ended without a report'}`;
+        await this.tx.jobUpdate({ id: job.id, patch: { error: job.error } });
+      }
+    }
+    this.events.push({
+      jobId,
+      executionId: null,
+      at: this.now(),
+      kind: 'job.repair',
+      state: job.state,
+      stage: null,
+      message: 'repaired by the reaper: every execution had ended but the job had not',
+      data: null,
+    });
+    await this.advanceJob(job);
+    return true;
   }
 
   /** Every task that (transitively) needs a failed one is SKIPPED: it can never run. */
@@ -649,19 +746,19 @@ export class Flow {
     const parent = await this.tx.executionGet(job.parentExecutionId);
     if (!parent || parent.state !== 'RUNNING') return;
     const now = this.now();
-    if (job.state === 'SUCCEEDED') {
-      await this.moveExecution(parent, 'SUCCEEDED', { completedAt: now, result: job.result, progress: 100 });
-    } else {
-      await this.moveExecution(parent, job.state === 'CANCELLED' ? 'CANCELLED' : 'FAILED', {
-        completedAt: now,
-        error: job.error ?? `sub-job ${job.state.toLowerCase()}`,
-        reason: 'subjob',
-      });
-      if (job.state === 'CANCELLED') {
-        const parentJob = await this.job(parent.jobId);
-        await this.cancelJob(parentJob, 'sub-job cancelled');
-        return;
-      }
+    // The guarded move fails when the parent was cancelled meanwhile: then it has settled already.
+    const moved =
+      job.state === 'SUCCEEDED'
+        ? await this.moveExecution(parent, 'SUCCEEDED', { completedAt: now, result: job.result, progress: 100 })
+        : await this.moveExecution(parent, job.state === 'CANCELLED' ? 'CANCELLED' : 'FAILED', {
+            completedAt: now,
+            error: job.error ?? `sub-job ${job.state.toLowerCase()}`,
+            reason: 'subjob',
+          });
+    if (!moved) return;
+    if (job.state === 'CANCELLED') {
+      await this.cancelJob(await this.job(parent.jobId), 'sub-job cancelled');
+      return;
     }
     this.work.push({ kind: 'settled', execution: parent });
   }
@@ -700,6 +797,9 @@ export class Flow {
 
 /** Where an execution can be cancelled from (not SUBMITTED: it is being created in another transaction). */
 const CANCELLABLE = sourcesOf('execution', 'CANCELLED').filter((state) => state !== 'SUBMITTED');
+/** How many times a cancel reads the unfinished executions again (see Flow.cancelActive). */
+const CANCEL_PASSES = 3;
+const COMPOSITE_KINDS: readonly ExecutionKind[] = ['parallel', 'each', 'subjob'];
 
 /** An each whose items do not all start at once: some wait PENDING for a slot. */
 function hasConcurrencyLimit(execution: ExecutionRow): boolean {

@@ -3,10 +3,12 @@
  * changes they report. Webhooks: up to `maxAttempts` tries, 5 s each, retried on network errors and
  * 429/500/502/503/504 with a pause of 2 × attempt seconds (Tork's rules). Reports are fire-and-forget:
  * one try. A failing endpoint never blocks a job: delivery runs outside every job transaction.
+ * Every request goes through outbound.ts's rule (public addresses only, no redirects); a refused
+ * delivery is dead at once, its reason in `lastError`.
  */
 import { Periodic } from './periodic.js';
 import type { OutboxRow } from '../core/model.js';
-import { coerceError } from '../core/errors.js';
+import { outboundPost } from './outbound.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 
@@ -19,6 +21,8 @@ export interface DispatcherOptions {
   timeoutMs?: number;
   /** Pause before try n+1 is `retryPauseMs × n`. (Default: 2 s) */
   retryPauseMs?: number;
+  /** Deliver to loopback, private and link-local addresses too (`--allow-private-webhooks`). (Default: false) */
+  allowPrivateTargets?: boolean;
 }
 
 export class OutboxDispatcher {
@@ -61,18 +65,24 @@ export class OutboxDispatcher {
   }
 
   private async post(row: OutboxRow): Promise<{ ok: boolean; retryable: boolean; error: string | null }> {
-    try {
-      const response = await fetch(row.url, {
-        method: 'POST',
+    const result = await outboundPost(
+      {
+        url: row.url,
         headers: { 'content-type': 'application/json; charset=UTF-8', ...row.headers },
         body: JSON.stringify(row.body),
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
-      });
-      await response.arrayBuffer().catch(() => undefined);
-      if (response.ok) return { ok: true, retryable: false, error: null };
-      return { ok: false, retryable: row.kind === 'webhook' && RETRYABLE.has(response.status), error: `HTTP ${response.status}` };
-    } catch (error) {
-      return { ok: false, retryable: row.kind === 'webhook', error: coerceError(error).message };
+        timeoutMs: this.options.timeoutMs ?? 5_000,
+      },
+      { allowPrivate: this.options.allowPrivateTargets ?? false },
+    );
+    const webhook = row.kind === 'webhook';
+    switch (result.kind) {
+      case 'answered':
+        if (result.status >= 200 && result.status < 300) return { ok: true, retryable: false, error: null };
+        return { ok: false, retryable: webhook && RETRYABLE.has(result.status), error: `HTTP ${result.status}` };
+      case 'refused':
+        return { ok: false, retryable: false, error: `refused: ${result.reason}` };
+      case 'failed':
+        return { ok: false, retryable: webhook, error: result.reason };
     }
   }
 }

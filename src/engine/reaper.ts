@@ -18,6 +18,15 @@ export interface ReaperOptions {
   timeoutGraceMs?: number;
 }
 
+/** What one sweep did. */
+export interface SweepCounts {
+  rescued: number;
+  timedOut: number;
+  down: number;
+  /** Jobs settled by the safety net (Flow.repairStranded): each one is a bug worth reporting. */
+  repaired: number;
+}
+
 export class Reaper {
   private readonly loop: Periodic;
   private sweeps = 0;
@@ -45,7 +54,7 @@ export class Reaper {
 
 
   /** One pass. Public so tests can drive it without waiting for the timer. */
-  async sweep(): Promise<{ rescued: number; timedOut: number; down: number }> {
+  async sweep(): Promise<SweepCounts> {
     const { store, clock } = this.engine;
     const now = clock.now();
     const leader = await store.leaderAcquire({
@@ -54,17 +63,20 @@ export class Reaper {
       now: now.toISOString(),
       until: new Date(now.getTime() + this.intervalMs * 5).toISOString(),
     });
-    if (!leader) return { rescued: 0, timedOut: 0, down: 0 };
+    if (!leader) return { rescued: 0, timedOut: 0, down: 0, repaired: 0 };
     const rescued = await this.rescueExpired(now.toISOString());
     const timedOut = await this.enforceTimeouts(now.toISOString());
     const down = await store.nodeMarkDown({ silentSince: new Date(now.getTime() - this.heartbeatWindowMs).toISOString() });
     // After marking nodes DOWN, so they no longer count as able to run container work.
+    let repaired: string[] = [];
     if (this.sweeps++ % 5 === 0) {
       await explainWaiting(this.engine).catch(() => undefined);
       await this.deleteExpired(now.toISOString());
+      repaired = await this.repairStranded();
     }
     if (rescued.length > 0) this.engine.bus.emit('reaper:rescued', { executionIds: rescued });
-    return { rescued: rescued.length, timedOut, down: down.length };
+    if (repaired.length > 0) this.engine.bus.emit('reaper:repaired', { jobIds: repaired });
+    return { rescued: rescued.length, timedOut, down: down.length, repaired: repaired.length };
   }
 
   /** Jobs whose `autoDelete` time has come, deleted with their logs and artifacts. */
@@ -72,6 +84,16 @@ export class Reaper {
     for (const id of await this.engine.store.jobListExpired({ now, limit: 100 })) {
       await this.engine.deleteJob(id).catch(() => undefined);
     }
+  }
+
+  /** Jobs that no execution will ever settle, settled now; each is logged as a repair. */
+  private async repairStranded(): Promise<string[]> {
+    const repaired: string[] = [];
+    for (const id of await this.engine.store.jobListStranded({ limit: 100 })) {
+      if (await inFlow(this.engine.store, this.flowOptions(), (flow) => flow.repairStranded(id))) repaired.push(id);
+    }
+    if (repaired.length > 0) process.emitWarning(`reaper repaired ${repaired.length} stranded job(s): ${repaired.join(', ')}`);
+    return repaired;
   }
 
   private async rescueExpired(now: string): Promise<string[]> {

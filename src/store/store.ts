@@ -64,6 +64,18 @@ export interface ExecutionListParams {
   orderByIdx?: boolean;
 }
 
+export interface ActiveListParams {
+  jobId?: string;
+  parentId?: string;
+  /** Only executions of these kinds. */
+  kinds?: readonly string[];
+  /**
+   * PostgreSQL leaves out rows another transaction holds (a finish in progress) instead of waiting
+   * for them, and locks the rest for this transaction. SQLite transactions take turns: no effect.
+   */
+  skipLocked?: boolean;
+}
+
 export interface StateWrite<TPatch> {
   id: string;
   /** The states the row must be in for the write to happen (the guard). */
@@ -154,6 +166,20 @@ export interface Queries {
   jobListSubjobs(jobId: string): Promise<JobRow[]>;
   /** Ids of final jobs whose `metadata.deleteAt` (set from the spec's `autoDelete`) is at or before `now`. */
   jobListExpired(params: { now: string; limit: number }): Promise<string[]>;
+  /**
+   * The job, read to decide something this transaction then writes (is the job done? may this
+   * execution retry?). PostgreSQL locks the row until commit: 'update' (FOR NO KEY UPDATE) makes
+   * such deciders take turns, each seeing what the one before it committed; 'share' (FOR SHARE)
+   * waits for a decider in progress but not for other sharers. SQLite transactions already take
+   * turns (BEGIN IMMEDIATE), so there it is a plain read.
+   */
+  jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined>;
+  /**
+   * Ids of jobs not yet final that have top-level executions, none of them unfinished: nothing will
+   * move them again (the reaper settles them). A job without executions (a record kept for an
+   * outside runner) is never listed. Oldest first; `ids` narrows the look to these jobs.
+   */
+  jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]>;
   /** Jobs whose parentExecutionId is one of these executions. */
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]>;
   /** Jobs in a state, by count per state (metrics). */
@@ -186,7 +212,9 @@ export interface Queries {
     patch?: ExecutionPatch;
   }): Promise<string[]>;
   /** Unfinished executions of a job, or of one parent (for cancel). */
-  executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]>;
+  executionListActive(params: ActiveListParams): Promise<ExecutionRow[]>;
+  /** The execution, read to decide something this transaction then writes (see jobLock). */
+  executionLock(params: { id: string; mode: 'update' | 'share' }): Promise<ExecutionRow | undefined>;
   /**
    * Counts children of a RUNNING composite that settled for good; answers the composite after the
    * increment, or undefined when it is no longer RUNNING. O(1), no scan. On PostgreSQL the row lock

@@ -7,13 +7,14 @@
 import { cpus as machineCpus, hostname, loadavg, totalmem } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ArtifactRow, ExecutionKind, ExecutionRow, LogStream, NodeRow } from '../core/model.js';
+import type { ExecutionKind, ExecutionRow, LogStream, NodeRow } from '../core/model.js';
 import { coerceError } from '../core/errors.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
 import type { FinishReport } from '../engine/engine.js';
 import type { Runtime, RunOutcome } from './runtimes/runtime.js';
 import type { WorkSource } from './source.js';
 import { LogBatcher } from './logs.js';
+import { collectOutputs, DEFAULT_OUTPUT_LIMITS, OutputLimitError, type OutputLimits } from './outputs.js';
 
 export interface WorkerOptions {
   source: WorkSource;
@@ -30,6 +31,8 @@ export interface WorkerOptions {
   memoryMb?: number;
   /** (Default: ['default']) */
   queues?: string[];
+  /** Files and bytes an execution may leave in outputs/; more fails it. (Default: 10,000 files, 1 GiB) */
+  outputLimits?: Partial<OutputLimits>;
   /** Log bytes kept per execution; the rest is counted and reported. (Default: 10 MiB) */
   logCapBytes?: number;
   /** Lease renewal and cancel check period. (Default: 1 s) */
@@ -185,14 +188,13 @@ export class Worker {
     } catch (error) {
       outcome = failed(`worker error: ${coerceError(error).message}`);
     }
-    await logs.close();
     try {
+      if (!run.released) outcome = await this.collect(execution, workDir, outcome, (line) => logs.add('system', line));
+      await logs.close();
       if (run.released) {
         await source.release(nodeId, execution.id, 'worker stopped');
         return;
       }
-      const artifacts = await this.collect(execution, workDir, outcome.outputs);
-      if (artifacts.length > 0) await source.recordArtifacts(artifacts);
       await source.finish(nodeId, execution.id, toReport(outcome));
     } finally {
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
@@ -221,22 +223,30 @@ export class Worker {
   }
 
   /**
-   * Copies the files the runtime found in outputs/ into the artifact store. Only the runtime's
-   * list counts: it holds regular files only, so a script cannot leave a symlink to a host file
-   * (the server's database, a token) and have it uploaded.
+   * Copies what the execution left in outputs/ into the artifact store and records it. Anything
+   * that goes wrong here (a limit passed, the artifact store failing) fails the execution with its
+   * message, so that its end is still reported; a cancelled execution stays cancelled.
    */
-  private async collect(execution: ExecutionRow, workDir: string, outputs: string[]): Promise<ArtifactRow[]> {
-    const rows: ArtifactRow[] = [];
-    for (const path of outputs) {
-      const size = await this.options.artifacts.put({
+  private async collect(execution: ExecutionRow, workDir: string, outcome: RunOutcome, note: (line: string) => void): Promise<RunOutcome> {
+    try {
+      const { artifacts, skipped } = await collectOutputs({
+        workDir,
         jobId: execution.jobId,
         executionId: execution.id,
-        path,
-        source: join(workDir, 'outputs', path),
+        store: this.options.artifacts,
+        limits: { ...DEFAULT_OUTPUT_LIMITS, ...this.options.outputLimits },
       });
-      rows.push({ executionId: execution.id, jobId: execution.jobId, path, size, createdAt: new Date().toISOString() });
+      for (const path of skipped) note(`${path} is a link or a special file: not collected`);
+      if (artifacts.length > 0) await this.options.source.recordArtifacts(artifacts);
+      return outcome;
+    } catch (error) {
+      const limited = error instanceof OutputLimitError;
+      const message = limited ? error.message : `could not collect outputs: ${coerceError(error).message}`;
+      note(message);
+      if (outcome.state === 'CANCELLED') return outcome;
+      if (outcome.state === 'FAILED') return { ...outcome, error: `${outcome.error ?? 'failed'}; ${message}` };
+      return { ...outcome, state: 'FAILED', result: null, error: message, reason: limited ? 'output limit' : 'worker' };
     }
-    return rows;
   }
 
   /** An execution was taken from this node (cancelled, timed out by the reaper): stop it now. */
@@ -293,7 +303,7 @@ function toReport(outcome: RunOutcome): FinishReport {
 }
 
 function failed(error: string): RunOutcome {
-  return { state: 'FAILED', exitCode: null, result: null, error, reason: 'worker', outputs: [] };
+  return { state: 'FAILED', exitCode: null, result: null, error, reason: 'worker' };
 }
 
 function sleep(ms: number): Promise<void> {

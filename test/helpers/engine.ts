@@ -11,7 +11,7 @@ import type { JobRow } from '../../src/core/model.js';
 import { isFinal } from '../../src/core/states.js';
 import { createLuaRuntime, createShellRuntime } from '../../src/worker/runtimes/index.js';
 import { engineSource } from '../../src/worker/source.js';
-import { Worker } from '../../src/worker/worker.js';
+import { Worker, type WorkerOptions } from '../../src/worker/worker.js';
 import { makeTestStore, type StoreKind, type TestStore } from './stores.js';
 
 export interface EngineBundle {
@@ -26,12 +26,21 @@ export interface EngineBundle {
 
 export async function makeEngine(
   kind: StoreKind,
-  options: { cpus?: number; memoryMb?: number; leaseMs?: number; startWorker?: boolean; engine?: Partial<EngineOptions> } = {},
+  options: {
+    cpus?: number;
+    memoryMb?: number;
+    leaseMs?: number;
+    startWorker?: boolean;
+    /** Where artifacts go, under the test's folder. (Default: 'artifacts') */
+    artifactsFolder?: string;
+    outputLimits?: WorkerOptions['outputLimits'];
+    engine?: Partial<EngineOptions>;
+  } = {},
 ): Promise<EngineBundle> {
   const db = await makeTestStore(kind);
   const engine = new Engine({
     store: db.store,
-    artifacts: new FolderArtifactStore(join(db.dir, 'artifacts')),
+    artifacts: new FolderArtifactStore(join(db.dir, options.artifactsFolder ?? 'artifacts')),
     leaseMs: options.leaseMs ?? 5_000,
     retryBaseMs: 20,
     retryMaxMs: 200,
@@ -49,6 +58,7 @@ export async function makeEngine(
     renewMs: 200,
     idlePollMs: 100,
     drainGraceMs: 2_000,
+    outputLimits: options.outputLimits,
   });
   const reaper = new Reaper(engine, { nodeId: worker.nodeId, intervalMs: 200 });
   if (options.startWorker !== false) worker.start();

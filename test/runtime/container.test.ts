@@ -5,7 +5,7 @@
  * every container a test starts is gone when it ends. Skipped when podman or busybox is missing.
  */
 import { execFile, execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ import type { Runtime, RunRequest } from '../../src/worker/runtimes/runtime.js';
 import { engineSource } from '../../src/worker/source.js';
 import { Worker } from '../../src/worker/worker.js';
 import { makeTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
-import { removeFolders, setup } from './helpers.js';
+import { collect, removeFolders, setup } from './helpers.js';
 
 const run = promisify(execFile);
 const IMAGE = 'localhost/barge-test:busybox';
@@ -213,10 +213,29 @@ describe.runIf(CAN_RUN)('container runtime (podman, runc)', () => {
   });
 
   it('collects regular files left in /tork/outputs, and no symlinks', async () => {
-    const { request } = await setupRun({
+    const { request, workDir } = await setupRun({
       run: 'mkdir -p /tork/outputs/sub && echo a > /tork/outputs/a.txt && echo b > /tork/outputs/sub/b.txt && ln -s /etc/passwd /tork/outputs/link',
     });
-    expect(await runtime.run(request)).toMatchObject({ state: 'SUCCEEDED', outputs: ['a.txt', 'sub/b.txt'] });
+    expect(await runtime.run(request)).toMatchObject({ state: 'SUCCEEDED' });
+    expect(await collect(workDir)).toMatchObject({ paths: ['a.txt', 'sub/b.txt'], skipped: ['outputs/link'] });
+  });
+
+  it('follows no link a container leaves: outputs/, the result file, the next step\'s entrypoint', async () => {
+    const host = mkdtempSync(join(tmpdir(), 'barge-host-secrets-'));
+    try {
+      writeFileSync(join(host, 'secret.txt'), 'do-not-leak');
+      writeFileSync(join(host, 'victim.sh'), 'unchanged');
+      const { request, workDir } = await setupRun({
+        pre: [{ name: 'plant', run: `ln -sf ${host}/victim.sh /tork/entrypoint` }],
+        run: `rm -rf /tork/outputs && ln -s ${host} /tork/outputs && ln -sf ${host}/secret.txt /tork/stdout && echo planted`,
+      });
+      const outcome = await runtime.run(request);
+      expect(outcome).toMatchObject({ state: 'SUCCEEDED', result: null });
+      expect(readFileSync(join(host, 'victim.sh'), 'utf8')).toBe('unchanged');
+      expect(await collect(workDir)).toEqual({ paths: [], skipped: ['outputs'], files: {} });
+    } finally {
+      rmSync(host, { recursive: true, force: true });
+    }
   });
 
   it('reports progress written to $TORK_PROGRESS', async () => {

@@ -7,6 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { LogStream } from '../../src/core/model.js';
 import type { TaskSpec } from '../../src/core/spec-types.js';
 import type { RunRequest } from '../../src/worker/runtimes/runtime.js';
+import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
+import { collectOutputs, DEFAULT_OUTPUT_LIMITS, type OutputLimits } from '../../src/worker/outputs.js';
 
 export interface Bundle {
   request: RunRequest;
@@ -48,6 +50,25 @@ export async function setup(spec: Partial<TaskSpec>, extra: Partial<RunRequest> 
     }
   };
   return { request, logs, progress, abort, workDir, lines, waitForLine };
+}
+
+export interface Collected {
+  /** Stored artifact paths, sorted. */
+  paths: string[];
+  skipped: string[];
+  /** Stored content by path. */
+  files: Record<string, string>;
+}
+
+/** Collects `workDir`'s outputs the way the worker does, into a fresh artifact folder. */
+export async function collect(workDir: string, limits: OutputLimits = DEFAULT_OUTPUT_LIMITS): Promise<Collected> {
+  const root = await mkdtemp(join(tmpdir(), 'barge-artifacts-test-'));
+  folders.push(root);
+  const store = new FolderArtifactStore(root);
+  const { artifacts, skipped } = await collectOutputs({ workDir, jobId: 'job-1', executionId: 'exec-1', store, limits });
+  const files: Record<string, string> = {};
+  for (const artifact of artifacts) files[artifact.path] = await readFile(join(root, 'job-1', 'exec-1', artifact.path), 'utf8');
+  return { paths: artifacts.map((artifact) => artifact.path).sort(), skipped: skipped.sort(), files };
 }
 
 export async function removeFolders(): Promise<void> {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLuaRuntime } from '../../src/worker/runtimes/lua.js';
-import { removeFolders, setup } from './helpers.js';
+import { collect, removeFolders, setup } from './helpers.js';
 
 const lua = createLuaRuntime();
 
@@ -176,7 +176,7 @@ describe('lua runtime', () => {
       etc: '/etc/hostname: outside the work folder',
       missing: 'missing.txt: No such file or directory',
     });
-    expect(outcome.outputs).toEqual(['sub/result.txt']);
+    expect((await collect(workDir)).paths).toEqual(['sub/result.txt']);
     expect(readFileSync(join(workDir, 'outputs/sub/result.txt'), 'utf8')).toBe('got: first line\n');
     expect(existsSync(outside)).toBe(false);
   });
@@ -193,7 +193,7 @@ describe('lua runtime', () => {
     [{ mounts: [{ type: 'bind' }] }, 'mounts are not supported by the lua runtime', 'unsupported: mounts'],
   ])('refuses %j by name', async (spec, error, reason) => {
     const { request } = await setup({ lua: 'return 1', ...spec });
-    expect(await lua.run(request)).toEqual({ state: 'FAILED', exitCode: null, result: null, error, reason, outputs: [] });
+    expect(await lua.run(request)).toEqual({ state: 'FAILED', exitCode: null, result: null, error, reason });
   });
 
   it('refuses a task without a lua script, and files that leave the work folder', async () => {

@@ -4,7 +4,13 @@
  *
  * Each case gets a fresh, migrated, empty store from `makeStore` and closes it after.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
+import { Engine } from '../../src/engine/engine.js';
+import { Reaper } from '../../src/engine/reaper.js';
 import type { ExecutionRow, JobRow, LogLine, State } from '../../src/core/model.js';
 import type { Store } from '../../src/store/store.js';
 import {
@@ -436,6 +442,18 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(ids(await store.executionListActive({ jobId: job.id }))).toEqual(ids(rows.slice(0, 4)));
         expect(ids(await store.executionListActive({ parentId: 'p' }))).toEqual(ids(rows.slice(0, 4)));
         expect(await store.executionListActive({ parentId: 'none' })).toEqual([]);
+      });
+
+      it('lists unfinished executions by kind, locking them for a transaction that skips rows others hold', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const [shell, each, lua] = (['shell', 'each', 'lua'] as const).map((kind) => makeExecution(job, { kind, state: 'RUNNING' }));
+        await store.executionInsertMany([shell, each, lua]);
+        expect(ids(await store.executionListActive({ jobId: job.id, kinds: ['shell', 'lua'] }))).toEqual(ids([shell, lua]));
+        expect(ids(await store.executionListActive({ jobId: job.id, kinds: ['each'] }))).toEqual(ids([each]));
+        const locked = await store.tx((tx) => tx.executionListActive({ jobId: job.id, kinds: ['shell', 'lua'], skipLocked: true }));
+        expect(ids(locked)).toEqual(ids([shell, lua]));
+        expect(await store.tx((tx) => tx.executionLock({ id: each.id, mode: 'share' }))).toEqual(await store.executionGet(each.id));
       });
 
       it('counts settled children atomically', async () => {
@@ -962,6 +980,105 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       });
     });
 
+    describe('stranded jobs and the reaper repair', () => {
+      /**
+       * The end state of issue 17: b FAILED and c SUCCEEDED at once, d SKIPPED, every execution
+       * final, and the job still RUNNING. With `bothSucceeded`, d never started instead.
+       */
+      async function strandedGraph(options: { bothSucceeded?: boolean } = {}): Promise<JobRow> {
+        const spec = {
+          name: 'graph',
+          tasks: [
+            { name: 'a', run: 'true' },
+            { name: 'b', run: 'exit 3', needs: ['a'] },
+            { name: 'c', run: 'true', needs: ['a'] },
+            { name: 'd', run: 'true', needs: ['b', 'c'] },
+          ],
+        } as JobRow['spec'];
+        const job = makeJob({ spec, taskCount: 4, progress: 50 });
+        await store.jobInsert(job);
+        const [a, b, c, d] = spec.tasks.map((task, position) => makeTask(job, { name: task.name, spec: task, position }));
+        b.needs = [a.id];
+        c.needs = [a.id];
+        d.needs = [b.id, c.id];
+        a.state = 'SUCCEEDED';
+        b.state = options.bothSucceeded ? 'SUCCEEDED' : 'FAILED';
+        c.state = 'SUCCEEDED';
+        d.state = options.bothSucceeded ? 'PENDING' : 'SKIPPED';
+        await store.taskInsertMany([a, b, c, d]);
+        await store.executionInsertMany(
+          [a, b, c].map((task) => makeExecution(job, { taskId: task.id, name: task.name, state: task.state, completedAt: at(10) })),
+        );
+        return job;
+      }
+
+      it('lists open jobs with top-level executions, none of them unfinished, narrowed by ids', async () => {
+        const stranded = await strandedGraph();
+        const { job: busy } = await insertJobWithExecutions(1, { state: 'RUNNING' });
+        const { job: done } = await insertJobWithExecutions(1, { state: 'SUCCEEDED' }, { state: 'SUCCEEDED' });
+        const [empty] = await insertJobs([makeJob({ state: 'PENDING' })]);
+        const { job: child } = await insertJobWithExecutions(1, { state: 'SUCCEEDED', parentId: 'p' });
+        const later = await strandedGraph();
+        // No execution at all (a record for an outside runner), or only children: not stranded.
+        expect(await store.jobListStranded({ limit: 10 })).toEqual([stranded.id, later.id]);
+        expect(await store.jobListStranded({ limit: 1 })).toEqual([stranded.id]);
+        expect(await store.jobListStranded({ limit: 10, ids: [empty.id, busy.id, done.id, child.id, later.id] })).toEqual([later.id]);
+        expect(await store.jobListStranded({ limit: 10, ids: [] })).toEqual([]);
+      });
+
+      it('reads a job for a decision in a transaction, under its lock', async () => {
+        const [job] = await insertJobs([makeJob({ state: 'RUNNING', progress: 5 })]);
+        for (const mode of ['update', 'share'] as const) {
+          const read = await store.tx((tx) => tx.jobLock({ id: job.id, mode }));
+          expect(read).toEqual(job);
+        }
+        expect(await store.tx((tx) => tx.jobLock({ id: 'nope', mode: 'update' }))).toBeUndefined();
+      });
+
+      it('the reaper settles a stranded job and records the repair', async () => {
+        const job = await strandedGraph();
+        const { engine, reaper, cleanup } = engineOn(store);
+        try {
+          expect((await reaper.sweep()).repaired).toBe(1);
+          const settled = await engine.getJob(job.id);
+          expect(settled.state).toBe('FAILED');
+          expect(settled.progress).toBe(100);
+          const events = await store.eventList({ jobId: job.id, limit: 10 });
+          expect(events.map((e) => e.kind)).toEqual(['job.repair', 'job.state']);
+          expect(events[0].message).toMatch(/repaired by the reaper/);
+          expect(await store.jobListStranded({ limit: 10 })).toEqual([]);
+        } finally {
+          await cleanup();
+        }
+      });
+
+      it('the reaper starts a task whose dependencies all succeeded but which never started', async () => {
+        const job = await strandedGraph({ bothSucceeded: true });
+        const { engine, reaper, cleanup } = engineOn(store);
+        try {
+          expect((await reaper.sweep()).repaired).toBe(1);
+          expect((await engine.getJob(job.id)).state).toBe('RUNNING');
+          const d = (await store.taskList(job.id)).find((t) => t.name === 'd');
+          expect(d?.state).toBe('RUNNING');
+          expect(await store.executionCountByState({ jobId: job.id })).toEqual({ SUCCEEDED: 3, RUNNABLE: 1 });
+          expect(await store.jobListStranded({ limit: 10 })).toEqual([]);
+        } finally {
+          await cleanup();
+        }
+      });
+
+      it('the reaper leaves alone a job with unfinished work', async () => {
+        const { job } = await insertJobWithExecutions(1, { state: 'RUNNING' });
+        const { reaper, cleanup } = engineOn(store);
+        try {
+          expect((await reaper.sweep()).repaired).toBe(0);
+          expect((await store.jobGet(job.id))?.state).toBe('RUNNING');
+        } finally {
+          await cleanup();
+        }
+      });
+    });
+
     describe('transactions', () => {
       it('commits what the function wrote', async () => {
         const job = makeJob();
@@ -1079,6 +1196,14 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       });
     });
   });
+}
+
+/** An engine and its reaper over the suite's store (the repair is the engine's rule, run on each store). */
+function engineOn(store: Store): { engine: Engine; reaper: Reaper; cleanup: () => Promise<void> } {
+  const dir = mkdtempSync(join(tmpdir(), 'barge-conformance-'));
+  const engine = new Engine({ store, artifacts: new FolderArtifactStore(dir) });
+  const reaper = new Reaper(engine, { nodeId: 'conformance-reaper' });
+  return { engine, reaper, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 }
 
 function logLine(executionId: string, number: number, stream: LogLine['stream'] = 'stdout', line = `line ${number}`): LogLine {

@@ -1,11 +1,12 @@
 /** The store conformance suite against PostgreSQL: a fresh database per file, a fresh schema per case. */
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Queries } from '../../src/store/store.js';
 import { freshPgUrl, pgAvailable } from '../helpers/pg.js';
 import { runStoreConformance } from './conformance.js';
-import { makeJob } from './fixtures.js';
+import { makeExecution, makeJob } from './fixtures.js';
 
 let databaseUrl = '';
 if (pgAvailable()) {
@@ -52,4 +53,55 @@ describe.skipIf(!pgAvailable())('postgres transactions', () => {
     expect((await store.jobGet(a.id))?.vars).toMatchObject({ x: 'first', y: 'second' });
     expect((await store.jobGet(b.id))?.vars).toMatchObject({ x: 'second', y: 'first' });
   });
+
+  it('a decision read under the job lock waits for a transaction holding the job, then sees what it committed', async () => {
+    const job = makeJob({ progress: 0 });
+    await store.jobInsert(job);
+    const running = makeExecution(job, { state: 'RUNNING' });
+    await store.executionInsertMany([running]);
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    let holding!: () => void;
+    const held = new Promise<void>((resolve) => (holding = resolve));
+    const holder = store.tx(async (tx) => {
+      await tx.executionSetState({ id: running.id, from: ['RUNNING'], to: 'RUNNING', patch: { progress: 5 } });
+      await tx.jobUpdate({ id: job.id, patch: { progress: 50 } });
+      holding();
+      await released;
+    });
+    await held;
+    // A row another transaction holds is passed over, not waited for.
+    expect(await store.tx((tx) => tx.executionListActive({ jobId: job.id, skipLocked: true }))).toEqual([]);
+    expect((await store.tx((tx) => tx.jobGet(job.id)))?.progress).toBe(0);
+    let waitedFor = false;
+    const decider = store.tx(async (tx) => {
+      const read = await tx.jobLock({ id: job.id, mode: 'update' });
+      return { read, waitedFor };
+    });
+    await waitUntilBlocked(databaseUrl);
+    waitedFor = true;
+    release();
+    await holder;
+    const { read, waitedFor: afterWait } = await decider;
+    expect(afterWait).toBe(true);
+    expect(read?.progress).toBe(50);
+  });
 });
+
+/** Resolves once some session of this database waits on a lock. */
+async function waitUntilBlocked(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url.replace(/\?.*$/u, '') });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    for (;;) {
+      const { rows } = await client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if ((rows[0] as { n: number }).n > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    await client.end();
+  }
+}

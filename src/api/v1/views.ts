@@ -3,9 +3,8 @@
  * the model (a secret, a lease) stays private until someone decides to show it.
  */
 import type { EventRow, ExecutionRow, JobRow, Json, LogLine, NodeRow, State, TaskRow, UserRow } from '../../core/model.js';
+import { Redactor } from '../../core/redact.js';
 import type { EventBody, ExecutionBody, JobBody, LogLineBody, NodeBody, UserBody } from './schemas.js';
-
-export const REDACTED = '[REDACTED]';
 
 export interface JobDetail {
   job: JobRow;
@@ -16,7 +15,13 @@ export interface JobDetail {
   tasks?: TaskRow[];
 }
 
+/**
+ * What the submitter wrote is redacted here by core/redact.ts's rule (secret values, values under
+ * sensitive keys, `secrets` maps); the error, produced by tasks, was redacted when it was stored
+ * and is passed through the rule again for rows written before that.
+ */
 export function jobBody({ job, counts, progress, tasks }: JobDetail): JobBody {
+  const redactor = Redactor.forJob(job);
   const body: JobBody = {
     id: job.id,
     name: job.name,
@@ -28,10 +33,10 @@ export function jobBody({ job, counts, progress, tasks }: JobDetail): JobBody {
     tags: job.tags,
     queue: job.queue,
     priority: job.priority,
-    inputs: job.inputs,
-    metadata: job.metadata,
+    inputs: redactor.map(job.inputs) ?? {},
+    metadata: redactor.json(job.metadata),
     result: job.result,
-    error: job.error,
+    error: job.error === null ? null : redactor.text(job.error),
     parentExecutionId: job.parentExecutionId,
     taskCount: job.taskCount,
     createdAt: job.createdAt,
@@ -48,29 +53,9 @@ export function jobBody({ job, counts, progress, tasks }: JobDetail): JobBody {
       state: task.state,
       needs: task.needs,
     }));
-    body.spec = redactSecrets(job.spec as unknown as Json) as Record<string, unknown>;
+    body.spec = redactor.json(job.spec as unknown as Json) as Record<string, unknown>;
   }
   return body;
-}
-
-/**
- * A copy of a spec with every secret value replaced: the values of `secrets` maps (the job's and
- * its sub-jobs') and registry passwords. Keys stay, so people can see which secrets a job uses.
- */
-export function redactSecrets(value: Json): Json {
-  if (Array.isArray(value)) return value.map(redactSecrets);
-  if (value === null || typeof value !== 'object') return value;
-  const copy: Record<string, Json> = {};
-  for (const [key, item] of Object.entries(value)) {
-    if (key === 'secrets' && item !== null && typeof item === 'object' && !Array.isArray(item)) {
-      copy[key] = Object.fromEntries(Object.keys(item).map((name) => [name, REDACTED]));
-    } else if (key === 'password' && item !== null && item !== '') {
-      copy[key] = REDACTED;
-    } else {
-      copy[key] = redactSecrets(item);
-    }
-  }
-  return copy;
 }
 
 export function executionBody(row: ExecutionRow): ExecutionBody {

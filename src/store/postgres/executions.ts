@@ -1,12 +1,13 @@
 /** PostgreSQL statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
 import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { ArrayItemsChunk, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
+import type { ActiveListParams, ArrayItemsChunk, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS } from '../shared/codec.js';
 import { countsByJobAndState } from '../shared/clauses.js';
 import { Params, type PgExec, countsByState, guardedUpdate, guardedUpdateRows, insertMany, whereSql } from './connection.js';
 
 const EXECUTION_GET = `SELECT * FROM executions WHERE id = $1`;
+const EXECUTION_LOCK = { update: `${EXECUTION_GET} FOR NO KEY UPDATE`, share: `${EXECUTION_GET} FOR SHARE` } as const;
 
 /**
  * Each owner's best runnable candidates, locked FOR UPDATE SKIP LOCKED: rows another server is
@@ -122,11 +123,17 @@ export async function executionSetStateMany(
   return guardedUpdate(x, EXECUTIONS, params);
 }
 
-export function executionListActive(x: PgExec, params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
+export function executionListActive(x: PgExec, params: ActiveListParams): Promise<ExecutionRow[]> {
   const p = new Params();
   const clauses = executionWhere(params, p);
   clauses.push(`state = ANY(${p.add(ACTIVE_STATES)}::text[])`);
-  return x.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, p.values);
+  if (params.kinds) clauses.push(`kind = ANY(${p.add(params.kinds)}::text[])`);
+  const lock = params.skipLocked ? ' FOR NO KEY UPDATE SKIP LOCKED' : '';
+  return x.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq${lock}`, p.values);
+}
+
+export function executionLock(x: PgExec, params: { id: string; mode: 'update' | 'share' }): Promise<ExecutionRow | undefined> {
+  return x.row(EXECUTIONS, EXECUTION_LOCK[params.mode], [params.id]);
 }
 
 export async function executionAddChildDone(x: PgExec, params: { id: string; by: number }): Promise<ExecutionRow | undefined> {

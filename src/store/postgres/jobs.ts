@@ -1,5 +1,6 @@
 /** PostgreSQL statements for jobs and tasks. Lists are bound as text[] and matched with ANY. */
 import type { JobRow, State, TaskRow } from '../../core/model.js';
+import { ACTIVE_STATES } from '../../core/states.js';
 import type { JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
 import { JOBS, TASKS, patchEntries } from '../shared/codec.js';
 import { searchWords } from '../shared/search.js';
@@ -16,6 +17,16 @@ import {
 } from './connection.js';
 
 const JOB_GET = `SELECT * FROM jobs WHERE id = $1`;
+const JOB_LOCK = { update: `${JOB_GET} FOR NO KEY UPDATE`, share: `${JOB_GET} FOR SHARE` } as const;
+/** Top-level executions only: children of a composite settle before it does (or are cancelled with it). */
+const JOB_LIST_STRANDED = `
+  SELECT j.id FROM jobs AS j
+  WHERE j.state = ANY($1::text[]) AND ($2::text[] IS NULL OR j.id = ANY($2::text[]))
+    AND EXISTS (SELECT 1 FROM executions AS e WHERE e.job_id = j.id AND e.parent_id IS NULL)
+    AND NOT EXISTS (
+      SELECT 1 FROM executions AS e
+      WHERE e.job_id = j.id AND e.parent_id IS NULL AND e.state = ANY($1::text[]))
+  ORDER BY j.seq LIMIT $3`;
 const JOB_DELETE_PICK_EXECUTIONS = `SELECT id FROM executions WHERE job_id = $1 ORDER BY seq LIMIT $2`;
 const JOB_DELETE_LOG_CHUNKS = `
   DELETE FROM log_chunks WHERE (execution_id, first_number) IN (
@@ -46,6 +57,15 @@ export async function jobInsert(x: PgExec, job: JobRow): Promise<void> {
 
 export function jobGet(x: PgExec, id: string): Promise<JobRow | undefined> {
   return x.row(JOBS, JOB_GET, [id]);
+}
+
+export function jobLock(x: PgExec, params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined> {
+  return x.row(JOBS, JOB_LOCK[params.mode], [params.id]);
+}
+
+export async function jobListStranded(x: PgExec, params: { limit: number; ids?: string[] }): Promise<string[]> {
+  const rows = await x.all(JOB_LIST_STRANDED, [ACTIVE_STATES, params.ids ?? null, params.limit]);
+  return rows.map((row) => row.id as string);
 }
 
 /** Newest first (seq DESC); `beforeId` pages by cursor, `offset` by position. */

@@ -25,6 +25,7 @@ import type {
   UserRow,
 } from '../../core/model.js';
 import type {
+  ActiveListParams,
   ArrayItemsChunk,
   ClaimCandidatesParams,
   ExecutionListParams,
@@ -193,6 +194,12 @@ export class PostgresQueries implements Queries {
   jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
     return this.one((x) => jobs.jobListExpired(x, params));
   }
+  jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined> {
+    return this.one((x) => jobs.jobLock(x, params));
+  }
+  jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]> {
+    return this.one((x) => jobs.jobListStranded(x, params));
+  }
 
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]> {
     return this.one((x) => jobs.jobListByParentExecution(x, executionIds));
@@ -248,8 +255,11 @@ export class PostgresQueries implements Queries {
   }): Promise<string[]> {
     return this.one((x) => executions.executionSetStateMany(x, params));
   }
-  executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
+  executionListActive(params: ActiveListParams): Promise<ExecutionRow[]> {
     return this.one((x) => executions.executionListActive(x, params));
+  }
+  executionLock(params: { id: string; mode: 'update' | 'share' }): Promise<ExecutionRow | undefined> {
+    return this.one((x) => executions.executionLock(x, params));
   }
   executionAddChildDone(params: { id: string; by: number }): Promise<ExecutionRow | undefined> {
     return this.one((x) => executions.executionAddChildDone(x, params));

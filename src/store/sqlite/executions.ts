@@ -1,7 +1,7 @@
 /** SQLite statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
 import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { ArrayItemsChunk, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
+import type { ActiveListParams, ArrayItemsChunk, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS, encodeSqliteRow } from '../shared/codec.js';
 import type { Bind, SqliteConnection } from './connection.js';
 import { countsByJobAndState } from '../shared/clauses.js';
@@ -123,10 +123,15 @@ export function executionSetStateMany(
   return guardedUpdate(c, EXECUTIONS, params);
 }
 
-export function executionListActive(c: SqliteConnection, params: { jobId?: string; parentId?: string }): ExecutionRow[] {
+/** SQLite transactions take turns, so there is never a row another one holds (`skipLocked`). */
+export function executionListActive(c: SqliteConnection, params: ActiveListParams): ExecutionRow[] {
   const { clauses, bind } = executionWhere(params);
   clauses.push(stateIn(ACTIVE_STATES));
   bind.push(...ACTIVE_STATES);
+  if (params.kinds) {
+    clauses.push(`kind IN (SELECT value FROM json_each(?))`);
+    bind.push(JSON.stringify(params.kinds));
+  }
   return c.rows(EXECUTIONS, `SELECT * FROM executions ${whereSql(clauses)} ORDER BY seq`, bind);
 }
 

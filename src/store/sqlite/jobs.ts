@@ -1,6 +1,7 @@
 /** SQLite statements for jobs and tasks. Lists are bound as JSON text and opened with json_each. */
 import { stateIn } from './executions.js';
 import type { JobRow, State, TaskRow } from '../../core/model.js';
+import { ACTIVE_STATES } from '../../core/states.js';
 import type { JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
 import { JOBS, TASKS, encodeSqliteRow, encodeSqliteValue, patchEntries } from '../shared/codec.js';
 import { fts5AllWords, searchWords } from '../shared/search.js';
@@ -8,6 +9,15 @@ import type { Bind, SqliteConnection } from './connection.js';
 import { countsByState, guardedUpdate, insertSql, whereSql } from './sql.js';
 
 const JOB_GET = `SELECT * FROM jobs WHERE id = ?`;
+/** Top-level executions only: children of a composite settle before it does (or are cancelled with it). */
+const JOB_LIST_STRANDED = `
+  SELECT j.id FROM jobs AS j
+  WHERE j.${stateIn(ACTIVE_STATES)} AND (? IS NULL OR j.id IN (SELECT value FROM json_each(?)))
+    AND EXISTS (SELECT 1 FROM executions AS e WHERE e.job_id = j.id AND e.parent_id IS NULL)
+    AND NOT EXISTS (
+      SELECT 1 FROM executions AS e
+      WHERE e.job_id = j.id AND e.parent_id IS NULL AND e.${stateIn(ACTIVE_STATES)})
+  ORDER BY j.seq LIMIT ?`;
 const JOB_DELETE_PICK_EXECUTIONS = `SELECT id FROM executions WHERE job_id = ? ORDER BY seq LIMIT ?`;
 const JOB_DELETE_LOG_CHUNKS = `
   DELETE FROM log_chunks WHERE rowid IN (
@@ -39,6 +49,11 @@ export function jobInsert(c: SqliteConnection, job: JobRow): void {
 
 export function jobGet(c: SqliteConnection, id: string): JobRow | undefined {
   return c.row(JOBS, JOB_GET, [id]);
+}
+
+export function jobListStranded(c: SqliteConnection, params: { limit: number; ids?: string[] }): string[] {
+  const ids = params.ids ? JSON.stringify(params.ids) : null;
+  return c.all(JOB_LIST_STRANDED, [...ACTIVE_STATES, ids, ids, ...ACTIVE_STATES, params.limit]).map((row) => row.id as string);
 }
 
 /** Newest first (seq DESC); `beforeId` pages by cursor, `offset` by position. */

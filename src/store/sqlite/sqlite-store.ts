@@ -17,7 +17,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter } from 'node:events';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type {
   ArtifactRow,
@@ -35,6 +35,7 @@ import type {
 } from '../../core/model.js';
 import { coerceError } from '../../core/errors.js';
 import type {
+  ActiveListParams,
   ArrayItemsChunk,
   ClaimCandidatesParams,
   ExecutionListParams,
@@ -175,6 +176,12 @@ export class SqliteQueries implements Queries {
   jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
     return this.one((c) => jobs.jobListExpired(c, params));
   }
+  jobLock(params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined> {
+    return this.one((c) => jobs.jobGet(c, params.id));
+  }
+  jobListStranded(params: { limit: number; ids?: string[] }): Promise<string[]> {
+    return this.one((c) => jobs.jobListStranded(c, params));
+  }
 
   jobListByParentExecution(executionIds: string[]): Promise<JobRow[]> {
     return this.one((c) => jobs.jobListByParentExecution(c, executionIds));
@@ -230,8 +237,11 @@ export class SqliteQueries implements Queries {
   }): Promise<string[]> {
     return this.one((c) => executions.executionSetStateMany(c, params));
   }
-  executionListActive(params: { jobId?: string; parentId?: string }): Promise<ExecutionRow[]> {
+  executionListActive(params: ActiveListParams): Promise<ExecutionRow[]> {
     return this.one((c) => executions.executionListActive(c, params));
+  }
+  executionLock(params: { id: string; mode: 'update' | 'share' }): Promise<ExecutionRow | undefined> {
+    return this.one((c) => executions.executionGet(c, params.id));
   }
   executionAddChildDone(params: { id: string; by: number }): Promise<ExecutionRow | undefined> {
     return this.one((c) => executions.executionAddChildDone(c, params));
@@ -397,6 +407,18 @@ export class SqliteQueries implements Queries {
   }
 }
 
+/**
+ * Every user's jobs, secrets and tokens' hashes are in this file: only its owner may read it.
+ * SQLite creates the -wal and -shm files with the database file's mode, so creating the file
+ * 0600 before SQLite does covers all three; files from before (0644) are tightened here.
+ */
+function makePrivate(path: string): void {
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) {
+    if (existsSync(file)) chmodSync(file, 0o600);
+  }
+}
+
 export class SqliteStore extends SqliteQueries implements Store {
   private closed = false;
 
@@ -408,7 +430,10 @@ export class SqliteStore extends SqliteQueries implements Store {
   static async open(path: string): Promise<SqliteStore> {
     let conn: SqliteConnection;
     try {
-      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+      if (path !== ':memory:') {
+        mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+        makePrivate(path);
+      }
       conn = new SqliteConnection(path);
     } catch (error) {
       throw openError(`SQLite store at ${path}`, error);

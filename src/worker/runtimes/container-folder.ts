@@ -34,16 +34,16 @@ export interface ContainerFolder {
   /** Named volumes to remove once the execution is over. */
   namedVolumes: string[];
   tmpfs: string[];
-  hostScript: string;
-  hostOutput: string;
-  hostProgress: string;
-  hostOutputs: string;
+  /** The control files, relative to the work folder (the worker reads them without following links). */
+  scriptFile: string;
+  outputFile: string;
+  progressFile: string;
 }
 
 export async function prepareContainerFolder(spec: TaskSpec, workDir: string, executionId: string): Promise<ContainerFolder> {
-  const host = (containerPath: string): string => join(workDir, posix.relative(CONTAINER_MOUNT, containerPath));
-  const hostOutputs = join(workDir, 'outputs');
-  await mkdir(hostOutputs, { recursive: true });
+  const inWorkDir = (containerPath: string): string => posix.relative(CONTAINER_MOUNT, containerPath);
+  const host = (containerPath: string): string => join(workDir, inWorkDir(containerPath));
+  await mkdir(join(workDir, 'outputs'), { recursive: true });
 
   const allFiles = mergedFiles(spec);
   const workdir = containerWorkdir(spec.workdir, Object.keys(allFiles).length > 0);
@@ -62,10 +62,9 @@ export async function prepareContainerFolder(spec: TaskSpec, workDir: string, ex
     volumes: [...volumes, ...mounts.volumes],
     namedVolumes: mounts.namedVolumes,
     tmpfs: mounts.tmpfs,
-    hostScript: host(CONTAINER_SCRIPT),
-    hostOutput: host(CONTAINER_OUTPUT),
-    hostProgress: host(CONTAINER_PROGRESS),
-    hostOutputs,
+    scriptFile: inWorkDir(CONTAINER_SCRIPT),
+    outputFile: inWorkDir(CONTAINER_OUTPUT),
+    progressFile: inWorkDir(CONTAINER_PROGRESS),
   };
 }
 

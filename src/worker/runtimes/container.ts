@@ -19,7 +19,6 @@
  * Images are used as they are on the worker: `pull: 'missing'` pulls one that is not there, and
  * `pull: 'never'` (for machines without a registry) fails at once with "image X not found locally".
  */
-import { writeFile } from 'node:fs/promises';
 import { coerceError } from '../../core/errors.js';
 import type { AuxTaskSpec, TaskSpec } from '../../core/spec-types.js';
 import type { LogStream } from '../../core/model.js';
@@ -40,7 +39,7 @@ import { runProcessGroup, spawnWithNode, type GroupExit } from './process-group.
 import { pollProgress } from './progress.js';
 import type { RunOutcome, RunRequest, Runtime } from './runtime.js';
 import { findExecutable } from './sandbox.js';
-import { checkedArgs, checkedEnv, listOutputs, readRegularFile, ResultTooLargeError, SpecRefusal } from './workspace.js';
+import { checkedArgs, checkedEnv, readRegularFile, replaceFile, ResultTooLargeError, SpecRefusal } from './workspace.js';
 
 export interface ContainerRuntimeOptions {
   /** (Default: 'podman') */
@@ -122,7 +121,7 @@ async function probeEngine(cli: EngineCli): Promise<void> {
   }
 }
 
-const NOTHING_RAN: Ending = { exitCode: null, outputs: [] };
+const NOTHING_RAN: Ending = { exitCode: null };
 
 async function runContainer(request: RunRequest, settings: Settings): Promise<RunOutcome> {
   if (request.signal.aborted) return cancelled(NOTHING_RAN);
@@ -137,7 +136,7 @@ async function runContainer(request: RunRequest, settings: Settings): Promise<Ru
     return failed(`could not prepare the work folder: ${coerceError(error).message}`, null, NOTHING_RAN);
   }
 
-  const progress = pollProgress(plan.folder.hostProgress, request.onProgress, settings.progressPollMs);
+  const progress = pollProgress(request.workDir, plan.folder.progressFile, request.onProgress, settings.progressPollMs);
   let outcome: RunOutcome;
   try {
     outcome = await runSteps(request, settings, plan);
@@ -149,7 +148,7 @@ async function runContainer(request: RunRequest, settings: Settings): Promise<Ru
       await runEngineCommand(settings.cli, settings.cli.removeVolumes(plan.folder.namedVolumes));
     }
   }
-  return { ...outcome, outputs: await listOutputs(plan.folder.hostOutputs) };
+  return outcome;
 }
 
 // --- refusals -------------------------------------------------------------------------------
@@ -307,22 +306,23 @@ async function runSteps(request: RunRequest, settings: Settings, plan: Plan): Pr
 
   let result: string | null;
   try {
-    result = await readRegularFile(plan.folder.hostOutput, settings.maxResultBytes);
+    result = await readRegularFile(request.workDir, plan.folder.outputFile, settings.maxResultBytes);
   } catch (error) {
-    if (error instanceof ResultTooLargeError) return failed(error.message, 'result too large', { exitCode: 0, outputs: [] });
+    if (error instanceof ResultTooLargeError) return failed(error.message, 'result too large', { exitCode: 0 });
     throw error;
   }
   for (const step of plan.post) {
     const end = notStarted() ?? (await runAndJudge(step)).end;
     if (end) return end;
   }
-  return succeeded(result, { exitCode: main.exit.exitCode, outputs: [] });
+  return succeeded(result, { exitCode: main.exit.exitCode });
 }
 
 async function runStep(step: Step, context: StepContext): Promise<GroupExit> {
   const { request, settings, folder } = context;
   if (step.label) request.onLog('system', `running ${step.label}`);
-  if (step.script !== null) await writeFile(folder.hostScript, step.script, { mode: 0o755 });
+  // The previous step's container may have left a link here: replace it, never write through it.
+  if (step.script !== null) await replaceFile(request.workDir, folder.scriptFile, step.script, 0o755);
   const line = step.commandLine;
   const exit = await runEngineClient(context, line.args, line.env, () => removeContainer(settings.cli, step.containerName));
   // A client killed by someone else's signal may have left its container running.
@@ -407,7 +407,7 @@ async function ensureImage(image: string, context: StepContext): Promise<RunOutc
 const KILLED_EXIT_CODE = 137;
 
 function judgeExit(step: Step, exit: GroupExit, request: RunRequest, recent: LastLines): RunOutcome | null {
-  const ending: Ending = { exitCode: exit.exitCode, outputs: [] };
+  const ending: Ending = { exitCode: exit.exitCode };
   if (exit.stoppedBy === 'cancel') return cancelled(ending);
   if (exit.stoppedBy === 'timeout') return timedOut(request.timeoutMs ?? 0, ending);
   if (exit.exitCode === 0) return null;

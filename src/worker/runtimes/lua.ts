@@ -27,7 +27,7 @@ import { DEFAULT_MAX_LINE_LENGTH, LastLines, LineSplitter } from './lines.js';
 import { LUA_DRIVER } from './lua-driver.js';
 import { LUA_WORKER_SOURCE, type LuaWorkerData, type LuaWorkerMessage } from './lua-worker.js';
 import { cancelled, failed, refused, succeeded, timedOut, type Ending } from './outcomes.js';
-import { listOutputs, resolveInside, SpecRefusal, writeTaskFiles } from './workspace.js';
+import { resolveInside, SpecRefusal, writeTaskFiles } from './workspace.js';
 
 export interface LuaRuntimeOptions {
   /** Longer lines are cut into pieces of this many characters. (Default: 65536) */
@@ -38,7 +38,7 @@ export interface LuaRuntimeOptions {
   scriptName?: string;
 }
 
-const NOTHING_RAN: Ending = { exitCode: null, outputs: [] };
+const NOTHING_RAN: Ending = { exitCode: null };
 const OUT_OF_MEMORY = /not enough memory/;
 
 export function createLuaRuntime(options: LuaRuntimeOptions = {}): Runtime {
@@ -70,8 +70,7 @@ async function runLua(request: RunRequest, settings: Settings): Promise<RunOutco
     if (error instanceof SpecRefusal) return failed(error.message, error.reason, NOTHING_RAN);
     return failed(`could not prepare the work folder: ${coerceError(error).message}`, null, NOTHING_RAN);
   }
-  const outcome = await runInThread(request, settings, cwd);
-  return { ...outcome, outputs: await listOutputs(join(request.workDir, 'outputs')) };
+  return runInThread(request, settings, cwd);
 }
 
 function findUnsupported(spec: TaskSpec): RunOutcome | null {
@@ -100,7 +99,7 @@ async function prepareFolder(request: RunRequest): Promise<string> {
 }
 
 /** Runs the script on a fresh thread; settles once, on the first of done, crash, timeout or cancel. */
-function runInThread(request: RunRequest, settings: Settings, cwd: string): Promise<Omit<RunOutcome, 'outputs'>> {
+function runInThread(request: RunRequest, settings: Settings, cwd: string): Promise<RunOutcome> {
   const data: LuaWorkerData = {
     wasmoonPath: settings.wasmoonPath,
     driver: LUA_DRIVER,
@@ -134,7 +133,7 @@ function runInThread(request: RunRequest, settings: Settings, cwd: string): Prom
   return new Promise((resolve) => {
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
-    const settle = (outcome: Omit<RunOutcome, 'outputs'>): void => {
+    const settle = (outcome: RunOutcome): void => {
       if (settled) return;
       settled = true;
       for (const timer of timers) clearTimeout(timer);
@@ -167,14 +166,14 @@ function finished(
   message: Extract<LuaWorkerMessage, { type: 'done' }>,
   request: RunRequest,
   log: (stream: 'stdout' | 'stderr', line: string) => void,
-): Omit<RunOutcome, 'outputs'> {
-  if (message.ok) return succeeded(message.result ?? null, { exitCode: 0, outputs: [] });
+): RunOutcome {
+  if (message.ok) return succeeded(message.result ?? null, { exitCode: 0 });
   const error = message.message ?? 'lua error';
   for (const line of `${error}${message.trace ?? ''}`.split('\n')) log('stderr', line);
   if (OUT_OF_MEMORY.test(error)) {
-    return failed(`memory limit of ${request.memoryMb} MB exceeded: ${error}`, 'memory limit', { exitCode: 1, outputs: [] });
+    return failed(`memory limit of ${request.memoryMb} MB exceeded: ${error}`, 'memory limit', { exitCode: 1 });
   }
-  return failed(error, null, { exitCode: 1, outputs: [] });
+  return failed(error, null, { exitCode: 1 });
 }
 
 /** Runs a one-line script in a throwaway folder. */

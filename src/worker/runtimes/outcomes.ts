@@ -1,7 +1,7 @@
 /** Small constructors for the ways a run can end, shared by the runtimes. */
 import type { RunOutcome } from './runtime.js';
 
-export type Ending = Pick<RunOutcome, 'exitCode' | 'outputs'>;
+export type Ending = Pick<RunOutcome, 'exitCode'>;
 
 export function succeeded(result: string | null, ending: Ending): RunOutcome {
   return { state: 'SUCCEEDED', result, error: null, reason: null, ...ending };
@@ -22,10 +22,7 @@ export function timedOut(timeoutMs: number, ending: Ending): RunOutcome {
 /** A task feature the runtime cannot honour, refused before anything runs. */
 export function refused(feature: string, runtime: string, plural = false): RunOutcome {
   const verb = plural ? 'are' : 'is';
-  return failed(`${feature} ${verb} not supported by the ${runtime} runtime`, `unsupported: ${feature}`, {
-    exitCode: null,
-    outputs: [],
-  });
+  return failed(`${feature} ${verb} not supported by the ${runtime} runtime`, `unsupported: ${feature}`, { exitCode: null });
 }
 
 /** 250 → "250ms", 1500 → "1.5s", 90000 → "90s": short, and exact enough for an error message. */

@@ -10,8 +10,10 @@ export interface ProgressPoller {
   stop(): Promise<void>;
 }
 
+/** Polls `relativePath` under the work folder `root`. */
 export function pollProgress(
-  file: string,
+  root: string,
+  relativePath: string,
   onProgress: ((progress: number) => void) | undefined,
   everyMs: number,
 ): ProgressPoller {
@@ -19,7 +21,7 @@ export function pollProgress(
   let last: number | null = null;
   let reading: Promise<void> | null = null;
   const check = async (): Promise<void> => {
-    const text = await readRegularFile(file, 1024).catch(() => null);
+    const text = await readRegularFile(root, relativePath, 1024).catch(() => null);
     const value = parseProgress(text);
     if (value !== null && value !== last) {
       last = value;

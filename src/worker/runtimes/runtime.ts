@@ -32,8 +32,6 @@ export interface RunOutcome {
   error: string | null;
   /** 'timeout', 'cancelled', 'memory limit', 'unsupported: …' */
   reason: string | null;
-  /** Paths relative to `<workDir>/outputs` of the files the execution left there. */
-  outputs: string[];
 }
 
 export interface Runtime {

@@ -35,7 +35,6 @@ import { chooseSandbox, findExecutable, type IsolationMode, type Sandbox } from 
 import {
   checkedArgs,
   checkedEnv,
-  listOutputs,
   readRegularFile,
   resolveInside,
   ResultTooLargeError,
@@ -117,7 +116,7 @@ export function createShellRuntime(options: ShellRuntimeOptions = {}): Runtime {
   };
 }
 
-const NOTHING_RAN: Ending = { exitCode: null, outputs: [] };
+const NOTHING_RAN: Ending = { exitCode: null };
 
 async function runShell(request: RunRequest, settings: Settings): Promise<RunOutcome> {
   if (request.signal.aborted) return cancelled(NOTHING_RAN);
@@ -143,8 +142,8 @@ async function runShell(request: RunRequest, settings: Settings): Promise<RunOut
   } catch (error) {
     return failed(`could not apply ${settings.limiter.kind} limits: ${coerceError(error).message}`, null, NOTHING_RAN);
   }
-  const progress = pollProgress(folder.progressFile, request.onProgress, settings.progressPollMs);
-  let outcome: Omit<RunOutcome, 'outputs'>;
+  const progress = pollProgress(request.workDir, PROGRESS_FILE, request.onProgress, settings.progressPollMs);
+  let outcome: RunOutcome;
   try {
     outcome = await runSteps(request, settings, folder, limits);
   } catch (error) {
@@ -153,7 +152,7 @@ async function runShell(request: RunRequest, settings: Settings): Promise<RunOut
     await progress.stop();
     await limits.release();
   }
-  return { ...outcome, outputs: await listOutputs(join(request.workDir, 'outputs')) };
+  return outcome;
 }
 
 // --- refusals -------------------------------------------------------------------------------
@@ -191,10 +190,13 @@ interface Step {
   env: Record<string, string>;
 }
 
+/** The control files, relative to the work folder. */
+const CONTROL_FOLDER = '.barge';
+const OUTPUT_FILE = `${CONTROL_FOLDER}/output`;
+const PROGRESS_FILE = `${CONTROL_FOLDER}/progress`;
+
 interface Folder {
   cwd: string;
-  outputFile: string;
-  progressFile: string;
   pre: Step[];
   main: Step;
   post: Step[];
@@ -202,7 +204,7 @@ interface Folder {
 
 async function prepareFolder(request: RunRequest): Promise<Folder> {
   const { spec, workDir } = request;
-  const control = join(workDir, '.barge');
+  const control = join(workDir, CONTROL_FOLDER);
   await mkdir(control, { recursive: true });
   await mkdir(join(workDir, 'outputs'), { recursive: true });
   const cwd = spec.workdir ? resolveInside(workDir, spec.workdir, 'workdir') : workDir;
@@ -212,8 +214,8 @@ async function prepareFolder(request: RunRequest): Promise<Folder> {
     await writeTaskFiles(cwd, files);
   }
 
-  const outputFile = join(control, 'output');
-  const progressFile = join(control, 'progress');
+  const outputFile = join(workDir, OUTPUT_FILE);
+  const progressFile = join(workDir, PROGRESS_FILE);
   const baseEnv = {
     ...checkedEnv(spec.env, 'env'),
     BARGE_OUTPUT: outputFile,
@@ -232,8 +234,6 @@ async function prepareFolder(request: RunRequest): Promise<Folder> {
   const args = checkedArgs(spec.args);
   return {
     cwd,
-    outputFile,
-    progressFile,
     pre: await Promise.all((spec.pre ?? []).map((aux, i) => auxStep('pre', aux, i))),
     main: { label: null, ...(await writeScript(join(control, 'entrypoint.sh'), spec.run ?? '', args)), env: baseEnv },
     post: await Promise.all((spec.post ?? []).map((aux, i) => auxStep('post', aux, i))),
@@ -266,7 +266,7 @@ async function runSteps(
   settings: Settings,
   folder: Folder,
   limits: AppliedLimits,
-): Promise<Omit<RunOutcome, 'outputs'>> {
+): Promise<RunOutcome> {
   const deadline = request.timeoutMs === undefined ? undefined : Date.now() + request.timeoutMs;
   const recent = new LastLines(10);
   const run = (step: Step): Promise<GroupExit> => runStep(step, { request, settings, folder, limits, deadline, recent });
@@ -289,16 +289,16 @@ async function runSteps(
 
   let result: string | null;
   try {
-    result = await readRegularFile(folder.outputFile, settings.maxResultBytes);
+    result = await readRegularFile(request.workDir, OUTPUT_FILE, settings.maxResultBytes);
   } catch (error) {
-    if (error instanceof ResultTooLargeError) return failed(error.message, 'result too large', { exitCode: 0, outputs: [] });
+    if (error instanceof ResultTooLargeError) return failed(error.message, 'result too large', { exitCode: 0 });
     throw error;
   }
   for (const step of folder.post) {
     const end = notStarted() ?? (await judge(step, await run(step)));
     if (end) return end;
   }
-  return succeeded(result, { exitCode: mainExit.exitCode, outputs: [] });
+  return succeeded(result, { exitCode: mainExit.exitCode });
 }
 
 interface StepContext {
@@ -353,7 +353,7 @@ async function judgeExit(
   limits: AppliedLimits,
   recent: LastLines,
 ): Promise<RunOutcome | null> {
-  const ending: Ending = { exitCode: exit.exitCode, outputs: [] };
+  const ending: Ending = { exitCode: exit.exitCode };
   if (exit.stoppedBy === 'cancel') return cancelled(ending);
   if (exit.stoppedBy === 'timeout') return timedOut(request.timeoutMs ?? 0, ending);
   if (exit.exitCode === 0) return null;

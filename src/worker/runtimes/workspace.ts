@@ -1,11 +1,11 @@
 /**
- * The work folder: task files in, outputs and the result out. Every name a task supplies is checked
- * to stay inside the folder, and nothing a script left behind is followed through a symlink, since
- * the worker reads these files with its own rights after the sandbox is gone.
+ * The work folder: task files in, the result out. Every name a task supplies is checked to stay
+ * inside the folder, and nothing a script left behind is followed through a link (see
+ * held-folder.ts), since the worker reads these files with its own rights after the sandbox is gone.
  */
-import { constants } from 'node:fs';
-import { mkdir, open, readdir, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { splitPath, withFolder } from './held-folder.js';
 
 /** A spec value the runtime will not act on; becomes a FAILED outcome with `reason`. */
 export class SpecRefusal extends Error {
@@ -40,27 +40,6 @@ export async function writeTaskFiles(base: string, files: Record<string, string>
   }
 }
 
-/** Regular files under `dir`, recursively, as sorted `/`-separated relative paths; symlinks are skipped. */
-export async function listOutputs(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  await collectFiles(dir, '', found);
-  return found.sort();
-}
-
-async function collectFiles(dir: string, prefix: string, found: string[]): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(dir, { withFileTypes: true });
-  } catch {
-    return; // no outputs folder, or it was replaced by something unreadable: nothing to collect
-  }
-  for (const entry of entries) {
-    const rel = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
-    if (entry.isDirectory()) await collectFiles(join(dir, entry.name), rel, found);
-    else if (entry.isFile()) found.push(rel);
-  }
-}
-
 export class ResultTooLargeError extends Error {
   constructor(readonly limitBytes: number) {
     super(`result is larger than ${limitBytes} bytes`);
@@ -69,24 +48,35 @@ export class ResultTooLargeError extends Error {
 }
 
 /**
- * The content of a regular file, or null when there is none. Refuses to follow a symlink (a script
- * could point its output at a file only the worker may read) and refuses files over `maxBytes`.
+ * The content of the regular file at `relativePath` under `root`, or null when there is none.
+ * Follows no link on the way (a script could point its output, or the folder holding it, at a file
+ * only the worker may read) and refuses files over `maxBytes`.
  */
-export async function readRegularFile(path: string, maxBytes: number): Promise<string | null> {
-  let handle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const info = await handle.stat();
-    if (!info.isFile()) return null;
-    if (info.size > maxBytes) throw new ResultTooLargeError(maxBytes);
-    return await handle.readFile('utf8');
-  } finally {
-    await handle.close();
-  }
+export async function readRegularFile(root: string, relativePath: string, maxBytes: number): Promise<string | null> {
+  const { folder, name } = splitPath(relativePath);
+  const content = await withFolder(root, folder, async (held) => {
+    const file = await held.file(name);
+    if (!file) return null;
+    try {
+      if (file.size > maxBytes) throw new ResultTooLargeError(maxBytes);
+      const buffer = Buffer.alloc(file.size);
+      const { bytesRead } = await file.handle.read(buffer, 0, file.size, 0);
+      return buffer.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await file.handle.close();
+    }
+  });
+  return content ?? null;
+}
+
+/** Writes `content` to `relativePath` under `root`, replacing a link or file there rather than writing through it. */
+export async function replaceFile(root: string, relativePath: string, content: string, mode: number): Promise<void> {
+  const { folder, name } = splitPath(relativePath);
+  const written = await withFolder(root, folder, async (held) => {
+    await held.writeFile(name, content, mode);
+    return true;
+  });
+  if (!written) throw new Error(`${folder} is no longer a folder of the work folder`);
 }
 
 /** A copy of `env`, refusing names and values a process environment cannot hold. */

@@ -39,6 +39,75 @@ describe('JSON', () => {
   });
 });
 
+describe('JSON syntax errors, as encoding/json words them (issue 14 #2)', () => {
+  it.each([
+    ['{"name":"x",}', "invalid character '}' looking for beginning of object key string"],
+    ['{"name" "x"}', `invalid character '"' after object key`],
+    ['{"name":"x" "a"}', `invalid character '"' after object key:value pair`],
+    ['{"tags":["a" "b"]}', `invalid character '"' after array element`],
+    ['{"name":tru}', "invalid character '}' in literal true (expecting 'e')"],
+    ['{"a":nul}', "invalid character '}' in literal null (expecting 'l')"],
+    ['{"name":"a\\qb"}', "invalid character 'q' in string escape code"],
+    ['{"name":"\\u12g4"}', "invalid character 'g' in \\u hexadecimal character escape"],
+    ['{"name":"\u0001"}', "invalid character '\\x01' in string literal"],
+    ["{'a':1}", "invalid character '\\'' looking for beginning of object key string"],
+    ['{"a":1.}', "invalid character '}' after decimal point in numeric literal"],
+    ['{"a":1e}', "invalid character '}' in exponent of numeric literal"],
+    ['{"a":-}', "invalid character '}' in numeric literal"],
+    ['[1,]', "invalid character ']' looking for beginning of value"],
+    ['[01]', "invalid character '1' after array element"],
+    ['\u0000', "invalid character '\\x00' looking for beginning of value"],
+    ['{\u00e9}', "invalid character 'Ã' looking for beginning of object key string"],
+    ['{"name":"a', 'unexpected EOF'],
+    ['{"name":', 'unexpected EOF'],
+    ['{', 'unexpected EOF'],
+    ['tru', 'unexpected EOF'],
+    [' \t\r\n', 'EOF'],
+  ])('%j', (body, expected) => {
+    expect(message(() => decodeJson(body, Job))).toBe(expected);
+  });
+
+  it('quotes the digits of a number too large for Go’s int (issue 14 #10)', () => {
+    expect(message(() => decodeJson('{"tasks":[{"name":"t","priority":99999999999999999999}]}', Job))).toBe(
+      'json: cannot unmarshal number 99999999999999999999 into Go struct field Task.tasks.priority of type int',
+    );
+    expect(message(() => decodeJson('{"tasks":[{"name":"t","priority":1e2}]}', Job))).toBe(
+      'json: cannot unmarshal number 1e2 into Go struct field Task.tasks.priority of type int',
+    );
+    expect(message(() => decodeJson('{"tasks":[{"name":"t","retry":{"limit":1.50}}]}', Job))).toBe(
+      'json: cannot unmarshal number 1.50 into Go struct field Retry.tasks.retry.limit of type int',
+    );
+  });
+
+  it('refuses nesting deeper than Go’s 10000 levels', () => {
+    expect(message(() => decodeJson('['.repeat(10_001), Job))).toBe("invalid character '[' exceeded max depth");
+  });
+});
+
+describe('YAML syntax errors, as yaml.v3 words and numbers them (issue 14 #1, #3)', () => {
+  it.each([
+    ['name: x\ntasks:\n  - name: t\n    run: *nope\n', "yaml: unknown anchor 'nope' referenced"],
+    ['name: *a\ntags: &a [x]\n', "yaml: unknown anchor 'a' referenced"],
+    ['name: [a', "yaml: line 1: did not find expected ',' or ']'"],
+    ['name: x\ntags: [a, b\ntasks:\n  - name: t\n', "yaml: line 1: did not find expected ',' or ']'"],
+    ['name: x\ntasks:\n  - name: t\n    cmd: [a, b\n', "yaml: line 3: did not find expected ',' or ']'"],
+    ['name: x\ninputs: {a: b\ntasks:\n  - name: t\n', "yaml: line 1: did not find expected ',' or '}'"],
+    ['name: x\ntasks:\n\t- name: t\n', 'yaml: line 3: found character that cannot start any token'],
+    ['\tname: x\n', 'yaml: found character that cannot start any token'],
+    ['name: x\ntasks:\n  - name: @t\n', 'yaml: line 3: found character that cannot start any token'],
+    ['name: x\ntasks:\n  - name: t\n    run: echo a: b\n', 'yaml: line 4: mapping values are not allowed in this context'],
+    ['name: x\n  foo: bar\n', 'yaml: line 2: mapping values are not allowed in this context'],
+    ['name: x\ntasks:\n  - name: t\n   run: echo\n', "yaml: line 2: did not find expected '-' indicator"],
+    ['tasks:\n  - name: a\n  name: b\n', "yaml: line 1: did not find expected '-' indicator"],
+    ['name: x\n- a\n', 'yaml: line 1: did not find expected key'],
+    ['name: x\njunk\ntasks: []\n', "yaml: line 2: could not find expected ':'"],
+    ['name: "x\ntasks:\n  - name: t\n', 'yaml: line 4: found unexpected end of stream'],
+    ['name: "a\\qb"\n', 'yaml: found unknown escape character'],
+  ])('%j', (body, expected) => {
+    expect(message(() => decodeYaml(body, Job))).toBe(expected);
+  });
+});
+
 describe('YAML', () => {
   it('lists every problem with its line', () => {
     expect(message(() => decodeYaml('name: a\nname: b\nnosuch: 1\n', Job))).toBe(

@@ -127,7 +127,8 @@ export async function startTork(options: TorkOptions = {}): Promise<TorkUnderTes
           drainGraceMs: 2_000,
         });
   const reaper = new Reaper(engine, { nodeId: newId(), intervalMs: 200 });
-  const dispatcher = new OutboxDispatcher({ store: db.store, clock, intervalMs: 100, retryPauseMs: 100 });
+  // The tests' webhook receivers listen on 127.0.0.1, which only an admin's opt-in allows.
+  const dispatcher = new OutboxDispatcher({ store: db.store, clock, intervalMs: 100, retryPauseMs: 100, allowPrivateTargets: true });
   const scheduler = new Scheduler(engine);
   worker?.start();
   reaper.start();

@@ -151,6 +151,22 @@ describe('POST /jobs decoding', () => {
       body: { message: 'json: cannot unmarshal string into Go struct field Job.tasks of type []input.Task' },
     });
     expect((await submit('{"name": ', 'application/json')).body).toEqual({ message: 'unexpected EOF' });
+    // A body cut short inside a string, and the classes tork-web shows its users (issue 14 #2, #10).
+    expect((await submit('{"name":"x","tasks":[{"name":"t', 'application/json')).body).toEqual({ message: 'unexpected EOF' });
+    expect((await submit('{"name":"x",}', 'application/json')).body).toEqual({
+      message: "invalid character '}' looking for beginning of object key string",
+    });
+    expect((await submit('{"name":"x","tasks":[{"name":"t","priority":12345678901234567890}]}', 'application/json')).body).toEqual({
+      message: 'json: cannot unmarshal number 12345678901234567890 into Go struct field Task.tasks.priority of type int',
+    });
+    // yaml.v3 refuses an alias without an anchor (issue 14 #1) and words syntax errors as libyaml does (#3).
+    expect(await submit('name: x\ntasks:\n  - name: t\n    run: *nope\n', 'text/yaml')).toEqual({
+      status: 400,
+      body: { message: "yaml: unknown anchor 'nope' referenced" },
+    });
+    expect((await submit('name: x\ntasks:\n  - name: t\n    run: echo a: b\n', 'text/yaml')).body).toEqual({
+      message: 'yaml: line 4: mapping values are not allowed in this context',
+    });
     const yaml = 'name: x\ntasks:\n  - name: t\n    retry:\n      limit: many\n    cmd: oops\n';
     expect((await submit(yaml, 'text/yaml')).body).toEqual({
       message: 'yaml: unmarshal errors:\n  line 5: cannot unmarshal !!str `many` into int\n  line 6: cannot unmarshal !!str `oops` into []string',

@@ -13,6 +13,8 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, type Document, type Node } from 'yaml';
 import { TorkError, badRequest } from './errors.js';
+import { syntaxMessage, unknownAlias, unknownAnchorMessage } from './yaml-errors.js';
+import { GoJsonSyntaxError, goIntOf, JsonNumber, JsonObject, readFirstJsonValue, type JsonValue } from './go-json.js';
 import type { GoField, GoStruct, GoType } from './input.js';
 
 export type BodyFormat = 'json' | 'yaml';
@@ -34,7 +36,7 @@ export function bodyFormatOf(header: string | undefined): BodyFormat {
 
 /** Decodes a body into the shape of `root`; throws a 400 TorkError with Go's text. */
 export function decodeBody<T>(body: string | undefined, format: BodyFormat, root: GoStruct): T {
-  if (body === undefined || body.trim() === '') throw badRequest('EOF');
+  if (body === undefined || body === '') throw badRequest('EOF');
   return (format === 'json' ? decodeJson(body, root) : decodeYaml(body, root)) as T;
 }
 
@@ -74,46 +76,23 @@ class JsonDecodeError extends TorkError {
 }
 
 export function decodeJson(text: string, root: GoStruct): unknown {
-  const parsed = parseFirstJsonValue(text);
+  let parsed: JsonValue;
+  try {
+    parsed = readFirstJsonValue(text);
+  } catch (error) {
+    if (error instanceof GoJsonSyntaxError) throw new JsonDecodeError(error.message);
+    throw error;
+  }
   return decodeJsonValue(parsed, { kind: 'struct', struct: () => root, pointer: false }, { struct: null, path: [] }) ?? {};
 }
 
-/**
- * Go's Decoder reads one value and ignores what follows it; JSON.parse refuses trailing text, so a
- * complaint about it is answered by parsing the prefix. Other syntax errors get Go's wording.
- */
-function parseFirstJsonValue(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    const message = (error as Error).message;
-    const position = Number(/position (\d+)/.exec(message)?.[1] ?? NaN);
-    if (/non-whitespace character after JSON/.test(message) && Number.isFinite(position)) {
-      return JSON.parse(text.slice(0, position)) as unknown;
-    }
-    if (/end of JSON input|Unterminated string/.test(message)) throw new JsonDecodeError('unexpected EOF');
-    const token = /Unexpected token '(.)'/u.exec(message)?.[1];
-    const char = token ?? text[Number.isFinite(position) ? position : firstOffendingIndex(text)] ?? '';
-    throw new JsonDecodeError(`invalid character ${goQuoteChar(char)} looking for beginning of value`);
-  }
-}
-
-function firstOffendingIndex(text: string): number {
-  const match = /[^\s]/.exec(text);
-  return match ? match.index : 0;
-}
-
-function goQuoteChar(char: string): string {
-  if (char === "'") return `'\\''`;
-  if (char === '\\') return `'\\\\'`;
-  return `'${char}'`;
-}
-
-function jsonKindOf(value: unknown): string {
+/** The word Go's type errors use for a JSON value. */
+function jsonKindOf(value: JsonValue): string {
   if (Array.isArray(value)) return 'array';
-  if (typeof value === 'object') return 'object';
+  if (value instanceof JsonObject) return 'object';
+  if (value instanceof JsonNumber) return 'number';
   if (typeof value === 'boolean') return 'bool';
-  return typeof value;
+  return 'string';
 }
 
 function typeError(what: string, type: GoType, place: JsonPlace): JsonDecodeError {
@@ -122,15 +101,18 @@ function typeError(what: string, type: GoType, place: JsonPlace): JsonDecodeErro
 }
 
 /** The decoded value, or undefined for `null` (Go leaves the field as it was: zero). */
-function decodeJsonValue(value: unknown, type: GoType, place: JsonPlace): unknown {
+function decodeJsonValue(value: JsonValue, type: GoType, place: JsonPlace): unknown {
   if (value === null) return undefined;
   switch (type.kind) {
     case 'string':
       if (typeof value === 'string') return value;
       throw typeError(jsonKindOf(value), type, place);
-    case 'int':
-      if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
-      throw typeError(typeof value === 'number' ? `number ${String(value)}` : jsonKindOf(value), type, place);
+    case 'int': {
+      // Go quotes the number as written when it is not an int: `number 1.5`, `number 1e400`.
+      const int = value instanceof JsonNumber ? goIntOf(value) : null;
+      if (int !== null) return int;
+      throw typeError(value instanceof JsonNumber ? `number ${value.text}` : jsonKindOf(value), type, place);
+    }
     case 'bool':
       if (typeof value === 'boolean') return value;
       throw typeError(jsonKindOf(value), type, place);
@@ -140,23 +122,23 @@ function decodeJsonValue(value: unknown, type: GoType, place: JsonPlace): unknow
       if (!Array.isArray(value)) throw typeError(jsonKindOf(value), type, place);
       return value.map((item) => decodeJsonValue(item, type.of, place) ?? zeroOf(type.of));
     case 'struct':
-      if (typeof value !== 'object' || Array.isArray(value)) throw typeError(jsonKindOf(value), type, place);
-      return decodeJsonStruct(value as Record<string, unknown>, type.struct(), place);
+      if (!(value instanceof JsonObject)) throw typeError(jsonKindOf(value), type, place);
+      return decodeJsonStruct(value, type.struct(), place);
   }
 }
 
-function decodeJsonMap(value: unknown, type: GoType, place: JsonPlace): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw typeError(jsonKindOf(value), type, place);
+function decodeJsonMap(value: JsonValue, type: GoType, place: JsonPlace): Record<string, string> {
+  if (!(value instanceof JsonObject)) throw typeError(jsonKindOf(value), type, place);
   const out: Record<string, string> = {};
-  for (const [key, item] of Object.entries(value)) {
+  for (const [key, item] of value.members) {
     out[key] = (decodeJsonValue(item, { kind: 'string' }, place) as string | undefined) ?? '';
   }
   return out;
 }
 
-function decodeJsonStruct(value: Record<string, unknown>, struct: GoStruct, place: JsonPlace): Record<string, unknown> {
+function decodeJsonStruct(value: JsonObject, struct: GoStruct, place: JsonPlace): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) {
+  for (const [key, item] of value.members) {
     const field = findField(struct, key, true);
     if (!field) throw new JsonDecodeError(`json: unknown field ${JSON.stringify(key)}`);
     const decoded = decodeJsonValue(item, field.type, { struct: struct.name, path: [...place.path, field.key] });
@@ -200,11 +182,11 @@ export function decodeYaml(text: string, root: GoStruct): unknown {
   const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: false, prettyErrors: false });
   const doc = Array.isArray(docs) ? docs[0] : undefined;
   if (!doc) throw badRequest('EOF');
+  // yaml.v3 stops at the first problem in document order: a syntax error or an unknown anchor.
   const syntax = doc.errors[0];
-  if (syntax) {
-    const line = syntax.linePos?.[0]?.line ?? lines.linePos(syntax.pos[0]).line;
-    throw badRequest(`yaml: line ${line}: ${syntax.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`);
-  }
+  const alias = unknownAlias(doc);
+  if (alias && (!syntax || alias.offset < syntax.pos[0])) throw badRequest(unknownAnchorMessage(alias.name));
+  if (syntax) throw badRequest(syntaxMessage(syntax, doc, text, lines));
   const ctx: YamlContext = { text, doc, lines, problems: [], aliases: 0 };
   const decoded = decodeYamlNode(doc.contents as Node | null, { kind: 'struct', struct: () => root, pointer: false }, ctx);
   if (ctx.problems.length > 0) throw badRequest(`yaml: unmarshal errors:\n${ctx.problems.map((p) => `  ${p}`).join('\n')}`);

@@ -3,44 +3,15 @@
  * `GET /jobs/:id`, `GET /tasks/:id` and the log endpoints, and (beyond Tork, which shows them in
  * the clear) to the `wait` answer and scheduled jobs: barge never echoes a secret.
  *
- * - map values whose key contains SECRET, PASSWORD or ACCESS_KEY (any case) → `[REDACTED]`;
- * - every value of a `secrets` map and every `registry.password` → `[REDACTED]`;
- * - any occurrence of a secret's value inside map values and log contents → `[REDACTED]`.
+ * The rule itself (sensitive keys, `secrets` maps, secret values in text) is core/redact.ts's, the
+ * one every surface uses; this adds only the walk over Tork's wire objects.
  */
+import { REDACTED, Redactor as SecretRedactor } from '../../../core/redact.js';
 import type { WireObject, Wire } from './wire.js';
 
-export const REDACTED = '[REDACTED]';
+export { REDACTED } from '../../../core/redact.js';
 
-const SENSITIVE_KEY = /SECRET|PASSWORD|ACCESS_KEY/i;
-
-export class Redactor {
-  private readonly values: string[];
-
-  /** `secrets`: the secret values of the job being shown (a job's own and its sub-jobs'). */
-  constructor(secrets: Iterable<string>) {
-    // Longest first, so a secret that contains another is replaced whole.
-    this.values = [...new Set([...secrets].filter((value) => value !== ''))].sort((a, b) => b.length - a.length);
-  }
-
-  /** Replaces every secret value inside a text (log contents). */
-  text(value: string): string {
-    let out = value;
-    for (const secret of this.values) out = out.split(secret).join(REDACTED);
-    return out;
-  }
-
-  /** A map such as env, inputs or headers: sensitive keys hidden, secret values cut out. */
-  map(map: Record<string, string> | undefined): Record<string, string> | undefined {
-    if (!map) return undefined;
-    return Object.fromEntries(Object.entries(map).map(([key, value]) => [key, SENSITIVE_KEY.test(key) ? REDACTED : this.text(value)]));
-  }
-
-  /** A `secrets` map: names stay, every value goes. */
-  secrets(map: Record<string, string> | undefined): Record<string, string> | undefined {
-    if (!map) return undefined;
-    return Object.fromEntries(Object.keys(map).map((key) => [key, REDACTED]));
-  }
-
+export class Redactor extends SecretRedactor {
   /**
    * A task object of the wire (definition or execution), recursively: env, registry password,
    * mount opts, pre/post/sidecars, parallel and each children, sub-job definitions. `files` and
