@@ -8,6 +8,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
+import rateLimit from '@fastify/rate-limit';
+import { TooManyError } from '../core/errors.js';
+import type { JwtVerifier } from './auth/jwt.js';
 import type { Engine } from '../engine/engine.js';
 import { registerYamlBodies } from './content-types.js';
 import { answerFrameworkError, registerErrorHandling } from './errors.js';
@@ -31,6 +34,15 @@ export interface AppDeps {
   logger?: boolean;
   /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
   tork?: TorkAppOptions;
+  /** Verifies bearer JWTs for every face and issues barge's own. (Default: none, JWTs are refused) */
+  jwt?: JwtVerifier;
+  /** Requests per credential (per address when there is none) in a window; more get 429 with Retry-After. (Default: no limit) */
+  rateLimit?: RateLimit;
+}
+
+export interface RateLimit {
+  max: number;
+  windowMs: number;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -74,7 +86,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
   registerUiPlaceholder(app);
+  registerJwks(app, deps.jwt);
   await app.register(v1Plugin, {
     prefix: '/v1',
     engine: deps.engine,
@@ -82,7 +96,31 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     open: deps.open,
     registry: metrics.registry,
     closing: closing.signal,
+    jwt: deps.jwt,
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
   return app;
+}
+
+/**
+ * Rate limits per credential. Counted in a preHandler, after each face's authentication (an
+ * onRequest hook) has named the principal, so every token, key and JWT has its own budget; public
+ * routes count per client address. The refusal is thrown as a TooManyError, so each face answers
+ * 429 in its own error shape; the plugin adds Retry-After.
+ */
+async function registerRateLimit(app: FastifyInstance, limit: RateLimit): Promise<void> {
+  await app.register(rateLimit, {
+    global: true,
+    max: limit.max,
+    timeWindow: limit.windowMs,
+    hook: 'preHandler',
+    keyGenerator: (request) => (request.principal ? `credential:${request.principal.credentialId}` : `address:${request.ip}`),
+    errorResponseBuilder: (_request, context) =>
+      new TooManyError(`rate limit exceeded: ${context.max} requests per ${context.after} for this credential; retry in ${Math.ceil(context.ttl / 1000)} s`),
+  });
+}
+
+/** barge's own JWT signing keys, public, for anyone verifying the JWTs it issues. */
+function registerJwks(app: FastifyInstance, jwt: JwtVerifier | undefined): void {
+  app.get('/.well-known/jwks.json', { schema: { hide: true } }, async () => jwt?.jwks() ?? { keys: [] });
 }

@@ -5,7 +5,7 @@
  * 500 whose real cause goes to the log only, so a driver message or a secret never reaches a client.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BargeError, ValidationError, formatProblem, type ErrorCode, type Problem } from '../core/errors.js';
+import { BargeError, TooManyError, ValidationError, formatProblem, type ErrorCode, type Problem } from '../core/errors.js';
 
 /** Codes on the wire: barge's error kinds, BARGE_E_INTERNAL for a server fault. */
 export type WireErrorCode = ErrorCode;
@@ -23,6 +23,7 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   BARGE_E_NOT_FOUND: 404,
   BARGE_E_CONFLICT: 409,
   BARGE_E_TOO_LARGE: 413,
+  BARGE_E_TOO_MANY: 429,
   BARGE_E_UNAVAILABLE: 503,
   BARGE_E_INTERNAL: 500,
 };
@@ -34,6 +35,7 @@ const CODE_OF_CLIENT_STATUS: Record<number, ErrorCode> = {
   404: 'BARGE_E_NOT_FOUND',
   409: 'BARGE_E_CONFLICT',
   413: 'BARGE_E_TOO_LARGE',
+  429: 'BARGE_E_TOO_MANY',
 };
 
 export function unauthorized(message: string): BargeError {
@@ -142,6 +144,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
       } satisfies ErrorBody);
     }
     if (mapped.status === 401) reply.header('www-authenticate', 'Bearer realm="barge"');
+    if (error instanceof TooManyError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
     if (mapped.status >= 500) request.log.warn({ err: error }, 'request failed');
     return reply.code(mapped.status).send(mapped.body);
   });

@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { NodeRow } from '../core/model.js';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
 import { Engine } from '../engine/engine.js';
 import { OutboxDispatcher } from '../engine/outbox.js';
@@ -16,6 +17,7 @@ import { createLuaRuntime, createShellRuntime, detectContainerRuntime, type Runt
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
 import { buildApp } from '../api/app.js';
+import { JwtVerifier, loadOrCreateSigningKey } from '../api/auth/jwt.js';
 import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
@@ -31,8 +33,8 @@ export interface Running {
 }
 
 export async function start(mode: Mode, config: ServerConfig): Promise<Running> {
-  // Before anything touches the store: a second process on this folder stops here.
-  const folder = DataFolder.claim(config.data, mode);
+  // Before anything touches the store: a second worker-running process on this folder stops here.
+  const folder = mode === 'server' ? DataFolder.share(config.data, mode) : DataFolder.claim(config.data, mode);
   try {
     return await startParts(mode, config, folder);
   } catch (error) {
@@ -65,10 +67,13 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   dispatcher.start();
 
   let worker: Worker | null = null;
+  // Read by the worker at each heartbeat, so the port can join once the API listens.
+  let nodeInfo: NodeRow['info'] = {};
   if (mode !== 'server') {
     const shell = createShellRuntime({ isolation: config.isolation });
     const lua = createLuaRuntime({});
     const container = await containerChoice;
+    nodeInfo = { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) };
     worker = new Worker({
       source: engineSource(engine),
       artifacts: engine.artifacts,
@@ -82,7 +87,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       memoryMb: config.memory,
       queues: config.queues,
       drainGraceMs: config.drainGrace * 1000,
-      info: { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) },
+      info: nodeInfo,
     });
     worker.start();
   }
@@ -93,11 +98,18 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   const scheduler = new Scheduler(engine);
   if (mode !== 'worker') {
     scheduler.start();
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler } });
+    const jwt = new JwtVerifier({
+      store,
+      signingKey: await loadOrCreateSigningKey(config.data),
+      trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
+      audiences: config.jwtAudience,
+    });
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+    nodeInfo.port = port;
     folder.announce(url);
     if (mode === 'server') void heartbeatServer(engine, nodeId);
   }

@@ -224,6 +224,17 @@ export class BargeClient {
     return this.json('GET', '/v1/queues');
   }
 
+  /**
+   * A JSON request to any /v1 route (the account commands use it); a 204 answers undefined.
+   * `path` segments taken from user input must be encoded by the caller (`encodeURIComponent`).
+   */
+  async send<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
+    const payload = body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' };
+    const response = await this.request(method, path, { accept: 'application/json', query, ...payload });
+    if (response.status === 204) return undefined as T;
+    return (await response.json()) as T;
+  }
+
   private async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const response = await this.request(method, path, { accept: 'application/json', ...options });
     return (await response.json()) as T;

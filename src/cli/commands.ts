@@ -131,7 +131,7 @@ function registerChanging(program: Command): void {
 }
 
 /** A subcommand that talks to a server: it takes --server and --token. */
-function clientCommand(program: Command, name: string): Command {
+export function clientCommand(program: Command, name: string): Command {
   return program
     .command(name)
     .option('--server <url>', 'barge server URL (env BARGE_SERVER)')
@@ -143,7 +143,7 @@ function clientCommand(program: Command, name: string): Command {
  * CliError (including every API error) is printed with its details and exits 1; anything else
  * is a bug and goes up to main.ts.
  */
-async function execute(command: Command, work: (client: BargeClient) => Promise<number>): Promise<void> {
+export async function execute(command: Command, work: (client: BargeClient) => Promise<number>): Promise<void> {
   exitQuietlyOnClosedStdout();
   try {
     const { server, token } = command.opts<ConnectionOverrides>();
@@ -160,7 +160,7 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-function positiveInt(value: string): number {
+export function positiveInt(value: string): number {
   const number = Number(value);
   if (!Number.isInteger(number) || number < 1) throw new InvalidArgumentError('expected a whole number of 1 or more');
   return number;

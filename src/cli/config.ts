@@ -44,6 +44,14 @@ export interface ServerConfig {
   isolation: 'auto' | 'bwrap' | 'none';
   /** The longest `each` list a job may have; a longer one is refused with a 400. (Default: 1,000,000) */
   maxArrayItems: number;
+  /** An outside JWT issuer to trust (its `iss`); needs `jwtJwks`. (Default: none) */
+  jwtIssuer?: string;
+  /** That issuer's JWKS: a file or an http(s) URL. */
+  jwtJwks?: string;
+  /** The JWT audience each face accepts, as face=audience pairs. (Default: each face's name: v1, tork, …) */
+  jwtAudience: Record<string, string>;
+  /** Requests per credential and window, e.g. 600/1m. (Default: no limit) */
+  rateLimit?: { max: number; windowMs: number };
   /**
    * Let webhooks and status reports reach loopback, private, link-local and other non-public
    * addresses. Off, such deliveries are refused (server-side request forgery). (Default: false)
@@ -68,6 +76,10 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'drainGrace', flag: '--drain-grace <seconds>', env: 'BARGE_DRAIN_GRACE', help: 'seconds running work gets on shutdown (default 10)' },
   { key: 'isolation', flag: '--isolation <mode>', env: 'BARGE_ISOLATION', help: 'shell sandbox: auto, bwrap or none (default auto)' },
   { key: 'maxArrayItems', flag: '--max-array-items <n>', env: 'BARGE_MAX_ARRAY_ITEMS', help: 'the longest each list a job may have (default 1000000)' },
+  { key: 'jwtIssuer', flag: '--jwt-issuer <iss>', env: 'BARGE_JWT_ISSUER', help: 'trust JWTs from this outside issuer (with --jwt-jwks)' },
+  { key: 'jwtJwks', flag: '--jwt-jwks <file|url>', env: 'BARGE_JWT_JWKS', help: "the outside issuer's JWKS, a file or an http(s) URL" },
+  { key: 'jwtAudience', flag: '--jwt-audience <face=aud,…>', env: 'BARGE_JWT_AUDIENCE', help: "JWT audience per face, e.g. v1=barge,tork=tork (default: the face's name)" },
+  { key: 'rateLimit', flag: '--rate-limit <n/window>', env: 'BARGE_RATE_LIMIT', help: 'requests per credential, e.g. 600/1m (default: no limit)' },
   { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
 ];
 
@@ -98,8 +110,15 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     drainGrace: toNumber(pick('drainGrace') ?? 10, 'drain-grace'),
     isolation: toIsolation(pick('isolation') ?? 'auto'),
     maxArrayItems: toInt(pick('maxArrayItems') ?? 1_000_000, 'max-array-items'),
+    jwtIssuer: optionalString(pick('jwtIssuer')),
+    jwtJwks: optionalString(pick('jwtJwks')),
+    jwtAudience: toPairs(pick('jwtAudience') ?? '', 'jwt-audience'),
+    rateLimit: toRateLimit(pick('rateLimit')),
     allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
   };
+  if ((config.jwtIssuer === undefined) !== (config.jwtJwks === undefined)) {
+    throw new Error('--jwt-issuer and --jwt-jwks go together: name the issuer and where its keys are');
+  }
   if (config.port < 0 || config.port > 65535) throw new Error(`port must be 0..65535, got ${config.port}`);
   return config;
 }
@@ -143,6 +162,34 @@ function toBool(value: unknown): boolean {
 function toList(value: unknown): string[] {
   const items = Array.isArray(value) ? value.map(String) : String(value).split(',');
   return items.map((item) => item.trim()).filter(Boolean);
+}
+
+function optionalString(value: unknown): string | undefined {
+  return value === undefined || value === null || String(value).trim() === '' ? undefined : String(value).trim();
+}
+
+/** `a=b,c=d` (or a mapping in barge.yaml) as an object. */
+function toPairs(value: unknown, name: string): Record<string, string> {
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, String(v)]));
+  }
+  const pairs: Record<string, string> = {};
+  for (const item of toList(value)) {
+    const [key, ...rest] = item.split('=');
+    if (!key || rest.length === 0 || rest.join('=') === '') throw new Error(`${name} expects face=value pairs, got "${item}"`);
+    pairs[key.trim()] = rest.join('=').trim();
+  }
+  return pairs;
+}
+
+const WINDOW_UNITS_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000 };
+
+/** `600/1m`: at most 600 requests a minute. */
+function toRateLimit(value: unknown): ServerConfig['rateLimit'] {
+  if (value === undefined || value === null || value === '') return undefined;
+  const match = /^(\d+)\/(\d*)([smh])$/.exec(String(value).trim());
+  if (!match || Number(match[1]) < 1) throw new Error(`rate-limit must look like 600/1m (requests/window in s, m or h), got "${String(value)}"`);
+  return { max: Number(match[1]), windowMs: Number(match[2] || '1') * WINDOW_UNITS_MS[match[3]] };
 }
 
 function toIsolation(value: unknown): ServerConfig['isolation'] {

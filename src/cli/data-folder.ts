@@ -1,9 +1,13 @@
 /**
- * The data folder (`--data`, default ./.barge) belongs to one process at a time. Two processes on
- * one folder would share a node identity, and the second, thinking the first had crashed, would
- * hand back the first one's running executions (which then run twice). So every server-side
- * command takes an exclusive lock on the folder before it touches the store, and a second one
- * exits at once naming the holder's pid and address.
+ * The data folder (`--data`, default ./.barge) belongs to one worker-running process at a time
+ * (`barge up`, `barge worker`). Two on one folder would take each other for a crashed predecessor
+ * and hand back each other's running executions (which then run twice). So those commands take an
+ * exclusive lock on the folder before they touch the store, and a second one exits at once naming
+ * the holder's pid and address. Every process is its own node with a fresh id; the holder of the
+ * lock may hand back what is still leased to the previous holder, which cannot be running.
+ *
+ * `barge server` runs no work and hands nothing back, so it takes no lock: it may share a folder
+ * with a worker on the same machine (and with it the artifact folder that results are served from).
  *
  * The lock is an OS file lock held by an SQLite connection in EXCLUSIVE locking mode on
  * `barge.lock` (better-sqlite3 is already here; Node has no flock). The kernel drops it when the
@@ -60,8 +64,7 @@ export class DataFolder {
    * process a fresh node id, remembering the previous holder's so its leases can be handed back.
    */
   static claim(path: string, command: string): DataFolder {
-    mkdirSync(path, { recursive: true, mode: FOLDER_MODE });
-    chmodSync(path, FOLDER_MODE);
+    prepare(path);
     const lock = takeLock(path);
     if (!lock) throw new DataFolderBusyError(path, readHolder(path));
     try {
@@ -77,8 +80,15 @@ export class DataFolder {
     }
   }
 
+  /** The folder for a process that runs no work (`barge server`): created or tightened, not locked. */
+  static share(path: string, command: string): DataFolder {
+    prepare(path);
+    return new DataFolder(path, command, null, newId(), undefined);
+  }
+
   /** Records who holds the folder (and, once known, where it listens) for a second process's message. */
   announce(url?: string): void {
+    if (!this.lock) return;
     const holder: Holder = { pid: process.pid, command: this.command, ...(url ? { url } : {}) };
     writePrivate(join(this.path, HOLDER_FILE), `${JSON.stringify(holder)}\n`);
   }
@@ -88,6 +98,11 @@ export class DataFolder {
     this.lock?.close();
     this.lock = null;
   }
+}
+
+function prepare(path: string): void {
+  mkdirSync(path, { recursive: true, mode: FOLDER_MODE });
+  chmodSync(path, FOLDER_MODE);
 }
 
 /** The lock, or null when another process holds it. */

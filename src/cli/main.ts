@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerServerCommands } from './serve.js';
 import { registerClientCommands } from './commands.js';
+import { registerAccountCommands } from './accounts.js';
 import { VERSION } from '../version.js';
 
 const program = new Command();
@@ -16,6 +17,7 @@ program
 
 registerServerCommands(program);
 registerClientCommands(program);
+registerAccountCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`barge: ${error instanceof Error ? error.message : String(error)}\n`);

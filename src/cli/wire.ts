@@ -156,3 +156,62 @@ export const FINAL: readonly State[] = ['SUCCEEDED', 'FAILED', 'CANCELLED', 'SKI
 export function isFinalState(state: string): boolean {
   return (FINAL as readonly string[]).includes(state);
 }
+
+export interface Quotas {
+  runningExecutions?: number;
+  queuedExecutions?: number;
+  computeSecondsPerPeriod?: number;
+  resultBytesPerPeriod?: number;
+  periodSeconds?: number;
+}
+
+export interface User {
+  id: string;
+  name: string;
+  role: string;
+  createdAt: string;
+  disabled: boolean;
+  quotas: Quotas;
+}
+
+export interface Me {
+  id: string;
+  name: string;
+  role: string;
+  quotas: Quotas;
+  usage: {
+    periodStart: string;
+    periodEnd: string;
+    runningExecutions: number;
+    queuedExecutions: number;
+    computeSeconds: number;
+    resultBytes: number;
+  };
+}
+
+export interface Credential {
+  id: string;
+  name: string;
+  kind: 'token' | 'apikey';
+  prefix: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface Pubkey {
+  id: string;
+  name: string;
+  keyType: string;
+  fingerprint: string;
+  publicKey: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface Share {
+  jobId: string;
+  user: string;
+  createdAt: string;
+}

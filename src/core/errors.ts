@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BARGE_E_UNAUTHORIZED'
   | 'BARGE_E_FORBIDDEN'
   | 'BARGE_E_TOO_LARGE'
+  | 'BARGE_E_TOO_MANY'
   | 'BARGE_E_UNAVAILABLE'
   | 'BARGE_E_INTERNAL';
 
@@ -50,6 +51,17 @@ export class NotFoundError extends BargeError {
 export class ConflictError extends BargeError {
   constructor(message: string) {
     super('BARGE_E_CONFLICT', message);
+  }
+}
+
+/** Over a quota or a rate limit: the message names which, so the caller knows what to wait for. */
+export class TooManyError extends BargeError {
+  constructor(
+    message: string,
+    /** Seconds after which trying again may succeed, when known. */
+    readonly retryAfterSeconds?: number,
+  ) {
+    super('BARGE_E_TOO_MANY', message);
   }
 }
 

@@ -189,7 +189,31 @@ export interface ArtifactRow {
   createdAt: string;
 }
 
-export type Role = 'admin' | 'user';
+/**
+ * What a user may do: `admin` everything; `user` their own jobs and those shared with them;
+ * `viewer` the same reads, no writes; `worker` claim and report work, nothing else.
+ */
+export const ROLES = ['admin', 'user', 'viewer', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
+/**
+ * Limits on one user's work; an absent limit is no limit. Usage periods are fixed windows of
+ * `periodSeconds` counted from the Unix epoch (the default is a UTC day).
+ */
+export interface Quotas {
+  /** Executions STARTING or RUNNING at once; more wait RUNNABLE. */
+  runningExecutions?: number;
+  /** Executions waiting to run (SUBMITTED, PENDING, RUNNABLE); a submit that would pass it is refused. */
+  queuedExecutions?: number;
+  /** Seconds of execution time (start to end) finished in the current period. */
+  computeSecondsPerPeriod?: number;
+  /** Bytes of results downloaded in the current period. */
+  resultBytesPerPeriod?: number;
+  /** The longest `each` list of this user's jobs, in place of the server's `--max-array-items`. */
+  maxArrayItems?: number;
+  /** (Default: 86400) */
+  periodSeconds?: number;
+}
 
 export interface UserRow {
   id: string;
@@ -199,17 +223,52 @@ export interface UserRow {
   disabled: boolean;
   /** bcrypt hash for APIs with password logins (Tork's basic auth); null for token-only users. Never returned by an API. */
   passwordHash: string | null;
+  quotas: Quotas;
 }
 
-/** An API token; only its SHA-256 hash is stored. */
+/**
+ * A secret credential: `token`, an API token for `Authorization: Bearer`; `apikey`, for faces that
+ * send a raw key (a header without a scheme, or a username and key in the body). Only the SHA-256
+ * hash of the secret is stored; `prefix` is its first characters, safe to show so a user can tell
+ * which of their credentials a leaked value is.
+ */
+export type CredentialKind = 'token' | 'apikey';
+
 export interface TokenRow {
   id: string;
   userId: string;
-  /** hex SHA-256 of the token */
+  /** hex SHA-256 of the secret */
   hash: string;
   name: string;
+  kind: CredentialKind;
+  prefix: string;
   createdAt: string;
+  /** null: never expires */
+  expiresAt: string | null;
   lastUsedAt: string | null;
+}
+
+/** A registered OpenSSH public key (`ssh-ed25519 AAAA… comment`) for faces that verify request signatures. */
+export interface PubkeyRow {
+  id: string;
+  userId: string;
+  name: string;
+  /** 'ssh-ed25519' (the only type accepted) */
+  keyType: string;
+  /** The base64 key blob of the OpenSSH line. */
+  publicKey: string;
+  /** `SHA256:<base64>` of the key blob, as `ssh-keygen -l` prints it; unique. */
+  fingerprint: string;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+/** A job shared with another user, who then sees and controls it as its owner does (not delete). */
+export interface ShareRow {
+  jobId: string;
+  userName: string;
+  createdAt: string;
 }
 
 /** A job spec fired on a cron schedule. */

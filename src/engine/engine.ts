@@ -13,7 +13,7 @@ import { ConflictError, NotFoundError } from '../core/errors.js';
 import { Redactor } from '../core/redact.js';
 import { assertTransition, isFinal } from '../core/states.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
-import type { JobDeleteLimits, Store } from '../store/store.js';
+import type { JobDeleteLimits, Queries, Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
 import { ArrayItems } from './arrays.js';
 import { chooseFair } from './claim.js';
@@ -22,6 +22,7 @@ import { EventBus } from './events.js';
 import { Flow, inFlow, type FlowOptions } from './flow.js';
 import { newExecution, resourcesOf } from './expand.js';
 import { JobCache } from './job-cache.js';
+import { QuotaGate } from './quotas.js';
 
 export interface EngineOptions {
   store: Store;
@@ -37,7 +38,7 @@ export interface EngineOptions {
   rescueBudget?: number;
   /** The longest `each` list, server-wide. (Default: 1,000,000) */
   maxArrayItems?: number;
-  /** A per-user longest `each` list, overriding `maxArrayItems` where it answers a number. */
+  /** A per-user longest `each` list, overriding `maxArrayItems` where it answers a number. (Default: the user's `quotas.maxArrayItems`) */
   maxArrayItemsFor?: (owner: string) => number | undefined | Promise<number | undefined>;
   /** The most items of one `each` that exist as executions at once; the rest are made as these settle. (Default: 1,000) */
   arrayWindow?: number;
@@ -90,6 +91,8 @@ export class Engine {
   readonly clock: Clock;
   readonly bus: EventBus;
   readonly leaseMs: number;
+  /** Per-user quotas, checked at submit and claim (quotas.ts). */
+  readonly quotas: QuotaGate;
   private readonly flowOptions: FlowOptions;
   private readonly rescueBudget: number;
   private readonly deleteLimits: JobDeleteLimits;
@@ -105,11 +108,12 @@ export class Engine {
     this.rescueBudget = options.rescueBudget ?? 5;
     this.deleteLimits = options.deleteLimits ?? DEFAULT_DELETE_LIMITS;
     const maxArrayItems = options.maxArrayItems ?? 1_000_000;
-    const perUser = options.maxArrayItemsFor;
+    this.quotas = new QuotaGate(this.store, this.clock);
+    const perUser = options.maxArrayItemsFor ?? (async (owner: string) => (await this.quotas.quotasOf(owner)).maxArrayItems);
     this.flowOptions = {
       arrays: new ArrayItems(),
       arrayWindow: options.arrayWindow ?? 1_000,
-      maxArrayItems: perUser ? async (owner) => (await perUser(owner)) ?? maxArrayItems : () => maxArrayItems,
+      maxArrayItems: async (owner) => (await perUser(owner)) ?? maxArrayItems,
       clock: this.clock,
       bus: this.bus,
       jobs: new JobCache(),
@@ -136,15 +140,19 @@ export class Engine {
   /** Validates a spec (throws ValidationError with every problem) and writes the job durably. */
   async submit(input: unknown, options: SubmitOptions): Promise<JobRow> {
     const spec = validateJobSpec(input, options.validation);
-    const job = await this.flow((flow) => {
+    await this.quotas.checkSubmit(options.owner);
+    const job = await this.flow(async (flow) => {
       flow.refuseOverLimits = true;
-      return flow.createJob({
+      const created = await flow.createJob({
         spec,
         owner: options.owner,
         origin: options.origin ?? 'v1',
         parentExecutionId: null,
         metadata: options.metadata ?? {},
       });
+      // Counted with the new executions written: over the quota, the throw rolls them back.
+      await this.quotas.checkQueued(flow.tx, options.owner);
+      return created;
     });
     if (job.state === 'RUNNABLE') this.store.notify('work').catch(() => undefined);
     return job;
@@ -166,7 +174,9 @@ export class Engine {
         // Work that cannot fit now must not take the places of work that can (an owner's later jobs).
         fits: { cpus: request.cpus, memoryMb: request.memoryMb },
       });
-      const chosen = chooseFair(candidates, request, request.max);
+      const { allowed, held } = await this.quotas.holdBack(flow.tx, candidates);
+      if (held.size > 0) await explainHeld(flow.tx, candidates, held);
+      const chosen = chooseFair(allowed, request, request.max);
       if (chosen.length === 0) return [];
       const leaseExpiresAt = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
       // A claimed execution no longer waits: drop the reason it was waiting for.
@@ -452,6 +462,8 @@ export class Engine {
     for (const sub of await this.store.jobListSubjobs(id)) {
       if (isFinal(sub.state)) await this.deleteJob(sub.id);
     }
+    // Compute used by what is deleted still counts against the owner's quota for its period.
+    await this.quotas.keepCompute(job.owner, id);
     while ((await this.store.jobDeleteSome({ id, ...this.deleteLimits })) === 'more') await yieldToEventLoop();
     await this.artifacts.deleteJob(id);
   }
@@ -525,4 +537,17 @@ export class Engine {
 /** Lets timers and I/O (HTTP requests) run before the next step of a long job. */
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Held work says which quota holds it; only rows whose reason changes are written. */
+async function explainHeld(tx: Queries, candidates: ExecutionRow[], held: Map<string, string>): Promise<void> {
+  const byReason = new Map<string, string[]>();
+  for (const candidate of candidates) {
+    const reason = held.get(candidate.owner);
+    if (reason === undefined || candidate.reason === reason) continue;
+    byReason.set(reason, [...(byReason.get(reason) ?? []), candidate.id]);
+  }
+  for (const [reason, ids] of byReason) {
+    await tx.executionSetStateMany({ ids, from: ['RUNNABLE'], to: 'RUNNABLE', patch: { reason } });
+  }
 }

@@ -8,9 +8,10 @@
  * Work is a queue rather than recursion so a long chain (a skipped task that unblocks another that
  * is skipped…) cannot blow the stack.
  */
-import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
+import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow, type UserRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
 import { coerceError, ValidationError } from '../core/errors.js';
+import { Redactor } from '../core/redact.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
 import { validateJobSpec } from '../core/spec.js';
 import { parseDuration } from '../core/duration.js';
@@ -46,6 +47,8 @@ export class Flow {
   private readonly jobs = new Map<string, JobRow>();
   private readonly events: EventRow[] = [];
   private readonly outbox: OutboxRow[] = [];
+  /** Job owners' stored users, for webhook payloads (one read per owner per flow). */
+  private readonly owners = new Map<string, Promise<UserRow | undefined>>();
   private readonly inserts: ExecutionRow[] = [];
   readonly notices = new PendingEvents();
   /** Leaf executions that became RUNNABLE: workers are told after commit. */
@@ -136,7 +139,7 @@ export class Flow {
     });
     const { spec } = await this.jobStatic(execution.jobId);
     if (spec.webhooks?.some((hook) => hook.event === 'task.StateChange')) {
-      this.deliver(await this.job(execution.jobId), 'task.StateChange', execution);
+      await this.deliver(await this.job(execution.jobId), 'task.StateChange', execution);
     }
   }
 
@@ -160,7 +163,7 @@ export class Flow {
       data: null,
     });
     this.notices.add(this.options.bus, 'job:state', { jobId: job.id, state: to });
-    this.deliver(job, 'job.StateChange');
+    await this.deliver(job, 'job.StateChange');
     return true;
   }
 
@@ -168,7 +171,7 @@ export class Flow {
   async reportProgress(execution: ExecutionRow): Promise<void> {
     const { spec } = await this.jobStatic(execution.jobId);
     if (spec.webhooks?.some((hook) => hook.event === 'task.Progress')) {
-      this.deliver(await this.job(execution.jobId), 'task.Progress', execution);
+      await this.deliver(await this.job(execution.jobId), 'task.Progress', execution);
     }
   }
 
@@ -179,8 +182,12 @@ export class Flow {
     await this.tx.jobUpdate({ id: job.id, patch: {}, metadata: { deleteAt } });
   }
 
-  private deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): void {
-    this.outbox.push(...webhookDeliveries({ job, event, execution, now: this.now() }));
+  /** Writes the job's webhooks for this event; payloads may name the owner, read once per flow. */
+  private async deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): Promise<void> {
+    if (!job.spec.webhooks?.length) return;
+    let owner = this.owners.get(job.owner);
+    if (!owner) this.owners.set(job.owner, (owner = this.tx.userGetByName(job.owner)));
+    this.outbox.push(...webhookDeliveries({ job, event, execution, owner: await owner, now: this.now() }));
   }
 
   /** A job (or its parent job, for a sub-job) is RUNNING once any of its work runs. */
@@ -218,7 +225,7 @@ export class Flow {
     } catch (error) {
       const execution = newExecution({ job, taskId, spec: { ...spec, parallel: undefined, each: undefined, subjob: undefined, run: '' }, parentId, idx, attempt, now });
       execution.state = 'FAILED';
-      execution.error = coerceError(error).message;
+      execution.error = templateError(job, error);
       execution.reason = 'template';
       execution.completedAt = now;
       return execution;
@@ -253,7 +260,7 @@ export class Flow {
       try {
         outcome = renderTemplate(condition.includes('{{') ? condition : `{{ ${condition} }}`, jobContext(job));
       } catch (error) {
-        return this.failNew(execution, coerceError(error).message, 'template');
+        return this.failNew(execution, templateError(job, error), 'template');
       }
       if (outcome.trim() === 'false') {
         const now = this.now();
@@ -305,7 +312,7 @@ export class Flow {
     try {
       list = evaluateExpression(each.list, jobContext(job));
     } catch (error) {
-      return this.failNew(parent, coerceError(error).message, 'template');
+      return this.failNew(parent, templateError(job, error), 'template');
     }
     if (!Array.isArray(list)) return this.failNew(parent, 'each.list does not evaluate to a list', 'template');
     const limit = await this.options.maxArrayItems(job.owner);
@@ -363,7 +370,7 @@ export class Flow {
         autoDelete: subjob.autoDelete,
       });
     } catch (error) {
-      return this.failNew(parent, coerceError(error).message, 'spec');
+      return this.failNew(parent, templateError(job, error), 'spec');
     }
     if (!(await this.enter(parent, 'RUNNING', { startedAt: this.now(), childCount: 1 }))) return;
     await this.markJobRunning(job.id);
@@ -654,7 +661,7 @@ export class Flow {
     if (progress !== job.progress) {
       job.progress = progress;
       await this.tx.jobUpdate({ id: job.id, patch: { progress } });
-      this.deliver(job, 'job.Progress');
+      await this.deliver(job, 'job.Progress');
     }
     if (tasks.every((t) => isFinal(t.state))) await this.finishJob(job);
   }
@@ -736,7 +743,7 @@ export class Flow {
     try {
       return { result: renderTemplate(job.spec.output, jobContext(job)) };
     } catch (error) {
-      return { error: coerceError(error).message };
+      return { error: templateError(job, error) };
     }
   }
 
@@ -852,4 +859,12 @@ export async function inFlow<T>(store: Queries, options: FlowOptions, fn: (flow:
   });
   flow?.notices.flush();
   return result;
+}
+
+/**
+ * A template's or expression's error as stored: its message may quote a value it was given (such
+ * as a secret passed to int()), so the job's secret values are cut out (core/redact.ts).
+ */
+function templateError(job: Pick<JobRow, 'secrets' | 'spec'>, error: unknown): string {
+  return Redactor.forJob(job).text(coerceError(error).message);
 }

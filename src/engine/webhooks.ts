@@ -3,15 +3,15 @@
  * they report. The payload's shape belongs to the API the job came through, so compat modules
  * register a renderer for their origin; barge's own shape is the default.
  */
-import type { ExecutionRow, JobRow, Json, OutboxRow } from '../core/model.js';
+import type { ExecutionRow, JobRow, Json, OutboxRow, UserRow } from '../core/model.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
 import { jobContext } from './expand.js';
 
 export type WebhookEvent = 'job.StateChange' | 'job.Progress' | 'task.StateChange' | 'task.Progress';
 
 export interface WebhookRenderer {
-  /** The JSON body for this event. */
-  body(event: WebhookEvent, job: JobRow, execution?: ExecutionRow): Json;
+  /** The JSON body for this event; `owner` is the job owner's stored user, when there is one. */
+  body(event: WebhookEvent, job: JobRow, execution?: ExecutionRow, owner?: UserRow): Json;
   /** What a webhook's `if` expression sees. */
   condition(job: JobRow, execution?: ExecutionRow): Record<string, unknown>;
 }
@@ -43,9 +43,10 @@ export function webhookDeliveries(input: {
   job: JobRow;
   event: WebhookEvent;
   execution?: ExecutionRow;
+  owner?: UserRow;
   now: string;
 }): OutboxRow[] {
-  const { job, event, execution, now } = input;
+  const { job, event, execution, owner, now } = input;
   const hooks = job.spec.webhooks ?? [];
   if (hooks.length === 0) return [];
   const renderer = renderers.get(job.origin) ?? bargeRenderer;
@@ -58,7 +59,7 @@ export function webhookDeliveries(input: {
       kind: 'webhook',
       url: safeRender(hook.url, ctx),
       headers: Object.fromEntries(Object.entries(hook.headers ?? {}).map(([k, v]) => [k, safeRender(v, ctx)])),
-      body: renderer.body(event, job, execution),
+      body: renderer.body(event, job, execution, owner),
       attempts: 0,
       maxAttempts: DELIVERY_ATTEMPTS,
       nextAt: now,

@@ -18,7 +18,9 @@ import type {
   LogLine,
   NodeRow,
   OutboxRow,
+  PubkeyRow,
   ScheduleRow,
+  ShareRow,
   State,
   TaskRow,
   TokenRow,
@@ -120,6 +122,14 @@ export interface JobDeleteLimits {
 export interface ArrayItemsChunk {
   chunk: number;
   items: string;
+}
+
+export type UserPatch = Partial<Pick<UserRow, 'role' | 'disabled' | 'quotas' | 'passwordHash'>>;
+
+/** What an owner used in one quota period, beyond what live rows tell. */
+export interface UsageCount {
+  computeMs: number;
+  resultBytes: number;
 }
 
 export interface ClaimCandidatesParams {
@@ -291,14 +301,38 @@ export interface Queries {
   /** UP nodes silent since before `silentSince` become DOWN; returns their ids. */
   nodeMarkDown(params: { silentSince: string }): Promise<string[]>;
 
-  // users and API tokens (tokens stored hashed)
+  // users, credentials (stored hashed), public keys, shares, usage
   userInsert(user: UserRow): Promise<void>;
   userGet(id: string): Promise<UserRow | undefined>;
   userGetByName(name: string): Promise<UserRow | undefined>;
   userList(): Promise<UserRow[]>;
+  /** false when there is no such user. */
+  userUpdate(params: { id: string; patch: UserPatch }): Promise<boolean>;
+  /** Deletes the user with its credentials, public keys and the shares granted to it. Jobs stay. */
+  userDelete(id: string): Promise<boolean>;
   tokenInsert(token: TokenRow): Promise<void>;
-  /** The token with this hash and its user; touches lastUsedAt at most once a minute. */
+  /** The credential with this hash and its user; touches lastUsedAt at most once a minute. */
   tokenGetByHash(hash: string): Promise<{ token: TokenRow; user: UserRow } | undefined>;
+  tokenList(params: { userId: string }): Promise<TokenRow[]>;
+  /** Revokes one credential of this user; false when it has none with this id. */
+  tokenDelete(params: { id: string; userId: string }): Promise<boolean>;
+  pubkeyInsert(key: PubkeyRow): Promise<void>;
+  pubkeyList(params: { userId: string }): Promise<PubkeyRow[]>;
+  pubkeyDelete(params: { id: string; userId: string }): Promise<boolean>;
+  /** The key with this fingerprint and its user; touches lastUsedAt at most once a minute. */
+  pubkeyGetByFingerprint(fingerprint: string): Promise<{ pubkey: PubkeyRow; user: UserRow } | undefined>;
+  /** Idempotent: sharing twice keeps the first grant. */
+  shareInsert(share: ShareRow): Promise<void>;
+  shareList(params: { jobId: string }): Promise<ShareRow[]>;
+  shareDelete(params: { jobId: string; userName: string }): Promise<boolean>;
+  shareExists(params: { jobId: string; userName: string }): Promise<boolean>;
+  /** Adds to an owner's usage in a period (an upsert; concurrent adds both count). */
+  usageAdd(params: { owner: string; periodStart: string } & UsageCount): Promise<void>;
+  usageGet(params: { owner: string; periodStart: string }): Promise<UsageCount>;
+  /** Runnable (not composite) executions in these states, counted per owner; owners with none are absent. */
+  executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>>;
+  /** Start-to-end milliseconds of an owner's runnable executions (of one job, when given) that ended at or after `since`. */
+  executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number>;
 
   // schedules (cron)
   scheduleInsert(schedule: ScheduleRow): Promise<void>;

@@ -4,7 +4,7 @@
  * report its end. Stopping drains: no new claims, running executions get `drainGraceMs` to
  * finish, and whatever is still running then is handed back as a new attempt.
  */
-import { cpus as machineCpus, hostname, loadavg, totalmem } from 'node:os';
+import { cpus as machineCpus, hostname, totalmem } from 'node:os';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionKind, ExecutionRow, LogStream, NodeRow } from '../core/model.js';
@@ -13,6 +13,7 @@ import type { ArtifactStore } from '../artifacts/artifacts.js';
 import type { FinishReport } from '../engine/engine.js';
 import type { Runtime, RunOutcome } from './runtimes/runtime.js';
 import type { WorkSource } from './source.js';
+import { CpuUsage } from './cpu-usage.js';
 import { LogBatcher } from './logs.js';
 import { collectOutputs, DEFAULT_OUTPUT_LIMITS, OutputLimitError, type OutputLimits } from './outputs.js';
 
@@ -65,6 +66,7 @@ export class Worker {
   private wake: (() => void) | undefined;
   private offRevoked: (() => void) | undefined;
   private readonly startedAt = new Date().toISOString();
+  private readonly cpuUsage = new CpuUsage();
 
   constructor(private readonly options: WorkerOptions) {
     this.capacity = {
@@ -279,7 +281,7 @@ export class Worker {
       version: this.options.version,
       startedAt: this.startedAt,
       lastHeartbeatAt: new Date().toISOString(),
-      cpuPercent: Math.min(100, Math.round((loadavg()[0] / machineCpus().length) * 10000) / 100),
+      cpuPercent: this.cpuUsage.sample(),
       cpus: this.capacity.cpus,
       memoryMb: this.capacity.memoryMb,
       usedCpus: used.cpus,

@@ -44,7 +44,9 @@ export interface CallInit extends Omit<RequestInit, 'body'> {
   body?: unknown;
 }
 
-export async function startApi(options: Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes'>> = {}): Promise<ApiUnderTest> {
+export async function startApi(
+  options: Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes' | 'tork' | 'jwt' | 'rateLimit'>> = {},
+): Promise<ApiUnderTest> {
   const bundle = await makeEngine('sqlite');
   // Quiet: the deliberate 500 in errors.test.ts would print its stack.
   const app = await buildApp({ engine: bundle.engine, version: 'test', open: options.open ?? false, logger: false, ...options });

@@ -108,6 +108,20 @@ describe('redaction in every surface', () => {
     expect((await tork.engine.store.executionGet(execution.id))?.error).not.toContain(SECRET);
   });
 
+  it('keeps the secret out of a template error that quotes it', { timeout: 60_000 }, async () => {
+    const created = await v1<{ id: string }>('/v1/jobs', {
+      method: 'POST',
+      body: { name: 'bad template', secrets: { API: SECRET }, tasks: [{ name: 'convert', env: { N: '{{ int(secrets.API) }}' }, run: 'true' }] },
+    });
+    expect(created.status).toBe(201);
+    await eventually(async () => (await tork.engine.store.jobGet(created.body.id))?.state === 'FAILED', 30_000);
+    const job = await v1<{ error: string }>(`/v1/jobs/${created.body.id}`);
+    expect(job.body.error).toContain('cannot convert [REDACTED]');
+    const executions = await v1<{ items: Array<{ error: string }> }>(`/v1/jobs/${created.body.id}/executions`);
+    const events = await v1(`/v1/jobs/${created.body.id}/events`);
+    for (const text of [job.text, executions.text, events.text]) expect(text).not.toContain(SECRET);
+  });
+
   it('keeps the secret out of Tork’s job and task views, logs and webhook body', { timeout: 60_000 }, async () => {
     const yaml = [
       'name: leaky tork',

@@ -2,7 +2,8 @@
  * The data folder at rest and in use (issue 7, "Secrets and files at rest", "One process per data
  * folder"): the folder is 0700 and the database, its WAL and SHM and the artifacts 0600, tightened
  * at start; a second `barge up` or `barge worker` on a folder in use exits non-zero naming the live
- * one's pid and address and takes nothing from it; every process is its own node. Real processes.
+ * one's pid and address and takes nothing from it (a `barge server`, which runs no work, may share
+ * it); every process is its own node. Real processes.
  */
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -128,6 +129,12 @@ describe('the data folder', () => {
     const worker = await runToExit(['worker', '--data', data, '--isolation', 'none']);
     expect(worker.code).not.toBe(0);
     expect(worker.output).toContain(`pid ${live.child.pid}`);
+
+    // A server runs no work and hands nothing back: it may share the folder (and its artifacts).
+    const server = await startBarge(['server', '--data', data, '--open']);
+    running.push(server);
+    expect((await api(server.url, '/v1/health')).status).toBe(200);
+    expect(await server.stop()).toBe(0);
 
     // The live one still runs its execution, as the same attempt on the same node.
     const [after] = await executionsOf(live.url, created.body.id);

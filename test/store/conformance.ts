@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
 import { Engine } from '../../src/engine/engine.js';
 import { Reaper } from '../../src/engine/reaper.js';
-import type { ExecutionRow, JobRow, LogLine, State } from '../../src/core/model.js';
+import type { ExecutionRow, JobRow, LogLine, PubkeyRow, State, TokenRow, UserRow } from '../../src/core/model.js';
 import type { Store } from '../../src/store/store.js';
 import {
   at,
@@ -929,10 +929,33 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       });
     });
 
-    describe('users and tokens', () => {
+    describe('users and credentials', () => {
+      const makeUser = (overrides: Partial<UserRow> = {}): UserRow => ({
+        id: newTestId(),
+        name: 'alice',
+        role: 'user',
+        createdAt: at(0),
+        disabled: false,
+        passwordHash: null,
+        quotas: {},
+        ...overrides,
+      });
+      const makeToken = (user: UserRow, overrides: Partial<TokenRow> = {}): TokenRow => ({
+        id: newTestId(),
+        userId: user.id,
+        hash: newTestId() + newTestId(),
+        name: 'cli',
+        kind: 'token',
+        prefix: 'barge_t_abcd',
+        createdAt: at(0),
+        expiresAt: null,
+        lastUsedAt: null,
+        ...overrides,
+      });
+
       it('stores users and finds a token by hash, touching its last use', async () => {
-        const user = { id: newTestId(), name: 'alice', role: 'admin' as const, createdAt: at(0), disabled: false, passwordHash: '$2a$10$hash' };
-        const other = { id: newTestId(), name: 'bob', role: 'user' as const, createdAt: at(0), disabled: true, passwordHash: null };
+        const user = makeUser({ role: 'admin', passwordHash: '$2a$10$hash', quotas: { runningExecutions: 2, periodSeconds: 3600 } });
+        const other = makeUser({ name: 'bob', disabled: true });
         await store.userInsert(user);
         await store.userInsert(other);
         expect(await store.userGet(user.id)).toEqual(user);
@@ -941,15 +964,118 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect((await store.userList()).map((u) => u.name)).toEqual(['alice', 'bob']);
         await expect(store.userInsert({ ...other, id: newTestId() })).rejects.toMatchObject({ code: 'BARGE_E_CONFLICT' });
 
-        const token = { id: newTestId(), userId: user.id, hash: 'ab'.repeat(32), name: 'cli', createdAt: at(0), lastUsedAt: null };
+        const token = makeToken(user, { hash: 'ab'.repeat(32), expiresAt: at(1000) });
         await store.tokenInsert(token);
         const found = await store.tokenGetByHash(token.hash);
         expect(found?.user).toEqual(user);
-        expect(found?.token).toMatchObject({ id: token.id, name: 'cli' });
+        expect(found?.token).toEqual({ ...token, lastUsedAt: expect.any(String) });
         const touched = found?.token.lastUsedAt;
-        expect(touched).toEqual(expect.any(String));
         expect((await store.tokenGetByHash(token.hash))?.token.lastUsedAt).toBe(touched);
         expect(await store.tokenGetByHash('cd'.repeat(32))).toBeUndefined();
+      });
+
+      it('updates role, disabled and quotas; deletes a user with its credentials and the shares granted to it', async () => {
+        const user = makeUser({ name: 'carol' });
+        await store.userInsert(user);
+        expect(await store.userUpdate({ id: user.id, patch: { role: 'viewer', disabled: true, quotas: { queuedExecutions: 5 } } })).toBe(true);
+        expect(await store.userGet(user.id)).toEqual({ ...user, role: 'viewer', disabled: true, quotas: { queuedExecutions: 5 } });
+        expect(await store.userUpdate({ id: newTestId(), patch: { role: 'admin' } })).toBe(false);
+
+        const token = makeToken(user);
+        await store.tokenInsert(token);
+        const job = makeJob({ owner: 'dave' });
+        await store.jobInsert(job);
+        await store.shareInsert({ jobId: job.id, userName: 'carol', createdAt: at(1) });
+        expect(await store.userDelete(user.id)).toBe(true);
+        expect(await store.userDelete(user.id)).toBe(false);
+        expect(await store.tokenGetByHash(token.hash)).toBeUndefined();
+        expect(await store.shareExists({ jobId: job.id, userName: 'carol' })).toBe(false);
+      });
+
+      it("lists and revokes one user's credentials one by one", async () => {
+        const alice = makeUser();
+        const bob = makeUser({ name: 'bob' });
+        await store.userInsert(alice);
+        await store.userInsert(bob);
+        const first = makeToken(alice, { createdAt: at(1) });
+        const key = makeToken(alice, { kind: 'apikey', prefix: 'barge_k_wxyz', createdAt: at(2) });
+        const bobs = makeToken(bob);
+        for (const token of [first, key, bobs]) await store.tokenInsert(token);
+        expect(await store.tokenList({ userId: alice.id })).toEqual([first, key]);
+        expect(await store.tokenDelete({ id: bobs.id, userId: alice.id })).toBe(false);
+        expect(await store.tokenDelete({ id: first.id, userId: alice.id })).toBe(true);
+        expect(await store.tokenList({ userId: alice.id })).toEqual([key]);
+        expect(await store.tokenGetByHash(first.hash)).toBeUndefined();
+        expect(await store.tokenGetByHash(bobs.hash)).toBeDefined();
+      });
+
+      it('registers public keys, finds one by fingerprint touching its last use, and removes it', async () => {
+        const alice = makeUser();
+        await store.userInsert(alice);
+        const key: PubkeyRow = {
+          id: newTestId(),
+          userId: alice.id,
+          name: 'laptop',
+          keyType: 'ssh-ed25519',
+          publicKey: 'AAAAC3NzaC1lZDI1NTE5AAAAIE',
+          fingerprint: 'SHA256:abc',
+          createdAt: at(0),
+          expiresAt: null,
+          lastUsedAt: null,
+        };
+        await store.pubkeyInsert(key);
+        await expect(store.pubkeyInsert({ ...key, id: newTestId() })).rejects.toMatchObject({ code: 'BARGE_E_CONFLICT' });
+        expect(await store.pubkeyList({ userId: alice.id })).toEqual([key]);
+        const found = await store.pubkeyGetByFingerprint('SHA256:abc');
+        expect(found?.user.name).toBe('alice');
+        expect(found?.pubkey.lastUsedAt).toEqual(expect.any(String));
+        expect(await store.pubkeyGetByFingerprint('SHA256:other')).toBeUndefined();
+        expect(await store.pubkeyDelete({ id: key.id, userId: newTestId() })).toBe(false);
+        expect(await store.pubkeyDelete({ id: key.id, userId: alice.id })).toBe(true);
+        expect(await store.pubkeyList({ userId: alice.id })).toEqual([]);
+      });
+
+      it('shares a job idempotently, lists, unshares, and drops shares with the job', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        await store.shareInsert({ jobId: job.id, userName: 'bob', createdAt: at(1) });
+        await store.shareInsert({ jobId: job.id, userName: 'bob', createdAt: at(2) });
+        await store.shareInsert({ jobId: job.id, userName: 'carol', createdAt: at(3) });
+        expect(await store.shareList({ jobId: job.id })).toEqual([
+          { jobId: job.id, userName: 'bob', createdAt: at(1) },
+          { jobId: job.id, userName: 'carol', createdAt: at(3) },
+        ]);
+        expect(await store.shareExists({ jobId: job.id, userName: 'bob' })).toBe(true);
+        expect(await store.shareDelete({ jobId: job.id, userName: 'bob' })).toBe(true);
+        expect(await store.shareExists({ jobId: job.id, userName: 'bob' })).toBe(false);
+        await store.jobSetState({ id: job.id, from: ['RUNNING'], to: 'SUCCEEDED' });
+        expect(await deleteJob(job.id)).toBe('deleted');
+        expect(await store.shareList({ jobId: job.id })).toEqual([]);
+      });
+
+      it('adds usage per owner and period, and counts executions and compute per owner', async () => {
+        await Promise.all([
+          store.usageAdd({ owner: 'alice', periodStart: at(0), computeMs: 0, resultBytes: 100 }),
+          store.usageAdd({ owner: 'alice', periodStart: at(0), computeMs: 5, resultBytes: 20 }),
+        ]);
+        expect(await store.usageGet({ owner: 'alice', periodStart: at(0) })).toEqual({ computeMs: 5, resultBytes: 120 });
+        expect(await store.usageGet({ owner: 'bob', periodStart: at(0) })).toEqual({ computeMs: 0, resultBytes: 0 });
+
+        const { job } = await insertJobWithExecutions(2, { state: 'RUNNING', startedAt: at(0) });
+        await store.executionInsertMany([
+          makeExecution(job, { state: 'RUNNABLE' }),
+          makeExecution(job, { state: 'RUNNING', kind: 'each' }),
+          makeExecution(job, { state: 'SUCCEEDED', startedAt: at(1000), completedAt: at(3500) }),
+          makeExecution(job, { state: 'FAILED', startedAt: at(4000), completedAt: at(5000) }),
+          makeExecution(job, { state: 'SUCCEEDED', startedAt: at(-9000), completedAt: at(-1000) }),
+        ]);
+        const other = makeJob({ owner: 'bob' });
+        await store.jobInsert(other);
+        await store.executionInsertMany([makeExecution(other, { state: 'STARTING' })]);
+        expect(await store.executionCountByOwner({ owners: ['alice', 'bob', 'carol'], states: ['STARTING', 'RUNNING'] })).toEqual({ alice: 2, bob: 1 });
+        expect(await store.executionCountByOwner({ owners: ['alice'], states: ['RUNNABLE'] })).toEqual({ alice: 1 });
+        expect(await store.executionComputeMs({ owner: 'alice', since: at(0) })).toBe(3500);
+        expect(await store.executionComputeMs({ owner: 'bob', since: at(0) })).toBe(0);
       });
     });
 

@@ -1,6 +1,7 @@
 /**
  * What every /v1 route module receives, and the helpers they share: ownership checks (owners see
- * only their own jobs, others' are answered 404 so ids do not leak which jobs exist) and the
+ * only their own jobs and those shared with them, others' are answered 404 so ids do not leak
+ * which jobs exist) and the
  * signal that ends long requests when the client leaves or the server closes.
  */
 import type { FastifyReply } from 'fastify';
@@ -8,7 +9,8 @@ import type { Registry } from 'prom-client';
 import type { ExecutionRow, JobRow } from '../../core/model.js';
 import { NotFoundError } from '../../core/errors.js';
 import type { Engine } from '../../engine/engine.js';
-import { canSee, type Principal } from '../auth/index.js';
+import { canSeeJob, type Principal } from '../auth/index.js';
+import type { JwtVerifier } from '../auth/jwt.js';
 
 export interface V1Options extends Record<string, unknown> {
   engine: Engine;
@@ -17,17 +19,23 @@ export interface V1Options extends Record<string, unknown> {
   registry: Registry;
   /** Aborted when the app closes: long polls answer and event streams end. */
   closing: AbortSignal;
+  /** Verifies bearer JWTs and issues barge's own (absent: no JWTs). */
+  jwt?: JwtVerifier;
 }
 
+/** A job the caller may see (admin, owner, or shared with them); anything else is "not found". */
 export async function ownedJob(engine: Engine, principal: Principal, id: string): Promise<JobRow> {
   const job = await engine.store.jobGet(id);
-  if (!job || !canSee(principal, job.owner)) throw new NotFoundError('job', id);
+  if (!job || !(await canSeeJob(engine.store, principal, job))) throw new NotFoundError('job', id);
   return job;
 }
 
+/** An execution of a job the caller may see; anything else is "not found". */
 export async function ownedExecution(engine: Engine, principal: Principal, id: string): Promise<ExecutionRow> {
   const execution = await engine.store.executionGet(id);
-  if (!execution || !canSee(principal, execution.owner)) throw new NotFoundError('execution', id);
+  if (!execution || !(await canSeeJob(engine.store, principal, { id: execution.jobId, owner: execution.owner }))) {
+    throw new NotFoundError('execution', id);
+  }
   return execution;
 }
 

@@ -96,3 +96,19 @@ export function parseWait(value: string): number {
   }
   return ms;
 }
+
+/** The longest lifetime a credential or JWT may be given: ten years. */
+const MAX_LIFETIME_MS = 10 * 365 * 86_400_000;
+
+/** A lifetime such as `24h`, `90m` or `30d` (Go durations plus whole days), in milliseconds. */
+export function parseLifetime(field: string, value: string): number {
+  const days = /^(\d+)d$/.exec(value.trim());
+  let ms: number;
+  try {
+    ms = days ? Number(days[1]) * 86_400_000 : parseDuration(value.trim());
+  } catch {
+    throw invalid(field, `not a lifetime: "${value}" (write e.g. 24h, 90m, 30d)`);
+  }
+  if (!Number.isFinite(ms) || ms < 1000 || ms > MAX_LIFETIME_MS) throw invalid(field, 'must be at least 1s and at most 3650d');
+  return ms;
+}

@@ -5,7 +5,7 @@
  * Sub-jobs' outputs stay with the sub-jobs (download them by their own id).
  */
 import { posix } from 'node:path';
-import { Readable, pipeline } from 'node:stream';
+import { Readable, Transform, pipeline } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import type { FastifyBaseLogger, FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
@@ -37,7 +37,10 @@ export const resultRoutes: FastifyPluginAsync<V1Options> = async (app, { engine 
       },
     },
     async (request, reply) => {
-      const job = await ownedJob(engine, principalOf(request), request.params.id);
+      const principal = principalOf(request);
+      const job = await ownedJob(engine, principal, request.params.id);
+      // Served bytes count against the caller's resultBytesPerPeriod quota, checked up front.
+      await engine.quotas.checkResultBytes(principal.name);
       const log = request.log;
       const tar = Readable.from(
         tarStream(resultFiles(engine, job, log), (path, expected, actual) =>
@@ -46,8 +49,18 @@ export const resultRoutes: FastifyPluginAsync<V1Options> = async (app, { engine 
       );
       // pipeline destroys the gzip stream if reading an artifact fails half-way, so the client
       // sees a broken download rather than a silently short archive.
-      const gzip = pipeline(tar, createGzip(), (error) => {
+      let served = 0;
+      const counter = new Transform({
+        transform(chunk: Buffer, _encoding, done) {
+          served += chunk.length;
+          done(null, chunk);
+        },
+      });
+      const gzip = pipeline(tar, createGzip(), counter, (error) => {
         if (error && error.name !== 'AbortError') log.warn({ err: error }, 'results download failed');
+        engine.quotas.recordResultBytes(principal.name, served).catch((recordError: unknown) => {
+          log.warn({ err: recordError }, 'could not record served result bytes');
+        });
       });
       return reply
         .type('application/gzip')

@@ -137,16 +137,6 @@ export const Node = Type.Object(
 
 export const Queue = Type.Object({ name: Type.String(), runnable: Type.Integer(), running: Type.Integer() });
 
-export const User = Type.Object(
-  {
-    id: Type.String(),
-    name: Type.String(),
-    role: Type.String({ enum: ['admin', 'user'] }),
-    createdAt: Timestamp,
-    disabled: Type.Boolean(),
-  }
-);
-
 export const Health = Type.Object({
   status: Type.String({ enum: ['ok', 'down'] }),
   version: Type.String(),
@@ -212,15 +202,6 @@ export const LogQuery = Type.Object({
 });
 export type LogQuery = Static<typeof LogQuery>;
 
-export const NewUser = Type.Object(
-  {
-    name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' }),
-    role: Type.Optional(Type.String({ enum: ['admin', 'user'], default: 'user' })),
-  },
-  { additionalProperties: false },
-);
-export type NewUser = Static<typeof NewUser>;
-
 // ---- answers -------------------------------------------------------------------------------
 
 export const JobPage = Type.Object({ items: Type.Array(Job), nextCursor: Nullable(Type.String()) });
@@ -233,9 +214,6 @@ export const LogPage = Type.Object({
 });
 export const NodeList = Type.Object({ items: Type.Array(Node) });
 export const QueueList = Type.Object({ items: Type.Array(Queue) });
-export const UserList = Type.Object({ items: Type.Array(User) });
-export const CreatedUser = Type.Object({ user: User, token: Type.String({ description: 'shown once' }) });
-export const Me = Type.Object({ id: Type.String(), name: Type.String(), role: Type.String() });
 
 /** The error answers every route documents, next to its own success answers. */
 export const errorResponses = {
@@ -248,4 +226,3 @@ export type ExecutionBody = Static<typeof Execution>;
 export type LogLineBody = Static<typeof LogLine>;
 export type EventBody = Static<typeof Event>;
 export type NodeBody = Static<typeof Node>;
-export type UserBody = Static<typeof User>;

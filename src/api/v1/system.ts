@@ -1,15 +1,12 @@
 /**
- * /v1 routes about the system rather than one job: nodes, queues, health, metrics, users and the
- * caller's own identity.
+ * /v1 routes about the system rather than one job: nodes, queues, health, metrics. Users and the
+ * caller's own identity are in accounts.ts.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { ConflictError } from '../../core/errors.js';
-import type { Role } from '../../core/model.js';
-import { createToken, createUser, principalOf } from '../auth/index.js';
 import type { V1Options } from './context.js';
-import { CreatedUser, errorResponses, Health, Me, NewUser, NodeList, QueueList, UserList } from './schemas.js';
-import { nodeBody, userBody } from './views.js';
+import { errorResponses, Health, NodeList, QueueList } from './schemas.js';
+import { nodeBody } from './views.js';
 
 const tags = ['system'];
 
@@ -64,41 +61,5 @@ export const systemRoutes: FastifyPluginAsync<V1Options> = async (app, { engine,
       },
     },
     async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),
-  );
-
-  app.get(
-    '/me',
-    { schema: { tags, summary: 'Who the token belongs to', response: { 200: Me, ...errorResponses } } },
-    async (request) => {
-      const principal = principalOf(request);
-      return { id: principal.userId, name: principal.name, role: principal.role };
-    },
-  );
-
-  app.get(
-    '/users',
-    { config: { auth: 'admin' }, schema: { tags, summary: 'Users (admins only)', response: { 200: UserList, ...errorResponses } } },
-    async () => ({ items: (await store.userList()).map(userBody) }),
-  );
-
-  app.post<{ Body: NewUser }>(
-    '/users',
-    {
-      config: { auth: 'admin' },
-      schema: {
-        tags,
-        summary: 'Create a user and its first token (admins only; the token is shown once)',
-        body: NewUser,
-        response: { 201: CreatedUser, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const { name } = request.body;
-      const role = (request.body.role ?? 'user') as Role;
-      if (await store.userGetByName(name)) throw new ConflictError(`user ${name} exists`);
-      const user = await createUser(store, { name, role });
-      const token = await createToken(store, user.id);
-      return reply.code(201).send({ user: userBody(user), token });
-    },
   );
 };

@@ -2,9 +2,9 @@
  * Rows as /v1 shows them. Built field by field, never by spreading a row, so a column added to
  * the model (a secret, a lease) stays private until someone decides to show it.
  */
-import type { EventRow, ExecutionRow, JobRow, Json, LogLine, NodeRow, State, TaskRow, UserRow } from '../../core/model.js';
+import type { EventRow, ExecutionRow, JobRow, Json, LogLine, NodeRow, State, TaskRow } from '../../core/model.js';
 import { Redactor } from '../../core/redact.js';
-import type { EventBody, ExecutionBody, JobBody, LogLineBody, NodeBody, UserBody } from './schemas.js';
+import type { EventBody, ExecutionBody, JobBody, LogLineBody, NodeBody } from './schemas.js';
 
 export interface JobDetail {
   job: JobRow;
@@ -125,8 +125,4 @@ export function nodeBody(row: NodeRow): NodeBody {
     status: row.status,
     info: row.info,
   };
-}
-
-export function userBody(row: UserRow): UserBody {
-  return { id: row.id, name: row.name, role: row.role, createdAt: row.createdAt, disabled: row.disabled };
 }

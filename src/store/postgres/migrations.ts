@@ -267,10 +267,56 @@ FROM log_lines;
 DROP TABLE log_lines;
 `;
 
+/**
+ * Accounts (issue 8): roles gain viewer and worker (role is free text, no change); quotas per
+ * user; tokens become credentials of two kinds (API tokens, API keys) with a display prefix and an
+ * optional expiry; registered ssh-ed25519 public keys; jobs shared with other users; usage per
+ * owner and quota period for what cannot be counted from live rows (result bytes served).
+ */
+const ACCOUNTS = `
+ALTER TABLE users ADD COLUMN quotas jsonb NOT NULL DEFAULT '{}';
+ALTER TABLE tokens ADD COLUMN kind text NOT NULL DEFAULT 'token';
+ALTER TABLE tokens ADD COLUMN prefix text NOT NULL DEFAULT '';
+ALTER TABLE tokens ADD COLUMN expires_at timestamptz;
+
+CREATE TABLE pubkeys (
+  id           text PRIMARY KEY,
+  user_id      text NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+  name         text NOT NULL,
+  key_type     text NOT NULL,
+  public_key   text NOT NULL,
+  fingerprint  text NOT NULL UNIQUE,
+  created_at   timestamptz NOT NULL,
+  expires_at   timestamptz,
+  last_used_at timestamptz
+);
+CREATE INDEX pubkeys_by_user ON pubkeys (user_id);
+
+CREATE TABLE job_shares (
+  job_id     text NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  user_name  text NOT NULL,
+  created_at timestamptz NOT NULL,
+  PRIMARY KEY (job_id, user_name)
+);
+CREATE INDEX job_shares_by_user ON job_shares (user_name);
+
+CREATE TABLE usage (
+  owner        text NOT NULL,
+  period_start timestamptz NOT NULL,
+  compute_ms   bigint NOT NULL DEFAULT 0,
+  result_bytes bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (owner, period_start)
+);
+
+-- Compute seconds per period are summed from an owner's executions that ended in the period.
+CREATE INDEX executions_by_owner_completed ON executions (owner, completed_at) WHERE completed_at IS NOT NULL;
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'schedules', sql: SCHEDULES },
   { version: 3, name: 'children by state', sql: CHILDREN_BY_STATE },
   { version: 4, name: 'user password hashes', sql: USER_PASSWORD_HASH },
+  { version: 5, name: 'accounts', sql: ACCOUNTS },
   { version: 6, name: 'big arrays and big logs', sql: BIG_ARRAYS_AND_LOGS },
 ];

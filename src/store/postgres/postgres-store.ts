@@ -21,6 +21,8 @@ import type {
   ScheduleRow,
   State,
   TaskRow,
+  PubkeyRow,
+  ShareRow,
   TokenRow,
   UserRow,
 } from '../../core/model.js';
@@ -37,6 +39,8 @@ import type {
   Queries,
   StateWrite,
   Store,
+  UsageCount,
+  UserPatch,
 } from '../store.js';
 import { PgExec, type PgOptions, type PgSettings, createPool, pgSettings } from './connection.js';
 import * as executions from './executions.js';
@@ -387,6 +391,55 @@ export class PostgresQueries implements Queries {
   }
   tokenGetByHash(hash: string): Promise<{ token: TokenRow; user: UserRow } | undefined> {
     return this.one((x) => users.tokenGetByHash(x, hash));
+  }
+
+  userUpdate(params: { id: string; patch: UserPatch }): Promise<boolean> {
+    return this.one((x) => users.userUpdate(x, params));
+  }
+  userDelete(id: string): Promise<boolean> {
+    return this.one((x) => users.userDelete(x, id));
+  }
+  tokenList(params: { userId: string }): Promise<TokenRow[]> {
+    return this.one((x) => users.tokenList(x, params.userId));
+  }
+  tokenDelete(params: { id: string; userId: string }): Promise<boolean> {
+    return this.one((x) => users.tokenDelete(x, params));
+  }
+  pubkeyInsert(key: PubkeyRow): Promise<void> {
+    return this.one((x) => users.pubkeyInsert(x, key));
+  }
+  pubkeyList(params: { userId: string }): Promise<PubkeyRow[]> {
+    return this.one((x) => users.pubkeyList(x, params.userId));
+  }
+  pubkeyDelete(params: { id: string; userId: string }): Promise<boolean> {
+    return this.one((x) => users.pubkeyDelete(x, params));
+  }
+  pubkeyGetByFingerprint(fingerprint: string): Promise<{ pubkey: PubkeyRow; user: UserRow } | undefined> {
+    return this.one((x) => users.pubkeyGetByFingerprint(x, fingerprint));
+  }
+  shareInsert(share: ShareRow): Promise<void> {
+    return this.one((x) => users.shareInsert(x, share));
+  }
+  shareList(params: { jobId: string }): Promise<ShareRow[]> {
+    return this.one((x) => users.shareList(x, params.jobId));
+  }
+  shareDelete(params: { jobId: string; userName: string }): Promise<boolean> {
+    return this.one((x) => users.shareDelete(x, params));
+  }
+  shareExists(params: { jobId: string; userName: string }): Promise<boolean> {
+    return this.one((x) => users.shareExists(x, params));
+  }
+  usageAdd(params: { owner: string; periodStart: string } & UsageCount): Promise<void> {
+    return this.one((x) => users.usageAdd(x, params));
+  }
+  usageGet(params: { owner: string; periodStart: string }): Promise<UsageCount> {
+    return this.one((x) => users.usageGet(x, params));
+  }
+  executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>> {
+    return this.one((x) => users.executionCountByOwner(x, params));
+  }
+  executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number> {
+    return this.one((x) => users.executionComputeMs(x, params));
   }
 
   // ---- schedules -------------------------------------------------------------------------

@@ -14,7 +14,9 @@ import type {
   JobRow,
   NodeRow,
   OutboxRow,
+  PubkeyRow,
   ScheduleRow,
+  ShareRow,
   TaskRow,
   TokenRow,
   UserRow,
@@ -192,6 +194,7 @@ export const USERS: Table<UserRow> = {
     col('createdAt', 'created_at', 'time'),
     col('disabled', 'disabled', 'bool'),
     col('passwordHash', 'password_hash', 'text'),
+    col('quotas', 'quotas', 'json'),
   ],
 };
 
@@ -202,9 +205,32 @@ export const TOKENS: Table<TokenRow> = {
     col('userId', 'user_id', 'text'),
     col('hash', 'hash', 'text'),
     col('name', 'name', 'text'),
+    col('kind', 'kind', 'text'),
+    col('prefix', 'prefix', 'text'),
     col('createdAt', 'created_at', 'time'),
+    col('expiresAt', 'expires_at', 'time'),
     col('lastUsedAt', 'last_used_at', 'time'),
   ],
+};
+
+export const PUBKEYS: Table<PubkeyRow> = {
+  name: 'pubkeys',
+  columns: [
+    col('id', 'id', 'text'),
+    col('userId', 'user_id', 'text'),
+    col('name', 'name', 'text'),
+    col('keyType', 'key_type', 'text'),
+    col('publicKey', 'public_key', 'text'),
+    col('fingerprint', 'fingerprint', 'text'),
+    col('createdAt', 'created_at', 'time'),
+    col('expiresAt', 'expires_at', 'time'),
+    col('lastUsedAt', 'last_used_at', 'time'),
+  ],
+};
+
+export const SHARES: Table<ShareRow> = {
+  name: 'job_shares',
+  columns: [col('jobId', 'job_id', 'text'), col('userName', 'user_name', 'text'), col('createdAt', 'created_at', 'time')],
 };
 
 export const SCHEDULES: Table<ScheduleRow> = {

@@ -30,6 +30,8 @@ import type {
   ScheduleRow,
   State,
   TaskRow,
+  PubkeyRow,
+  ShareRow,
   TokenRow,
   UserRow,
 } from '../../core/model.js';
@@ -47,6 +49,8 @@ import type {
   Queries,
   StateWrite,
   Store,
+  UsageCount,
+  UserPatch,
 } from '../store.js';
 import { Mutex } from '../shared/mutex.js';
 import { listJobLines, listLines, type LogChunkQueries } from '../shared/logs.js';
@@ -377,6 +381,55 @@ export class SqliteQueries implements Queries {
   }
   tokenGetByHash(hash: string): Promise<{ token: TokenRow; user: UserRow } | undefined> {
     return this.one((c) => users.tokenGetByHash(c, hash));
+  }
+
+  userUpdate(params: { id: string; patch: UserPatch }): Promise<boolean> {
+    return this.one((c) => users.userUpdate(c, params));
+  }
+  userDelete(id: string): Promise<boolean> {
+    return this.one((c) => users.userDelete(c, id));
+  }
+  tokenList(params: { userId: string }): Promise<TokenRow[]> {
+    return this.one((c) => users.tokenList(c, params.userId));
+  }
+  tokenDelete(params: { id: string; userId: string }): Promise<boolean> {
+    return this.one((c) => users.tokenDelete(c, params));
+  }
+  pubkeyInsert(key: PubkeyRow): Promise<void> {
+    return this.one((c) => users.pubkeyInsert(c, key));
+  }
+  pubkeyList(params: { userId: string }): Promise<PubkeyRow[]> {
+    return this.one((c) => users.pubkeyList(c, params.userId));
+  }
+  pubkeyDelete(params: { id: string; userId: string }): Promise<boolean> {
+    return this.one((c) => users.pubkeyDelete(c, params));
+  }
+  pubkeyGetByFingerprint(fingerprint: string): Promise<{ pubkey: PubkeyRow; user: UserRow } | undefined> {
+    return this.one((c) => users.pubkeyGetByFingerprint(c, fingerprint));
+  }
+  shareInsert(share: ShareRow): Promise<void> {
+    return this.one((c) => users.shareInsert(c, share));
+  }
+  shareList(params: { jobId: string }): Promise<ShareRow[]> {
+    return this.one((c) => users.shareList(c, params.jobId));
+  }
+  shareDelete(params: { jobId: string; userName: string }): Promise<boolean> {
+    return this.one((c) => users.shareDelete(c, params));
+  }
+  shareExists(params: { jobId: string; userName: string }): Promise<boolean> {
+    return this.one((c) => users.shareExists(c, params));
+  }
+  usageAdd(params: { owner: string; periodStart: string } & UsageCount): Promise<void> {
+    return this.one((c) => users.usageAdd(c, params));
+  }
+  usageGet(params: { owner: string; periodStart: string }): Promise<UsageCount> {
+    return this.one((c) => users.usageGet(c, params));
+  }
+  executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>> {
+    return this.one((c) => users.executionCountByOwner(c, params));
+  }
+  executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number> {
+    return this.one((c) => users.executionComputeMs(c, params));
   }
 
   // ---- schedules -------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, startTork, type TorkJob, type TorkUnderTest } from './helpers.js';
+import { eventually, startTork, type TorkJob, type TorkTask, type TorkUnderTest } from './helpers.js';
 
 let tork: TorkUnderTest;
 
@@ -243,8 +243,8 @@ describe('lifecycle as in Tork (checks 38–40)', () => {
   it('fails a task that runs past its timeout', async () => {
     const job = await tork.runYaml('name: sample timeout job\ntasks:\n  - name: a long task\n    image: ubuntu:mantic\n    run: sleep 10\n    timeout: 1s\n');
     expect(job.state).toBe('FAILED');
-    expect(job.execution[0]).toMatchObject({ state: 'FAILED', timeout: '1s' });
-    expect(job.execution[0].error).toContain('timed out');
+    expect(job.execution[0]).toMatchObject({ state: 'FAILED', timeout: '1s', error: 'context deadline exceeded' });
+    expect(job.error).toBe('context deadline exceeded');
   });
 
   it('runs pre and post tasks around the task, in its folder', async () => {
@@ -281,7 +281,79 @@ describe('lifecycle as in Tork (checks 38–40)', () => {
     });
     const running = await tork.waitForJob(created.body.id, (job) => job.execution.some((t) => t.name === 'two' && t.progress === 50));
     expect(running).toMatchObject({ state: 'RUNNING', position: 2, progress: 75 });
+    // The list counts the running task's share as the job view does (issue 14 #7).
+    const { body: list } = await tork.json<{ items: Array<{ id: string; progress?: number }> }>('GET', '/jobs?q=progressing');
+    expect(list.items.find((item) => item.id === created.body.id)?.progress).toBe(75);
+    // A task that reported nothing has no progress, as in Tork.
+    expect(running.execution.find((t) => t.name === 'one')).not.toHaveProperty('progress');
     await tork.request('PUT', `/jobs/${created.body.id}/cancel`);
+  });
+});
+
+describe('failures as Tork shows them (issue 14 #4–#7)', () => {
+  it('cancels a parallel task whose child failed; the job fails with the child’s error', async () => {
+    const job = await tork.runYaml(
+      'name: failing parallel\ntasks:\n  - name: fan\n    parallel:\n      tasks:\n        - name: bad\n          run: echo oops; exit 3\n        - name: slow\n          run: sleep 30\n',
+    );
+    expect(job.state).toBe('FAILED');
+    const parent = job.execution.find((t) => t.name === 'fan');
+    expect(parent?.state).toBe('CANCELLED');
+    expect(parent).not.toHaveProperty('error');
+    expect(parent).not.toHaveProperty('failedAt');
+    expect(parent).toHaveProperty('scheduledAt');
+    const bad = job.execution.find((t) => t.name === 'bad');
+    expect(bad).toMatchObject({ state: 'FAILED', parentId: parent?.id });
+    expect(bad?.error).toMatch(/^exit code 3/);
+    expect(job.execution.find((t) => t.name === 'slow')?.state).toBe('CANCELLED');
+    expect(job.error).toBe(bad?.error);
+  });
+
+  it('cancels an each task whose item failed', async () => {
+    const job = await tork.runYaml(
+      'name: failing each\ntasks:\n  - name: loop\n    each:\n      list: "{{ [1, 2] }}"\n      concurrency: 1\n      task:\n        name: item\n        run: exit 1\n',
+    );
+    expect(job.state).toBe('FAILED');
+    const parent = job.execution.find((t) => t.name === 'loop');
+    expect(parent).toMatchObject({ state: 'CANCELLED', each: { size: 2, concurrency: 1 } });
+    expect(parent).not.toHaveProperty('error');
+    expect(job.error).toMatch(/^exit code 1/);
+  });
+
+  it('gives a failed sub-job’s task the inner task’s error as it is', async () => {
+    const job = await tork.runYaml(
+      'name: failing subjob\ntasks:\n  - name: outer\n    subjob:\n      name: inner job\n      tasks:\n        - name: inner task\n          run: echo broken; exit 2\n',
+    );
+    expect(job.state).toBe('FAILED');
+    const outer = job.execution.find((t) => t.name === 'outer');
+    const { body: sub } = await tork.json<TorkJob>('GET', `/jobs/${outer?.subjob?.id as string}`);
+    const inner = sub.execution.find((t) => t.name === 'inner task');
+    expect(inner?.error).toMatch(/^exit code 2/);
+    expect(outer).toMatchObject({ state: 'FAILED', error: inner?.error });
+    expect(sub.error).toBe(inner?.error);
+    expect(job.error).toBe(inner?.error);
+    const { body: task } = await tork.json<TorkTask>('GET', `/tasks/${outer?.id as string}`);
+    expect(task.error).toBe(inner?.error);
+  });
+
+  it('shows a task’s if evaluated, and an each task’s next index', async () => {
+    const job = await tork.runYaml(
+      'name: conditions\ninputs:\n  go: "yes"\ntasks:\n  - name: skipped\n    if: "{{ inputs.go == \'no\' }}"\n    run: exit 1\n  - name: ran\n    if: "{{ inputs.go == \'yes\' }}"\n    run: "true"\n  - name: loop\n    each:\n      list: "{{ [1, 2, 3] }}"\n      concurrency: 2\n      task:\n        name: item\n        run: "true"\n',
+    );
+    expect(job.state).toBe('COMPLETED');
+    expect(job.execution.find((t) => t.name === 'skipped')).toMatchObject({ state: 'SKIPPED', if: 'false' });
+    expect(job.execution.find((t) => t.name === 'ran')).toMatchObject({ state: 'COMPLETED', if: 'true' });
+    expect(job.execution.find((t) => t.name === 'ran')).not.toHaveProperty('progress');
+    const loop = job.execution.find((t) => t.name === 'loop');
+    expect(loop).toMatchObject({ each: { size: 3, completions: 3, concurrency: 2, index: 5 } });
+    expect(loop).toHaveProperty('scheduledAt');
+    expect(loop).not.toHaveProperty('progress');
+    expect(job.tasks[0]).toMatchObject({ if: "{{ inputs.go == 'no' }}" });
+  });
+
+  it('words a refused task feature as Tork’s shell runtime does (#6)', async () => {
+    const job = await tork.runYaml('name: refused\ntasks:\n  - name: mounted\n    image: ubuntu:mantic\n    cmd: ["ls"]\n');
+    expect(job.state).toBe('FAILED');
+    expect(job.execution[0].error).toBe('cmd is not supported on shell runtime');
   });
 });
 
@@ -337,6 +409,12 @@ describe('webhooks (§8.4)', () => {
     expect(done).toHaveLength(1);
     expect(done[0].body).toMatchObject({ id: job.id, name: 'hooked', state: 'COMPLETED', position: 2, taskCount: 1, progress: 100 });
     expect(done[0].headers['content-type']).toBe('application/json; charset=UTF-8');
+    // createdBy is the stored user, as Tork sends it (issue 14 #9).
+    const { body: read } = await tork.json<TorkJob>('GET', `/jobs/${job.id}`);
+    const createdBy = done[0].body.createdBy as Record<string, unknown>;
+    expect(createdBy).toEqual(read.createdBy);
+    expect(createdBy.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(createdBy.createdAt).toMatch(/Z$/);
     const states = received.filter((r) => r.path === '/job').map((r) => r.body.state);
     expect(states).toContain('COMPLETED');
     expect(received.find((r) => r.path === '/job')?.headers['x-who']).toBe('world');

@@ -31,6 +31,11 @@ export interface TorkOptions {
   open?: boolean;
   /** Run a worker. (Default: true) */
   worker?: boolean;
+  /**
+   * Run the reaper. (Default: true) Off for fixtures written straight to the store, such as
+   * RUNNING jobs without executions, which the reaper would settle as stranded.
+   */
+  reaper?: boolean;
   /** Tork's route group switches. */
   endpoints?: Partial<Record<TorkGroup, boolean>>;
 }
@@ -131,7 +136,7 @@ export async function startTork(options: TorkOptions = {}): Promise<TorkUnderTes
   const dispatcher = new OutboxDispatcher({ store: db.store, clock, intervalMs: 100, retryPauseMs: 100, allowPrivateTargets: true });
   const scheduler = new Scheduler(engine);
   worker?.start();
-  reaper.start();
+  if (options.reaper !== false) reaper.start();
   dispatcher.start();
 
   const app = await buildApp({ engine, version: 'test', open: false, logger: false, tork: { open: options.open ?? true, scheduler, endpoints: options.endpoints } });

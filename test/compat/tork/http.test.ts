@@ -270,6 +270,20 @@ describe('nodes, queues, metrics, health', () => {
     expect(body.find((n) => n.id === fresh.id)).toMatchObject({ status: 'UP', version: '0.1.153' });
   });
 
+  it('gives nodes that run work Tork’s worker queue, and the port of a node that serves the API (issue 14 #9)', async () => {
+    const worker = node({ name: 'b-worker', info: { port: 8001 } });
+    const server = node({ name: 'b-server', role: 'server' });
+    await tork.engine.store.nodeUpsert(worker);
+    await tork.engine.store.nodeUpsert(server);
+    const { body } = await tork.json<Array<Record<string, unknown>>>('GET', '/nodes');
+    const shown = body.find((n) => n.id === worker.id);
+    expect(shown).toMatchObject({ queue: `x-${worker.id}`, port: 8001, cpuPercent: 10 });
+    expect(Object.keys(shown ?? {})).toEqual(['id', 'name', 'startedAt', 'cpuPercent', 'lastHeartbeatAt', 'queue', 'status', 'hostname', 'port', 'version']);
+    const coordinator = body.find((n) => n.id === server.id);
+    expect(coordinator).not.toHaveProperty('queue');
+    expect(coordinator).not.toHaveProperty('port');
+  });
+
   it('lists queues with their subscribers (check 22)', async () => {
     await tork.engine.store.nodeUpsert(node({ queues: ['some-queue'] }));
     const all = await tork.json<Array<{ name: string; size: number; subscribers: number; unacked: number }>>('GET', '/queues');

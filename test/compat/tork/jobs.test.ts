@@ -9,7 +9,7 @@ import { eventually, startTork, storedJob, type TorkJob, type TorkUnderTest } fr
 let tork: TorkUnderTest;
 
 beforeAll(async () => {
-  tork = await startTork({ open: true });
+  tork = await startTork({ open: true, reaper: false });
 });
 
 afterAll(async () => {
@@ -221,7 +221,7 @@ describe('GET /jobs paging and search (checks 18–20)', () => {
   let fixture: TorkUnderTest;
 
   beforeAll(async () => {
-    fixture = await startTork({ worker: false });
+    fixture = await startTork({ worker: false, reaper: false });
     // Tork's fixture: 101 RUNNING jobs named "Job 1"…"Job 101", tagged tag-0…tag-100.
     for (let i = 0; i < 101; i += 1) {
       await fixture.engine.store.jobInsert(

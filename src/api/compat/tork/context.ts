@@ -8,7 +8,7 @@ import type { Registry } from 'prom-client';
 import type { ExecutionRow, JobRow, UserRow } from '../../../core/model.js';
 import type { Engine } from '../../../engine/engine.js';
 import type { Scheduler } from '../../../engine/scheduler.js';
-import { canSee, principalOf, type Principal } from '../../auth/index.js';
+import { canSeeJob, principalOf, type Principal } from '../../auth/index.js';
 import { notFound } from './errors.js';
 import { userView } from './job-views.js';
 import type { WireObject } from './wire.js';
@@ -27,16 +27,23 @@ export function caller(request: FastifyRequest): Principal {
   return principalOf(request);
 }
 
-/** A job the caller may see, else Tork's 404 (others' jobs are not found, so ids do not leak). */
+/**
+ * A job the caller may see (admin, owner, or shared with them), else Tork's 404: others' jobs are
+ * not found, so ids do not leak.
+ */
 export async function visibleJob(context: TorkContext, request: FastifyRequest, id: string): Promise<JobRow> {
-  const job = await context.engine.store.jobGet(id);
-  if (!job || !canSee(caller(request), job.owner)) throw notFound('job not found');
+  const { store } = context.engine;
+  const job = await store.jobGet(id);
+  if (!job || !(await canSeeJob(store, caller(request), job))) throw notFound('job not found');
   return job;
 }
 
 export async function visibleExecution(context: TorkContext, request: FastifyRequest, id: string): Promise<ExecutionRow> {
-  const execution = await context.engine.store.executionGet(id);
-  if (!execution || !canSee(caller(request), execution.owner)) throw notFound('task not found');
+  const { store } = context.engine;
+  const execution = await store.executionGet(id);
+  if (!execution || !(await canSeeJob(store, caller(request), { id: execution.jobId, owner: execution.owner }))) {
+    throw notFound('task not found');
+  }
   return execution;
 }
 

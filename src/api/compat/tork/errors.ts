@@ -4,7 +4,7 @@
  * keeps its `{error, message, details}` shape.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BargeError, ValidationError, formatProblem } from '../../../core/errors.js';
+import { BargeError, TooManyError, ValidationError, formatProblem } from '../../../core/errors.js';
 import { sendJson } from './wire.js';
 
 /** An answer with Tork's status and exact message. */
@@ -30,6 +30,7 @@ const STATUS_TEXT: Record<number, string> = {
   405: 'Method Not Allowed',
   408: 'Request Timeout',
   413: 'Request Entity Too Large',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };
@@ -41,6 +42,7 @@ const STATUS_OF_BARGE_CODE: Record<string, number> = {
   BARGE_E_NOT_FOUND: 404,
   BARGE_E_CONFLICT: 400,
   BARGE_E_TOO_LARGE: 413,
+  BARGE_E_TOO_MANY: 429,
   BARGE_E_UNAVAILABLE: 503,
 };
 
@@ -81,6 +83,7 @@ export function registerTorkErrors(app: FastifyInstance): void {
       return sendJson(request, reply, 500, { message: STATUS_TEXT[500] });
     }
     if (answer.status >= 500) request.log.warn({ err: error }, 'tork request failed');
+    if (error instanceof TooManyError && error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
     return sendJson(request, reply, answer.status, { message: answer.message });
   });
 }

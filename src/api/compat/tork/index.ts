@@ -18,6 +18,7 @@ import type { Registry } from 'prom-client';
 import type { Engine } from '../../../engine/engine.js';
 import { Scheduler } from '../../../engine/scheduler.js';
 import { authPlugin } from '../../auth/index.js';
+import type { JwtVerifier } from '../../auth/jwt.js';
 import type { TorkContext } from './context.js';
 import { badRequest, registerTorkErrors, torkNotFound } from './errors.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -37,6 +38,8 @@ export interface TorkPluginOptions extends Record<string, unknown> {
   auth: 'token' | 'guest' | 'open';
   /** Who tokenless callers are under `auth: 'guest'`. (Default: guest, as in Tork) */
   guest?: string;
+  /** Verifies bearer JWTs (audience of face 'tork'). */
+  jwt?: JwtVerifier;
   /** barge's Prometheus registry: `GET /metrics` answers Prometheus text to clients that ask for it. */
   registry?: Registry;
   /**
@@ -74,6 +77,8 @@ export const torkPlugin: FastifyPluginAsync<TorkPluginOptions> = async (app, opt
     store: options.engine.store,
     open: options.auth === 'open',
     guest: options.auth === 'guest' ? (options.guest ?? TORK_GUEST) : undefined,
+    jwt: options.jwt,
+    face: 'tork',
   });
 
   const closing = new AbortController();
@@ -135,7 +140,10 @@ export interface TorkAppOptions {
 }
 
 /** The plugin's options from what buildApp has: one line there registers Tork's API. */
-export function torkOptions(deps: { engine: Engine; version: string; open: boolean; registry?: Registry }, tork: TorkAppOptions): TorkPluginOptions {
+export function torkOptions(
+  deps: { engine: Engine; version: string; open: boolean; registry?: Registry; jwt?: JwtVerifier },
+  tork: TorkAppOptions,
+): TorkPluginOptions {
   return {
     engine: deps.engine,
     scheduler: tork.scheduler ?? new Scheduler(deps.engine),
@@ -144,5 +152,6 @@ export function torkOptions(deps: { engine: Engine; version: string; open: boole
     guest: tork.guest,
     registry: deps.registry,
     endpoints: tork.endpoints,
+    jwt: deps.jwt,
   };
 }

@@ -11,10 +11,12 @@
  */
 import { isRunnableKind, type ExecutionRow, type JobRow, type Json, type TaskRow, type UserRow } from '../../../core/model.js';
 import type { JobSpec, LimitsSpec, TaskSpec } from '../../../core/spec-types.js';
+import { renderTemplate } from '../../../core/expr.js';
 import { resourcesOf } from '../../../engine/expand.js';
+import { taskOutcome } from './outcomes.js';
 import { estimateFromRow, jobPosition, jobProgress } from './progress.js';
 import { Redactor } from './redact.js';
-import { endStamp, torkJobState, torkTaskState } from './states.js';
+import { endStamp, torkJobState } from './states.js';
 import { goTime, omitEmpty, omitEmptyMap, type Wire, type WireObject } from './wire.js';
 
 /** Tork's Task fields in the order Tork emits them (§4.3); barge-only keys follow. */
@@ -75,6 +77,35 @@ export interface InstanceFacts {
   position: number;
   /** The sub-job an execution of a `subjob` task started. */
   subjobId?: string;
+  /** Tork's error of that sub-job, when it failed (see outcomes.ts). */
+  subjobError?: string;
+}
+
+/**
+ * Tork stores a task's `if` as its template evaluated when the task was created. barge keeps the
+ * template, so it is evaluated again here against the job's inputs and task results (never its
+ * secrets: the answer shows the value); a SKIPPED task's came out `false`. Where it cannot be
+ * evaluated (an each item's variable, a secret) the template is shown.
+ */
+function shownIf(execution: ExecutionRow, job: JobRow): string | undefined {
+  const condition = execution.spec.if;
+  if (condition === undefined || !condition.includes('{{')) return condition;
+  if (execution.state === 'SKIPPED') return 'false';
+  try {
+    return renderTemplate(condition, { inputs: job.inputs, tasks: job.vars, job: { id: job.id, name: job.name } });
+  } catch {
+    return condition;
+  }
+}
+
+/**
+ * Tork sets a task's `progress` only when the task reports one; barge also writes 100 when a
+ * leaf succeeds and when a composite completes, which Tork would not show.
+ */
+function reportedProgress(execution: ExecutionRow): number | undefined {
+  if (!isRunnableKind(execution.kind)) return undefined;
+  if (execution.state === 'SUCCEEDED' && execution.progress === 100) return undefined;
+  return omitEmpty(execution.progress);
 }
 
 
@@ -101,6 +132,8 @@ function compositeViews(execution: ExecutionRow, facts: InstanceFacts): WireObje
       size: omitEmpty(execution.childCount),
       completions: omitEmpty(execution.childDone),
       concurrency: omitEmpty(spec.each.concurrency ?? 0),
+      // Tork's next item to release: the concurrency, plus one per settled item.
+      index: execution.childCount > 0 ? omitEmpty((spec.each.concurrency ?? 0) + execution.childDone) : undefined,
     },
     subjob: spec.subjob && {
       id: facts.subjobId,
@@ -121,7 +154,7 @@ function compositeViews(execution: ExecutionRow, facts: InstanceFacts): WireObje
 export function instanceView(execution: ExecutionRow, facts: InstanceFacts): WireObject {
   const spec = execution.spec;
   const leaf = isRunnableKind(execution.kind);
-  const end = endStamp(execution.state);
+  const outcome = taskOutcome(execution, facts.subjobError);
   const defaults = facts.job.spec.defaults;
   const aux = (tasks: TaskSpec['pre']): Wire[] | undefined => tasks?.map((t) => inTorkOrder(JSON.parse(JSON.stringify(t)) as WireObject));
   return inTorkOrder({
@@ -131,12 +164,13 @@ export function instanceView(execution: ExecutionRow, facts: InstanceFacts): Wir
     position: omitEmpty(facts.position),
     name: execution.name,
     description: spec.description,
-    state: torkTaskState(execution.state),
+    state: outcome.state,
     createdAt: goTime(execution.createdAt),
-    scheduledAt: goTime(execution.scheduledAt),
+    // Tork's scheduler stamps a composite scheduled and started at once.
+    scheduledAt: goTime(execution.scheduledAt ?? (leaf ? null : execution.startedAt)),
     startedAt: goTime(execution.startedAt),
-    completedAt: end === 'completedAt' ? goTime(execution.completedAt) : undefined,
-    failedAt: end === 'failedAt' ? goTime(execution.completedAt) : undefined,
+    completedAt: outcome.end === 'completedAt' ? goTime(execution.completedAt) : undefined,
+    failedAt: outcome.end === 'failedAt' ? goTime(execution.completedAt) : undefined,
     cmd: omitEmpty(spec.cmd),
     entrypoint: omitEmpty(spec.entrypoint),
     run: spec.run,
@@ -145,7 +179,7 @@ export function instanceView(execution: ExecutionRow, facts: InstanceFacts): Wir
     env: omitEmptyMap(spec.env),
     files: omitEmptyMap(spec.files),
     queue: leaf ? omitEmpty(execution.queue) : undefined,
-    error: execution.state === 'FAILED' ? (execution.error ?? undefined) : undefined,
+    error: outcome.error,
     pre: omitEmpty(aux(spec.pre)),
     post: omitEmpty(aux(spec.post)),
     sidecars: omitEmpty(aux(spec.sidecars)),
@@ -157,13 +191,13 @@ export function instanceView(execution: ExecutionRow, facts: InstanceFacts): Wir
     timeout: leaf ? (spec.timeout ?? defaults?.timeout) : undefined,
     result: resultOf(execution),
     var: spec.var,
-    if: spec.if,
+    if: shownIf(execution, facts.job),
     ...compositeViews(execution, facts),
     gpus: spec.gpus,
     tags: omitEmpty(spec.tags),
     workdir: spec.workdir,
     priority: omitEmpty(execution.priority),
-    progress: omitEmpty(execution.progress),
+    progress: reportedProgress(execution),
     // barge's own fields, for jobs submitted through /v1.
     lua: spec.lua,
     args: omitEmpty(spec.args),
@@ -172,20 +206,20 @@ export function instanceView(execution: ExecutionRow, facts: InstanceFacts): Wir
 
 /** Tork's TaskSummary, the body of task webhooks. */
 export function taskSummaryView(execution: ExecutionRow, position: number | undefined): WireObject {
-  const end = endStamp(execution.state);
+  const outcome = taskOutcome(execution);
   return {
     id: execution.id,
     jobId: execution.jobId,
     position: omitEmpty(position ?? 0),
-    progress: omitEmpty(execution.progress),
+    progress: reportedProgress(execution),
     name: execution.name,
     description: execution.spec.description,
-    state: torkTaskState(execution.state),
+    state: outcome.state,
     createdAt: goTime(execution.createdAt),
     scheduledAt: goTime(execution.scheduledAt),
     startedAt: goTime(execution.startedAt),
-    completedAt: end === 'completedAt' ? goTime(execution.completedAt) : undefined,
-    error: execution.state === 'FAILED' ? (execution.error ?? undefined) : undefined,
+    completedAt: outcome.end === 'completedAt' ? goTime(execution.completedAt) : undefined,
+    error: outcome.error,
     result: resultOf(execution),
     var: execution.spec.var,
     tags: omitEmpty(execution.spec.tags),
@@ -209,14 +243,17 @@ export function sortInstances(executions: ExecutionRow[], positionOf: (e: Execut
 
 // ---- jobs -------------------------------------------------------------------------------------
 
-/** Which of Tork's end timestamps and outcome fields a job shows. */
-function jobEnd(job: JobRow): Pick<WireObject, 'completedAt' | 'failedAt' | 'result' | 'error'> {
+/**
+ * Which of Tork's end timestamps and outcome fields a job shows. `error` is Tork's error of a
+ * failed job when the caller looked it up (outcomes.ts `torkJobError`), else barge's.
+ */
+function jobEnd(job: JobRow, error: string | undefined): Pick<WireObject, 'completedAt' | 'failedAt' | 'result' | 'error'> {
   const end = endStamp(job.state);
   return {
     completedAt: end === 'completedAt' ? goTime(job.completedAt) : undefined,
     failedAt: end === 'failedAt' ? goTime(job.failedAt ?? job.completedAt) : undefined,
     result: job.state === 'SUCCEEDED' ? (job.result ?? undefined) : undefined,
-    error: job.state === 'FAILED' ? (job.error ?? undefined) : undefined,
+    error: job.state === 'FAILED' ? (error ?? job.error ?? undefined) : undefined,
   };
 }
 
@@ -230,14 +267,18 @@ export interface SummaryFacts {
   createdBy: WireObject;
   /** Null when only the job row is at hand (webhooks): position is then estimated. */
   tasks: TaskRow[] | null;
+  /** The current task's executions of a running job, for its share of the progress. */
+  executions?: ExecutionRow[];
+  /** Tork's error of a failed job. */
+  error?: string;
 }
 
 /** Tork's JobSummary (§4.2): list items, the submit answer, job webhooks. */
 export function jobSummaryView(job: JobRow, facts: SummaryFacts): WireObject {
   const { position, progress } = facts.tasks
-    ? { position: jobPosition(job, facts.tasks), progress: jobProgress(job, facts.tasks) }
+    ? { position: jobPosition(job, facts.tasks), progress: jobProgress(job, facts.tasks, facts.executions) }
     : estimateFromRow(job);
-  const end = jobEnd(job);
+  const end = jobEnd(job, facts.error);
   return {
     id: job.id,
     createdBy: facts.createdBy,
@@ -282,6 +323,10 @@ export interface JobFacts {
   executions: ExecutionRow[];
   /** Sub-job ids by the execution that started them. */
   subjobIds: ReadonlyMap<string, string>;
+  /** Tork's errors of failed sub-jobs, by the execution that started them. */
+  subjobErrors: ReadonlyMap<string, string>;
+  /** Tork's error of the job, if it failed. */
+  error?: string;
 }
 
 function defaultsView(spec: JobSpec): WireObject | undefined {
@@ -306,9 +351,16 @@ export function jobView(job: JobRow, facts: JobFacts): WireObject {
   const positions = new Map(facts.tasks.map((t) => [t.id, t.position + 1]));
   const positionOf = (e: ExecutionRow): number => positions.get(e.taskId) ?? 0;
   const instances = sortInstances(facts.executions, positionOf).map((execution) =>
-    redactor.task(instanceView(execution, { job, position: positionOf(execution), subjobId: facts.subjobIds.get(execution.id) })),
+    redactor.task(
+      instanceView(execution, {
+        job,
+        position: positionOf(execution),
+        subjobId: facts.subjobIds.get(execution.id),
+        subjobError: facts.subjobErrors.get(execution.id),
+      }),
+    ),
   );
-  const end = jobEnd(job);
+  const end = jobEnd(job, facts.error);
   return {
     id: job.id,
     parentId: job.parentExecutionId ?? undefined,

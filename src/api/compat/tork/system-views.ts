@@ -3,11 +3,14 @@
  *
  * - A Node is a barge node (API server or worker). Tork reports a stored UP node that has been
  *   silent for two heartbeat periods (2 × 30 s) as OFFLINE; barge does the same with its own
- *   60 s window. `taskCount` is what the worker reports running.
+ *   60 s window. `taskCount` is what the worker reports running. A node that runs work has
+ *   Tork's per-worker queue name (`x-<id>`); `port` is the HTTP port of a node that serves the
+ *   API too (`barge up`), as a Tork worker reports the port of its own small API.
  * - A QueueInfo is a barge queue name: `size` the runnable executions waiting in it, `unacked`
  *   the claimed or running ones, `subscribers` the live nodes that serve it.
  */
 import type { NodeRow, ScheduleRow } from '../../../core/model.js';
+import { EXCLUSIVE_QUEUE_PREFIX } from './input.js';
 import { definitionView } from './job-views.js';
 import { Redactor } from './redact.js';
 import { goTime, omitEmpty, omitEmptyMap, type WireObject } from './wire.js';
@@ -19,14 +22,18 @@ export function nodeView(node: NodeRow, now: Date): WireObject {
   const silentMs = now.getTime() - Date.parse(node.lastHeartbeatAt);
   const status = node.status === 'UP' && silentMs > OFFLINE_AFTER_MS ? 'OFFLINE' : node.status;
   const taskCount = typeof node.info.taskCount === 'number' ? node.info.taskCount : 0;
+  const port = typeof node.info.port === 'number' ? node.info.port : 0;
   return {
     id: node.id,
     name: node.name,
     startedAt: goTime(node.startedAt),
     cpuPercent: omitEmpty(node.cpuPercent),
     lastHeartbeatAt: goTime(node.lastHeartbeatAt),
+    // A Tork worker's own queue; a coordinator (barge's API-only server) has none.
+    queue: node.role === 'server' ? undefined : `${EXCLUSIVE_QUEUE_PREFIX}${node.id}`,
     status,
     hostname: node.hostname,
+    port: omitEmpty(port),
     taskCount: omitEmpty(taskCount),
     version: node.version,
   };

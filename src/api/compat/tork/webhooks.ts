@@ -9,7 +9,7 @@
  * job's position is estimated from its stored progress (see progress.ts), and a task's position
  * is found by its top-level task's name.
  */
-import type { ExecutionRow, JobRow, Json } from '../../../core/model.js';
+import type { ExecutionRow, JobRow, Json, UserRow } from '../../../core/model.js';
 import { registerWebhookRenderer, type WebhookRenderer } from '../../../engine/webhooks.js';
 import { jobSummaryView, taskSummaryView, userView } from './job-views.js';
 import type { Wire, WireObject } from './wire.js';
@@ -57,8 +57,9 @@ function positionOf(job: JobRow, execution: ExecutionRow): number | undefined {
   return matches.length === 1 ? matches[0] : undefined;
 }
 
-function summary(job: JobRow): WireObject {
-  return jobSummaryView(job, { createdBy: userView(job.owner), tasks: null });
+/** The owner as Tork's webhooks carry `createdBy`: the stored user, with its id and createdAt. */
+function summary(job: JobRow, owner?: UserRow): WireObject {
+  return jobSummaryView(job, { createdBy: userView(job.owner, owner), tasks: null });
 }
 
 /** The outbox stores plain JSON: the wire's omitted (undefined) members are dropped. */
@@ -67,9 +68,9 @@ function toJson(view: WireObject): Json {
 }
 
 export const torkWebhookRenderer: WebhookRenderer = {
-  body(event, job, execution) {
+  body(event, job, execution, owner) {
     if (event.startsWith('task.') && execution) return toJson(taskSummaryView(execution, positionOf(job, execution)));
-    return toJson(summary(job));
+    return toJson(summary(job, owner));
   },
   condition(job, execution) {
     return {

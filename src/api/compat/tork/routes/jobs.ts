@@ -11,7 +11,8 @@ import type { JobFilter } from '../../../../store/store.js';
 import { convertedJob, decodedSubmission } from '../submission.js';
 import { caller, CreatedBy, untilGone, visibleJob, type TorkContext } from '../context.js';
 import { badRequest, notFound, refuseOtherMethods, TorkError } from '../errors.js';
-import { acceptedSummaryView, jobSummaryView, jobView } from '../job-views.js';
+import { acceptedSummaryView, jobSummaryView, jobView, type SummaryFacts } from '../job-views.js';
+import { subjobError, torkJobError, torkJobErrorOf } from '../outcomes.js';
 import { jobLogPage } from '../logs.js';
 import { jobPosition } from '../progress.js';
 import { JOB_PAGING, LOG_PAGING, page, parsePaging, parseSearch, queryParam } from '../query.js';
@@ -57,7 +58,7 @@ export async function jobRoutes(app: FastifyInstance, context: TorkContext): Pro
     };
     const [jobs, total] = await Promise.all([store.jobList({ ...filter, limit: paging.size, offset: paging.offset }), store.jobCount(filter)]);
     const users = new CreatedBy(context);
-    const items = await Promise.all(jobs.map(async (job) => jobSummaryView(job, { createdBy: await users.of(job.owner), tasks: await store.taskList(job.id) })));
+    const items = await Promise.all(jobs.map(async (job) => jobSummaryView(job, await summaryFacts(context, job, users))));
     return sendJson(request, reply, 200, page(items, paging, total));
   });
 
@@ -120,6 +121,23 @@ async function restartRefusal(context: TorkContext, id: string, error: ConflictE
   return now ? badRequest(`job is ${torkJobState(now.state)} and can not be restarted`) : notFound('job not found');
 }
 
+/**
+ * What a list item needs beyond the row: its tasks, the current task's executions while it runs
+ * (its share of the progress, as `GET /jobs/:id` counts it) and Tork's error when it failed.
+ */
+async function summaryFacts(context: TorkContext, job: JobRow, users: CreatedBy): Promise<SummaryFacts> {
+  const { store } = context.engine;
+  const tasks = await store.taskList(job.id);
+  const running = ['RUNNING', 'SCHEDULED'].includes(torkJobState(job.state));
+  const current = running ? [...tasks].sort((a, b) => a.position - b.position)[jobPosition(job, tasks) - 1] : undefined;
+  const [createdBy, executions, error] = await Promise.all([
+    users.of(job.owner),
+    current ? store.executionList({ jobId: job.id, taskId: current.id, parentId: null, limit: 1_000 }) : [],
+    torkJobError(store, job),
+  ]);
+  return { createdBy, tasks, executions, error };
+}
+
 /** A job with its tasks, executions and sub-job ids, as Tork's full Job. */
 export async function fullJob(context: TorkContext, job: JobRow): Promise<WireObject> {
   const { store } = context.engine;
@@ -131,5 +149,11 @@ export async function fullJob(context: TorkContext, job: JobRow): Promise<WireOb
   for (const e of executions) {
     if (e.kind === 'subjob' && e.spec.subjob?.detached && e.result && !subjobIds.has(e.id)) subjobIds.set(e.id, e.result);
   }
-  return jobView(job, { createdBy: await new CreatedBy(context).of(job.owner), tasks, executions, subjobIds });
+  const subjobErrors = new Map<string, string>();
+  for (const execution of executions) {
+    const error = await subjobError(store, execution);
+    if (error !== undefined) subjobErrors.set(execution.id, error);
+  }
+  const error = torkJobErrorOf(job, executions, subjobErrors);
+  return jobView(job, { createdBy: await new CreatedBy(context).of(job.owner), tasks, executions, subjobIds, subjobErrors, error });
 }

@@ -6,6 +6,7 @@ import type { ExecutionRow } from '../../../../core/model.js';
 import { visibleExecution, type TorkContext } from '../context.js';
 import { notFound, refuseOtherMethods } from '../errors.js';
 import { instanceView } from '../job-views.js';
+import { subjobError } from '../outcomes.js';
 import { taskLogPage } from '../logs.js';
 import { LOG_PAGING, parsePaging, queryParam } from '../query.js';
 import { Redactor } from '../redact.js';
@@ -18,9 +19,14 @@ export async function taskRoutes(app: FastifyInstance, context: TorkContext): Pr
 
   app.get('/:id', async (request: IdRequest, reply) => {
     const execution = await visibleExecution(context, request, request.params.id);
-    const [job, task, subjobId] = await Promise.all([store.jobGet(execution.jobId), store.taskGet(execution.taskId), subjobOf(context, execution)]);
+    const [job, task, subjobId, failure] = await Promise.all([
+      store.jobGet(execution.jobId),
+      store.taskGet(execution.taskId),
+      subjobOf(context, execution),
+      subjobError(store, execution),
+    ]);
     if (!job) throw notFound('task not found');
-    const view = instanceView(execution, { job, position: (task?.position ?? -1) + 1, subjobId });
+    const view = instanceView(execution, { job, position: (task?.position ?? -1) + 1, subjobId, subjobError: failure });
     return sendJson(request, reply, 200, new Redactor(Object.values(job.secrets)).task(view));
   });
 

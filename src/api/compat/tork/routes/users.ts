@@ -47,7 +47,7 @@ function newUserOf(body: unknown): NewUser {
 
 /** The stored user, with the bcrypt hash of its password. */
 function userRow(user: NewUser, hash: string): UserRow {
-  return { id: newId(), name: user.username, role: 'user', createdAt: new Date().toISOString(), disabled: false, passwordHash: hash };
+  return { id: newId(), name: user.username, role: 'user', createdAt: new Date().toISOString(), disabled: false, passwordHash: hash, quotas: {} };
 }
 
 export async function userRoutes(app: FastifyInstance, context: TorkContext): Promise<void> {
