@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, freePort, startBarge, type BargeProcess } from '../helpers/barge-process.js';
+import { freshPgUrl, pgAvailable } from '../helpers/pg.js';
+import { storeKinds } from '../helpers/stores.js';
 
 interface ExecutionBody {
   id: string;
@@ -104,9 +106,10 @@ describe('the data folder', () => {
     await second.stop();
   });
 
-  it('refuses a second barge up or worker on a folder in use, taking nothing from the live one', { timeout: 120_000 }, async () => {
-    const data = join(root, 'locked');
-    const live = await startBarge(['up', '--data', data, '--open', '--isolation', 'none']);
+  it.each(storeKinds.filter((kind) => kind === 'sqlite' || pgAvailable()))('refuses a second barge up or worker on a folder in use, taking nothing from the live one (%s)', { timeout: 120_000 }, async (kind) => {
+    const data = join(root, `locked-${kind}`);
+    const db = kind === 'postgres' ? ['--db', await freshPgUrl()] : [];
+    const live = await startBarge(['up', ...db, '--data', data, '--open', '--isolation', 'none']);
     running.push(live);
     const created = await api<{ id: string }>(live.url, '/v1/jobs', {
       method: 'POST',
@@ -120,18 +123,18 @@ describe('the data folder', () => {
     expect(before.nodeId).toBe(liveNode);
 
     // Another port, so only the lock can stop it (not EADDRINUSE).
-    const second = await runToExit(['up', '--data', data, '--open', '--isolation', 'none', '--port', String(await freePort())]);
+    const second = await runToExit(['up', ...db, '--data', data, '--open', '--isolation', 'none', '--port', String(await freePort())]);
     expect(second.code).not.toBe(0);
     expect(second.output).toContain(`pid ${live.child.pid}`);
     expect(second.output).toContain(live.url);
     expect(second.output).toMatch(/data folder .* is in use by barge up/);
 
-    const worker = await runToExit(['worker', '--data', data, '--isolation', 'none']);
+    const worker = await runToExit(['worker', ...db, '--data', data, '--isolation', 'none']);
     expect(worker.code).not.toBe(0);
     expect(worker.output).toContain(`pid ${live.child.pid}`);
 
     // A server runs no work and hands nothing back: it may share the folder (and its artifacts).
-    const server = await startBarge(['server', '--data', data, '--open']);
+    const server = await startBarge(['server', ...db, '--data', data, '--open']);
     running.push(server);
     expect((await api(server.url, '/v1/health')).status).toBe(200);
     expect(await server.stop()).toBe(0);
@@ -144,7 +147,7 @@ describe('the data folder', () => {
 
     // Killed, it lets the folder go: the next process is a new node and hands the dead one's work back.
     await live.stop('SIGKILL');
-    const next = await startBarge(['up', '--data', data, '--open', '--isolation', 'none']);
+    const next = await startBarge(['up', ...db, '--data', data, '--open', '--isolation', 'none']);
     running.push(next);
     const nextNode = readFileSync(join(data, 'node.id'), 'utf8').trim();
     expect(nextNode).toMatch(/^[0-9a-f]{32}$/);

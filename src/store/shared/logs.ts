@@ -4,7 +4,7 @@
  */
 import { decodeLogChunk, encodeLogChunks, type LogChunk } from '../../core/log-chunks.js';
 import type { LogLine } from '../../core/model.js';
-import { sanitizeLogText } from './text.js';
+import { sanitizeLogText } from '../../core/text.js';
 
 export type ChunkRow = Pick<LogChunk, 'executionId' | 'firstNumber' | 'firstAt' | 'body'>;
 export type ChunkMeta = Pick<LogChunk, 'executionId' | 'firstNumber' | 'lineCount'>;

@@ -349,6 +349,17 @@ describe('POST /users (check 27)', () => {
     });
     expect((await tork.engine.store.userGetByName('u1'))?.role).toBe('user');
   });
+
+  it('answers json.Unmarshal’s texts for bodies it cannot read', async () => {
+    const admin = { authorization: `Bearer ${tork.tokens.admin}`, 'content-type': 'application/json' };
+    const post = async (body: string): Promise<unknown> => (await tork.json('POST', '/users', { headers: admin, body })).body;
+    expect(await post('')).toEqual({ message: 'unexpected end of JSON input' });
+    expect(await post('{"username":"u2"')).toEqual({ message: 'unexpected end of JSON input' });
+    expect(await post('{"username":"u2",}')).toEqual({ message: "invalid character '}' looking for beginning of object key string" });
+    expect(await post('{"username":"u2","password":"p"} x')).toEqual({ message: "invalid character 'x' after top-level value" });
+    expect(await post('{"username":7}')).toEqual({ message: 'json: cannot unmarshal number into Go struct field User.username of type string' });
+    expect(await post('[]')).toEqual({ message: 'json: cannot unmarshal array into Go value of type tork.User' });
+  });
 });
 
 describe('authentication', () => {

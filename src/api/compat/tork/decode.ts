@@ -14,7 +14,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseAllDocuments, Scalar, type Document, type Node } from 'yaml';
 import { TorkError, badRequest } from './errors.js';
 import { syntaxMessage, unknownAlias, unknownAnchorMessage } from './yaml-errors.js';
-import { GoJsonSyntaxError, goIntOf, JsonNumber, JsonObject, readFirstJsonValue, type JsonValue } from './go-json.js';
+import { GoJsonSyntaxError, goIntOf, jsonKindOf, JsonNumber, JsonObject, readJsonValue, type JsonValue } from './go-json.js';
 import type { GoField, GoStruct, GoType } from './input.js';
 
 export type BodyFormat = 'json' | 'yaml';
@@ -78,21 +78,12 @@ class JsonDecodeError extends TorkError {
 export function decodeJson(text: string, root: GoStruct): unknown {
   let parsed: JsonValue;
   try {
-    parsed = readFirstJsonValue(text);
+    parsed = readJsonValue(text, 'decoder');
   } catch (error) {
     if (error instanceof GoJsonSyntaxError) throw new JsonDecodeError(error.message);
     throw error;
   }
   return decodeJsonValue(parsed, { kind: 'struct', struct: () => root, pointer: false }, { struct: null, path: [] }) ?? {};
-}
-
-/** The word Go's type errors use for a JSON value. */
-function jsonKindOf(value: JsonValue): string {
-  if (Array.isArray(value)) return 'array';
-  if (value instanceof JsonObject) return 'object';
-  if (value instanceof JsonNumber) return 'number';
-  if (typeof value === 'boolean') return 'bool';
-  return 'string';
 }
 
 function typeError(what: string, type: GoType, place: JsonPlace): JsonDecodeError {

@@ -76,15 +76,38 @@ type Frame = { kind: 'array'; value: JsonValue[] } | { kind: 'object'; value: Js
 /** What the reader expects next, named after the scanner states whose errors it reproduces. */
 type Expect = 'value' | 'valueOrArrayEnd' | 'keyOrObjectEnd' | 'key' | 'colon' | 'afterValue';
 
+/**
+ * How the body is read: `decoder` as `json.Decoder.Decode` (the first value; `EOF` for an empty
+ * body, `unexpected EOF` for one that ends inside a value), `unmarshal` as `json.Unmarshal` (the
+ * whole body must be one value: `unexpected end of JSON input`, and a complaint about anything
+ * after it).
+ */
+export type JsonReading = 'decoder' | 'unmarshal';
+
 class Reader {
   private pos = 0;
   private readonly stack: Frame[] = [];
+  private readonly endedEarly: string;
 
-  constructor(private readonly text: string) {}
+  constructor(
+    private readonly text: string,
+    private readonly reading: JsonReading,
+  ) {
+    this.endedEarly = reading === 'decoder' ? 'unexpected EOF' : 'unexpected end of JSON input';
+  }
 
   read(): JsonValue {
+    const value = this.readValue();
+    if (this.reading === 'unmarshal') {
+      this.skipSpaces();
+      if (this.pos < this.text.length) this.fail('after top-level value');
+    }
+    return value;
+  }
+
+  private readValue(): JsonValue {
     this.skipSpaces();
-    if (this.pos >= this.text.length) throw new GoJsonSyntaxError('EOF');
+    if (this.pos >= this.text.length) throw new GoJsonSyntaxError(this.reading === 'decoder' ? 'EOF' : this.endedEarly);
     const top: { done: boolean; value: JsonValue } = { done: false, value: null };
     // A finished value goes into its container, or ends the read at the top level.
     const complete = (value: JsonValue): Expect => {
@@ -101,7 +124,7 @@ class Reader {
     let expect: Expect = 'value';
     while (!top.done) {
       this.skipSpaces();
-      if (this.pos >= this.text.length) throw new GoJsonSyntaxError('unexpected EOF');
+      if (this.pos >= this.text.length) throw new GoJsonSyntaxError(this.endedEarly);
       expect = this.step(expect, this.text.charCodeAt(this.pos), complete, close);
     }
     return top.value;
@@ -219,7 +242,7 @@ class Reader {
 
   /** The character at the position; the body must not end here. */
   private peekOrEof(): number {
-    if (this.pos >= this.text.length) throw new GoJsonSyntaxError('unexpected EOF');
+    if (this.pos >= this.text.length) throw new GoJsonSyntaxError(this.endedEarly);
     return this.text.charCodeAt(this.pos);
   }
 
@@ -238,9 +261,19 @@ class Reader {
   }
 }
 
-/** The first JSON value of `text`; throws GoJsonSyntaxError with Go's message. */
-export function readFirstJsonValue(text: string): JsonValue {
-  return new Reader(text).read();
+/** The JSON value of `text` read as `reading` says; throws GoJsonSyntaxError with Go's message. */
+export function readJsonValue(text: string, reading: JsonReading): JsonValue {
+  return new Reader(text, reading).read();
+}
+
+/** The word Go's type errors use for a JSON value (`cannot unmarshal number into …`). */
+export function jsonKindOf(value: JsonValue): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  if (value instanceof JsonObject) return 'object';
+  if (value instanceof JsonNumber) return 'number';
+  if (typeof value === 'boolean') return 'bool';
+  return 'string';
 }
 
 /** Go's int (64 bits) holds the number: written as an integer, within range. */

@@ -51,6 +51,11 @@ class Source {
   line0(offset: number): number {
     return this.lines.linePos(offset).line - 1;
   }
+
+  /** The offset where a 0-based line starts. */
+  lineStart(line0: number): number {
+    return this.lines.lineStarts[line0] ?? 0;
+  }
 }
 
 /** The first alias, in document order, whose anchor is not defined before it. */
@@ -92,6 +97,7 @@ function locate(error: YAMLError, doc: Document, source: Source): Located {
       // A tab where indentation is read, `@` or a backquote where a token starts.
       return { problem: 'found character that cannot start any token', line: scannerLine(here, here) };
     case 'BLOCK_AS_IMPLICIT_KEY': {
+      if (message.startsWith('A block sequence')) return misplacedEntry(error, source, here);
       // libyaml reads on to the `:` that a plain scalar may not hold, and complains there.
       const colon = source.line0(colonAfter(source.text, offset));
       return { problem: 'mapping values are not allowed in this context', line: scannerLine(colon, colon) };
@@ -115,8 +121,17 @@ function locate(error: YAMLError, doc: Document, source: Source): Located {
     const start = source.line0(quotedScalarAt(doc, offset)?.range?.[0] ?? offset);
     return { problem: 'found unexpected end of stream', line: scannerLine(start, source.line0(source.text.length)) };
   }
-  if (/^Sequence item without - indicator|^All mapping items must start at the same column/.test(message) || error.code === 'MULTILINE_IMPLICIT_KEY') {
+  if (
+    /^Sequence item without - indicator|^All mapping items must start at the same column|^Implicit map keys need to be followed by map values/.test(message) ||
+    error.code === 'MULTILINE_IMPLICIT_KEY'
+  ) {
     return misplacedEntry(error, source, here);
+  }
+  if (error.code === 'UNEXPECTED_TOKEN' && /^Unexpected (flow-seq-end|flow-map-end|scalar)/.test(message)) {
+    // A token left over after a complete value: the mapping holding the line wanted a key.
+    const column = offset - (source.lineStart(here));
+    const open = openCollection(source, here, column, true);
+    return { problem: 'did not find expected key', line: parserLine(open?.line ?? 0, here) };
   }
   return { problem: message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, ''), line: here + 1 };
 }
@@ -130,7 +145,8 @@ function misplacedEntry(error: YAMLError, source: Source, here: number): Located
   const lineText = source.lineTexts[here] ?? '';
   const column = lineText.length - lineText.trimStart().length;
   const startsEntry = /^-(\s|$)/.test(lineText.trimStart());
-  if (error.code === 'MULTILINE_IMPLICIT_KEY' && !startsEntry) {
+  const keyWithoutValue = error.code === 'MULTILINE_IMPLICIT_KEY' || error.message.startsWith('Implicit map keys need to be followed');
+  if (keyWithoutValue && !startsEntry) {
     return { problem: "could not find expected ':'", line: scannerLine(here, here) };
   }
   const open = openCollection(source, here, column);
@@ -167,19 +183,35 @@ function isContent(lineText: string | undefined): lineText is string {
 
 /**
  * The innermost block collection still open at `column` on line `here` (libyaml closes the ones
- * indented deeper), with the line where it began.
+ * indented deeper), with the line where it began. `sameLine`: collections the line itself opens
+ * before `column` count too (a stray token in the middle of a line).
  */
-function openCollection(source: Source, here: number, column: number): OpenCollection | null {
-  for (let i = here - 1; i >= 0; i -= 1) {
+function openCollection(source: Source, here: number, column: number, sameLine = false): OpenCollection | null {
+  for (let i = sameLine ? here : here - 1; i >= 0; i -= 1) {
     const lineText = source.lineTexts[i];
     if (!isContent(lineText)) continue;
-    const candidates = collectionsOf(lineText).filter((c) => c.column <= column);
+    const candidates = collectionsOf(lineText).filter((c) => (i === here ? c.column < column : c.column <= column));
     const innermost = candidates.at(-1);
     if (!innermost) {
       if (lineText.length - lineText.trimStart().length <= column) return null;
       continue;
     }
-    return { kind: innermost.kind, line: firstLineOf(source, i, innermost) };
+    const first = firstLineOf(source, i, innermost);
+    return innermost.kind === 'sequence' ? (indentlessParent(source, first, innermost.column) ?? { kind: 'sequence', line: first }) : { kind: 'mapping', line: first };
+  }
+  return null;
+}
+
+/**
+ * A sequence written at its key's column (`tasks:` then `- a` below it) is indentless: libyaml
+ * ends it at the first line without a `-` and goes back to the mapping, which wants a key.
+ */
+function indentlessParent(source: Source, first: number, column: number): OpenCollection | null {
+  for (let i = first - 1; i >= 0; i -= 1) {
+    const lineText = source.lineTexts[i];
+    if (!isContent(lineText)) continue;
+    const mapping = collectionsOf(lineText).find((c) => c.kind === 'mapping' && c.column === column);
+    return mapping ? { kind: 'mapping', line: firstLineOf(source, i, mapping) } : null;
   }
   return null;
 }

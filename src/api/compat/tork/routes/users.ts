@@ -11,6 +11,7 @@ import type { UserRow } from '../../../../core/model.js';
 import { newId } from '../../../../engine/ids.js';
 import type { TorkContext } from '../context.js';
 import { badRequest, refuseOtherMethods } from '../errors.js';
+import { GoJsonSyntaxError, jsonKindOf, JsonObject, readJsonValue, type JsonValue } from '../go-json.js';
 import { goTime, omitEmpty, sendJson } from '../wire.js';
 
 /** Go's bcrypt refuses longer passwords (ErrPasswordTooLong). */
@@ -23,26 +24,34 @@ interface NewUser {
   name: string;
 }
 
-/** Decodes `{username, password, name}` as Go's lenient `json.Unmarshal` into a struct would. */
+/** tork.User's fields a body may set, with their Go types (`createdAt` is left to the server). */
+const USER_FIELDS: Record<string, 'string' | 'bool'> = { id: 'string', name: 'string', username: 'string', password: 'string', disabled: 'bool' };
+
+/**
+ * Decodes `{username, password, name}` as Go's `json.Unmarshal` into tork.User: the whole body
+ * must be one JSON value (Go's syntax errors, `unexpected end of JSON input`), unknown keys are
+ * ignored, keys match fields case-insensitively, the first type error is the answer.
+ */
 function newUserOf(body: unknown): NewUser {
-  const text = typeof body === 'string' ? body : '';
-  if (text.trim() === '') throw badRequest('EOF');
-  let parsed: unknown;
+  let parsed: JsonValue;
   try {
-    parsed = JSON.parse(text) as unknown;
-  } catch {
-    throw badRequest('unexpected EOF');
+    parsed = readJsonValue(typeof body === 'string' ? body : '', 'unmarshal');
+  } catch (error) {
+    if (error instanceof GoJsonSyntaxError) throw badRequest(error.message);
+    throw error;
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw badRequest(`json: cannot unmarshal ${Array.isArray(parsed) ? 'array' : typeof parsed} into Go value of type tork.User`);
+  const user: NewUser = { username: '', password: '', name: '' };
+  if (parsed === null) return user;
+  if (!(parsed instanceof JsonObject)) throw badRequest(`json: cannot unmarshal ${jsonKindOf(parsed)} into Go value of type tork.User`);
+  for (const [key, value] of parsed.members) {
+    const field = Object.keys(USER_FIELDS).find((name) => name.toLowerCase() === key.toLowerCase());
+    if (!field || value === null) continue;
+    const type = USER_FIELDS[field];
+    const fits = type === 'string' ? typeof value === 'string' : typeof value === 'boolean';
+    if (!fits) throw badRequest(`json: cannot unmarshal ${jsonKindOf(value)} into Go struct field User.${field} of type ${type}`);
+    if (field === 'username' || field === 'password' || field === 'name') user[field] = value as string;
   }
-  const field = (key: string): string => {
-    const value = (parsed as Record<string, unknown>)[key];
-    if (value === undefined || value === null) return '';
-    if (typeof value !== 'string') throw badRequest(`json: cannot unmarshal ${typeof value} into Go struct field User.${key} of type string`);
-    return value;
-  };
-  return { username: field('username'), password: field('password'), name: field('name') };
+  return user;
 }
 
 /** The stored user, with the bcrypt hash of its password. */
