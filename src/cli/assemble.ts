@@ -14,6 +14,7 @@ import { Scheduler } from '../engine/scheduler.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { createLuaRuntime, createShellRuntime, detectContainerRuntime, type Runtime } from '../worker/runtimes/index.js';
+import { CpuUsage } from '../worker/cpu-usage.js';
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
 import { buildApp } from '../api/app.js';
@@ -145,6 +146,8 @@ async function chooseContainerRuntime(config: ServerConfig): Promise<{ runtime: 
 
 async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {
   const startedAt = new Date().toISOString();
+  // A Tork coordinator reports its host's CPU use too.
+  const cpu = new CpuUsage();
   const beat = (): Promise<void> =>
     engine
       .heartbeat({
@@ -155,7 +158,7 @@ async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {
         version: VERSION,
         startedAt,
         lastHeartbeatAt: new Date().toISOString(),
-        cpuPercent: 0,
+        cpuPercent: cpu.sample(),
         cpus: 0,
         memoryMb: 0,
         usedCpus: 0,
