@@ -3,7 +3,7 @@
  * engine, worker, UI), `barge server` (API and engine) and `barge worker` (engine and worker).
  */
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { NodeRow } from '../core/model.js';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
@@ -13,7 +13,14 @@ import { Reaper } from '../engine/reaper.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { createLuaRuntime, createShellRuntime, detectContainerRuntime, type Runtime } from '../worker/runtimes/index.js';
+import {
+  createLuaRuntime,
+  createShellRuntime,
+  detectContainerRuntime,
+  type Runtime,
+  type ShellRuntimeOptions,
+} from '../worker/runtimes/index.js';
+import { removeLeftoverCgroups } from '../worker/runtimes/limits.js';
 import { CpuUsage } from '../worker/cpu-usage.js';
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
@@ -22,12 +29,15 @@ import { JwtVerifier, loadOrCreateSigningKey } from '../api/auth/jwt.js';
 import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
+import { credentialsPath } from './credentials.js';
 import { DataFolder } from './data-folder.js';
 
 export type Mode = 'up' | 'server' | 'worker';
 
 export interface Running {
   url: string | null;
+  /** Printed loudly at start: e.g. shell tasks run without a sandbox. */
+  warnings: string[];
   engine: Engine;
   worker: Worker | null;
   stop(): Promise<void>;
@@ -46,7 +56,7 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
 
 async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder): Promise<Running> {
   // Asking podman or docker takes a moment: do it while the store opens.
-  const containerChoice = mode === 'server' ? Promise.resolve(undefined) : chooseContainerRuntime(config);
+  const containerChoice = mode === 'server' ? Promise.resolve(undefined) : chooseContainerRuntime(config, folder.nodeId);
   const store: Store = await openStore(config.db);
   const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(config.data, 'artifacts')) });
   // Every process is its own node. The folder's previous holder is not running (this process
@@ -64,10 +74,14 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   dispatcher.start();
 
   let worker: Worker | null = null;
+  const warnings: string[] = [];
   // Read by the worker at each heartbeat, so the port can join once the API listens.
   let nodeInfo: NodeRow['info'] = {};
   if (mode !== 'server') {
-    const shell = createShellRuntime({ isolation: config.isolation });
+    // A worker killed with -9 could not remove its cgroups (and what still runs in them).
+    if (folder.previousNodeId) await removeLeftoverCgroups(folder.previousNodeId);
+    const shell = createShellRuntime(shellOptions(config, nodeId));
+    warnings.push(...sandboxWarnings(shell.describe(), config));
     const lua = createLuaRuntime({});
     const container = await containerChoice;
     nodeInfo = { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) };
@@ -84,6 +98,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       memoryMb: config.memory,
       queues: config.queues,
       drainGraceMs: config.drainGrace * 1000,
+      outputLimits: { maxFiles: config.maxOutputFiles, maxBytes: Math.floor(config.maxOutputMb * 1024 * 1024) },
       info: nodeInfo,
     });
     worker.start();
@@ -126,7 +141,32 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     })();
     return stopping;
   };
-  return { url, engine, worker, stop };
+  return { url, engine, worker, warnings, stop };
+}
+
+/** The shell runtime as configured; also for tasks with an image under `--image-policy ignore`. */
+function shellOptions(config: ServerConfig, nodeId: string): ShellRuntimeOptions {
+  return {
+    isolation: config.isolation,
+    requireSandbox: config.requireSandbox,
+    taskUser: config.taskUser,
+    maxProcesses: config.maxProcesses,
+    nodeId,
+    // Should a bound system folder hold them, the task must not see the data folder or the CLI's token.
+    hiddenPaths: [config.data, dirname(credentialsPath())],
+  };
+}
+
+/** What the operator must hear at start: shell tasks run on the host itself, or not at all. */
+function sandboxWarnings(shell: Record<string, string | number | boolean>, config: ServerConfig): string[] {
+  if (shell.isolation !== 'none') return [];
+  const why = String(shell.noSandbox ?? 'no sandbox');
+  if (config.requireSandbox) return [`shell tasks will FAIL on this worker: --require-sandbox is set and there is no sandbox (${why})`];
+  const who = process.getuid?.() === 0 ? 'root' : 'the worker\'s own user';
+  return [
+    `shell tasks run WITHOUT a sandbox, as ${who}, with full access to this host (${why}); ` +
+      'install bubblewrap, or pass --require-sandbox to refuse them',
+  ];
 }
 
 /**
@@ -135,9 +175,9 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
  * Tork's shell runtime. Otherwise podman or docker when one works here; without one the worker
  * does not claim such tasks and they wait, queued, for a worker that has one.
  */
-async function chooseContainerRuntime(config: ServerConfig): Promise<{ runtime: Runtime; info: string } | undefined> {
+async function chooseContainerRuntime(config: ServerConfig, nodeId: string): Promise<{ runtime: Runtime; info: string } | undefined> {
   if (config.imagePolicy === 'ignore') {
-    return { runtime: createShellRuntime({ isolation: config.isolation, ignoreImage: true }), info: 'shell (image ignored)' };
+    return { runtime: createShellRuntime({ ...shellOptions(config, nodeId), ignoreImage: true }), info: 'shell (image ignored)' };
   }
   if (config.containers === 'off') return undefined;
   const runtime = await detectContainerRuntime();

@@ -42,6 +42,16 @@ export interface ServerConfig {
   drainGrace: number;
   /** Shell runtime isolation: auto (bwrap when installed), bwrap, none. (Default: auto) */
   isolation: 'auto' | 'bwrap' | 'none';
+  /** Fail shell tasks rather than run them without a sandbox. (Default: false) */
+  requireSandbox: boolean;
+  /** The user a root worker runs sandboxed shell tasks as: name, uid or uid:gid. (Default: nobody, 65534) */
+  taskUser?: string;
+  /** Processes and threads per shell execution. (Default: 4096) */
+  maxProcesses: number;
+  /** Files an execution may leave in outputs/; more fails it. (Default: 10000) */
+  maxOutputFiles: number;
+  /** MB an execution may leave in outputs/, all files together; more fails it. (Default: 1024) */
+  maxOutputMb: number;
   /** An outside JWT issuer to trust (its `iss`); needs `jwtJwks`. (Default: none) */
   jwtIssuer?: string;
   /** That issuer's JWKS: a file or an http(s) URL. */
@@ -72,7 +82,12 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'memory', flag: '--memory <mb>', env: 'BARGE_MEMORY', help: "worker memory in MB (default: this machine's)" },
   { key: 'queues', flag: '--queues <list>', env: 'BARGE_QUEUES', help: 'comma-separated queues the worker serves (default default)' },
   { key: 'drainGrace', flag: '--drain-grace <seconds>', env: 'BARGE_DRAIN_GRACE', help: 'seconds running work gets on shutdown (default 10)' },
-  { key: 'isolation', flag: '--isolation <mode>', env: 'BARGE_ISOLATION', help: 'shell sandbox: auto, bwrap or none (default auto)' },
+  { key: 'isolation', flag: '--isolation <mode>', env: 'BARGE_ISOLATION', help: 'shell sandbox: auto (bwrap when it works here, else none, with a warning), bwrap or none (default auto)' },
+  { key: 'requireSandbox', flag: '--require-sandbox', env: 'BARGE_REQUIRE_SANDBOX', help: 'fail shell tasks rather than run them without a sandbox (default off)' },
+  { key: 'taskUser', flag: '--task-user <user>', env: 'BARGE_TASK_USER', help: 'user a root worker runs sandboxed shell tasks as: name, uid or uid:gid (default nobody, 65534)' },
+  { key: 'maxProcesses', flag: '--max-processes <n>', env: 'BARGE_MAX_PROCESSES', help: 'processes and threads per shell execution (default 4096)' },
+  { key: 'maxOutputFiles', flag: '--max-output-files <n>', env: 'BARGE_MAX_OUTPUT_FILES', help: 'files an execution may leave in outputs/, or it fails (default 10000)' },
+  { key: 'maxOutputMb', flag: '--max-output-mb <mb>', env: 'BARGE_MAX_OUTPUT_MB', help: 'MB an execution may leave in outputs/, or it fails (default 1024)' },
   { key: 'jwtIssuer', flag: '--jwt-issuer <iss>', env: 'BARGE_JWT_ISSUER', help: 'trust JWTs from this outside issuer (with --jwt-jwks)' },
   { key: 'jwtJwks', flag: '--jwt-jwks <file|url>', env: 'BARGE_JWT_JWKS', help: "the outside issuer's JWKS, a file or an http(s) URL" },
   { key: 'jwtAudience', flag: '--jwt-audience <face=aud,…>', env: 'BARGE_JWT_AUDIENCE', help: "JWT audience per face, e.g. v1=barge,tork=tork (default: the face's name)" },
@@ -106,6 +121,11 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     queues: toList(pick('queues') ?? 'default'),
     drainGrace: toNumber(pick('drainGrace') ?? 10, 'drain-grace'),
     isolation: toIsolation(pick('isolation') ?? 'auto'),
+    requireSandbox: toBool(pick('requireSandbox') ?? false),
+    taskUser: optionalString(pick('taskUser')),
+    maxProcesses: positiveInt(pick('maxProcesses') ?? 4096, 'max-processes'),
+    maxOutputFiles: positiveInt(pick('maxOutputFiles') ?? 10_000, 'max-output-files'),
+    maxOutputMb: positive(pick('maxOutputMb') ?? 1024, 'max-output-mb'),
     jwtIssuer: optionalString(pick('jwtIssuer')),
     jwtJwks: optionalString(pick('jwtJwks')),
     jwtAudience: toPairs(pick('jwtAudience') ?? '', 'jwt-audience'),
@@ -116,6 +136,9 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     throw new Error('--jwt-issuer and --jwt-jwks go together: name the issuer and where its keys are');
   }
   if (config.port < 0 || config.port > 65535) throw new Error(`port must be 0..65535, got ${config.port}`);
+  if (config.requireSandbox && config.isolation === 'none') {
+    throw new Error('--require-sandbox and --isolation none contradict each other: no shell task could run');
+  }
   return config;
 }
 
@@ -141,6 +164,18 @@ function toNumber(value: unknown, name: string): number {
 function toInt(value: unknown, name: string): number {
   const number = toNumber(value, name);
   if (!Number.isInteger(number)) throw new Error(`${name} must be an integer, got "${String(value)}"`);
+  return number;
+}
+
+function positive(value: unknown, name: string): number {
+  const number = toNumber(value, name);
+  if (number <= 0) throw new Error(`${name} must be greater than 0`);
+  return number;
+}
+
+function positiveInt(value: unknown, name: string): number {
+  const number = toInt(value, name);
+  if (number <= 0) throw new Error(`${name} must be greater than 0`);
   return number;
 }
 

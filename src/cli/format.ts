@@ -125,12 +125,13 @@ function formatInputs(inputs: Record<string, string>): string {
 
 export function nodesTable(nodes: Node[], now: number): string {
   return table(
-    ['ID', 'NAME', 'ROLE', 'STATUS', 'CPUS', 'MEMORY', 'CPU%', 'QUEUES', 'HEARTBEAT', 'VERSION'],
+    ['ID', 'NAME', 'ROLE', 'STATUS', 'ISOLATION', 'CPUS', 'MEMORY', 'CPU%', 'QUEUES', 'HEARTBEAT', 'VERSION'],
     nodes.map((node) => [
       node.id.slice(0, 12),
       node.name,
       node.role ?? '-',
       node.status,
+      isolationOf(node),
       `${node.usedCpus}/${node.cpus}`,
       `${node.usedMemoryMb}/${node.memoryMb} MB`,
       Math.round(node.cpuPercent),
@@ -139,6 +140,14 @@ export function nodesTable(nodes: Node[], now: number): string {
       node.version,
     ]),
   );
+}
+
+/** `bwrap`, or `NONE` (loud: shell tasks run on the host) for a worker; `-` for an API server. */
+function isolationOf(node: Node): string {
+  const isolation = node.info?.isolation;
+  if (typeof isolation !== 'string') return '-';
+  if (isolation !== 'none') return isolation;
+  return node.info?.requireSandbox ? 'none (shell refused)' : 'NONE';
 }
 
 export function queuesTable(queues: Queue[]): string {

@@ -53,6 +53,7 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
   const { bootstrapAdmin } = await import('../api/auth/index.js');
   const running = await start(mode, config);
   const out = (line: string): boolean => process.stdout.write(`${line}\n`);
+  for (const warning of running.warnings) process.stderr.write(`barge: WARNING: ${warning}\n`);
   if (running.url) {
     out(`barge ${mode === 'up' ? 'is up' : 'server is listening'} at ${running.url} (${config.db.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'}, started in ${Math.round(performance.now() - began)} ms)`);
     const admin = await bootstrapAdmin(running.engine.store);

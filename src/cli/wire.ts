@@ -129,6 +129,8 @@ export interface Node {
   usedMemoryMb: number;
   queues: string[];
   status: 'UP' | 'DOWN';
+  /** Facts the node reports: its shell `isolation` (`bwrap`, `none`), limits, runtimes. */
+  info?: Record<string, unknown>;
 }
 
 export interface Queue {

@@ -54,6 +54,21 @@ export class ConflictError extends BargeError {
   }
 }
 
+/** Network failures that say "not now" rather than "never": the peer may answer a retry. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+
+/**
+ * Whether an error means the server or database is unavailable for now (BARGE_E_UNAVAILABLE, or
+ * a network failure anywhere in its cause chain), so the same request may succeed later.
+ */
+export function isUnavailable(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current && depth < 10; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (code === 'BARGE_E_UNAVAILABLE' || (typeof code === 'string' && UNREACHABLE_CODES.has(code))) return true;
+  }
+  return false;
+}
+
 /** Over a quota or a rate limit: the message names which, so the caller knows what to wait for. */
 export class TooManyError extends BargeError {
   constructor(

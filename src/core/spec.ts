@@ -535,11 +535,36 @@ const JOB_FIELDS: Record<keyof JobSpec, Reader> = {
  */
 export function validateJobSpec(input: unknown, options: ValidateOptions = {}): JobSpec {
   const c = new Checker(options.coerceScalars ?? true);
+  reportNul(c, input, '');
   const spec = readObject(c, input, '', JOB_FIELDS, ['name', 'tasks']);
   if (!spec || c.problems.length > 0) {
     throw new ValidationError(c.problems.length > 0 ? c.problems : [{ path: '', message: 'must be an object' }]);
   }
   return spec as unknown as JobSpec;
+}
+
+/** How deep the NUL scan looks; deeper specs are refused elsewhere (MAX_TASK_DEPTH). */
+const MAX_NUL_SCAN_DEPTH = 200;
+
+/**
+ * A NUL character, anywhere in a key or string, is refused: PostgreSQL cannot store it in text or
+ * JSON, and both stores must answer the same spec the same way.
+ */
+function reportNul(c: Checker, value: unknown, path: string, depth = 0): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) c.report(path, 'contains a NUL character (\\u0000), which cannot be stored');
+    return;
+  }
+  if (typeof value !== 'object' || value === null || depth > MAX_NUL_SCAN_DEPTH) return;
+  if (Array.isArray(value)) {
+    value.forEach((item, i) => reportNul(c, item, `${path}[${i}]`, depth + 1));
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    const at = fieldPath(path, key);
+    if (key.includes('\u0000')) c.report(at, 'a key contains a NUL character (\\u0000), which cannot be stored');
+    reportNul(c, item, at, depth + 1);
+  }
 }
 
 // ---- reading a valid spec ---------------------------------------------------------------------------

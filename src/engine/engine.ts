@@ -12,6 +12,7 @@ import type { ExecutionKind, ExecutionRow, JobRow, LogLine, NodeRow, State, Task
 import { ConflictError, NotFoundError } from '../core/errors.js';
 import { Redactor } from '../core/redact.js';
 import { assertTransition, isFinal } from '../core/states.js';
+import { sanitizeLogText } from '../core/text.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
 import type { Queries, Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
@@ -130,8 +131,12 @@ export class Engine {
         parentExecutionId: null,
         metadata: options.metadata ?? {},
       });
-      // Counted with the new executions written: over the quota, the throw rolls them back.
-      await this.quotas.checkQueued(flow.tx, options.owner);
+      if (await this.quotas.limitsQueue(options.owner)) {
+        // Counted with the new executions written (drain writes what the flow holds back): over
+        // the quota, the throw rolls them back.
+        await flow.drain();
+        await this.quotas.checkQueued(flow.tx, options.owner);
+      }
       return created;
     });
     if (job.state === 'RUNNABLE') this.store.notify('work').catch(() => undefined);
@@ -194,7 +199,9 @@ export class Engine {
 
   /**
    * The worker's end report. Advances the job in the same transaction. A late report (the
-   * execution was cancelled or rescued meanwhile) is ignored and answers false.
+   * execution was cancelled or rescued meanwhile) changes nothing, is recorded in the job's
+   * history as refused, and answers false. The same report sent again (its first answer was lost
+   * with the connection) answers true and changes nothing.
    */
   async finish(nodeId: string, executionId: string, report: FinishReport): Promise<boolean> {
     assertTransition('execution', executionId, 'RUNNING', report.state);
@@ -207,20 +214,42 @@ export class Engine {
         patch: {
           completedAt: this.now(),
           exitCode: report.exitCode,
-          result: report.result,
-          error: report.error,
+          result: report.result === null ? null : sanitizeLogText(report.result),
+          error: report.error === null ? null : sanitizeLogText(report.error),
           reason: report.reason,
           leaseExpiresAt: null,
           ...(report.state === 'SUCCEEDED' ? { progress: 100 } : {}),
         },
         nodeId,
       });
-      if (!execution) return false;
+      if (!execution) return this.lateReport(flow, nodeId, executionId, report);
       await this.redactError(flow, execution, nodeId);
       await flow.recordExecution(execution);
       flow.settled(execution);
       return true;
     });
+  }
+
+  /** A finish the guarded write refused: a repeat of the one applied (true), or a late one, recorded. */
+  private async lateReport(flow: Flow, nodeId: string, executionId: string, report: FinishReport): Promise<boolean> {
+    const row = await flow.tx.executionGet(executionId);
+    if (!row) return false;
+    const repeated =
+      row.nodeId === nodeId && row.state === report.state && row.exitCode === report.exitCode && row.reason === report.reason;
+    if (repeated) return true;
+    await flow.tx.eventInsertMany([
+      {
+        jobId: row.jobId,
+        executionId,
+        at: this.now(),
+        kind: 'execution.report_refused',
+        state: row.state,
+        stage: row.name,
+        message: `a ${report.state} report from node ${nodeId} came too late: the execution is already ${row.state}${row.reason ? ` (${row.reason})` : ''}`,
+        data: { nodeId, reported: report.state, exitCode: report.exitCode },
+      },
+    ]);
+    return false;
   }
 
   /**
@@ -403,7 +432,8 @@ export class Engine {
    */
   async restartJob(id: string): Promise<JobRow> {
     const job = await this.flow(async (flow) => {
-      const job = await flow.tx.jobGet(id);
+      // Under the job's lock: of two restarts at once, the second finds the job RUNNING again.
+      const job = await flow.tx.jobLock({ id, mode: 'update' });
       if (!job) throw new NotFoundError('job', id);
       if (job.state !== 'FAILED' && job.state !== 'CANCELLED') {
         throw new ConflictError(`job ${id} is ${job.state} and can not be restarted`);

@@ -86,6 +86,10 @@ export class QuotaGate {
     await this.checkQueued(this.store, owner, false);
   }
 
+  async limitsQueue(owner: string): Promise<boolean> {
+    return (await this.quotasOf(owner)).queuedExecutions !== undefined;
+  }
+
   /**
    * Refuses (inside the submit's transaction, after the job's first executions are written, so
    * the refusal rolls them back) when the owner now has more executions queued than allowed.

@@ -48,10 +48,9 @@ export class LogBatcher {
     if (this.buffer.length === 0) return;
     const lines = this.buffer;
     this.buffer = [];
-    // Writes stay in order: each waits for the one before it. A failed write is retried once.
-    this.inFlight = this.inFlight.then(() =>
-      this.options.write(lines).catch(() => this.options.write(lines).catch(() => undefined)),
-    );
+    // Writes stay in order: each waits for the one before it. Retrying is the writer's business
+    // (the worker keeps a batch while the store is unavailable); a batch it gives up on is lost.
+    this.inFlight = this.inFlight.then(() => this.options.write(lines).catch(() => undefined));
   }
 
   /** Writes what is left, with the truncation notice if lines were dropped. */

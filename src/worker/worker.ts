@@ -14,6 +14,7 @@ import type { FinishReport } from '../engine/engine.js';
 import type { Runtime, RunOutcome } from './runtimes/runtime.js';
 import type { WorkSource } from './source.js';
 import { CpuUsage } from './cpu-usage.js';
+import { deliver } from './deliver.js';
 import { LogBatcher } from './logs.js';
 import { collectOutputs, DEFAULT_OUTPUT_LIMITS, OutputLimitError, type OutputLimits } from './outputs.js';
 
@@ -181,7 +182,8 @@ export class Worker {
     const logs = new LogBatcher({
       executionId: execution.id,
       capBytes: this.options.logCapBytes ?? 10 * 1024 * 1024,
-      write: (lines) => source.appendLogs(lines),
+      // Kept and sent again while the store is unavailable, until the lease is lost.
+      write: (lines) => deliver(() => source.appendLogs(lines), { giveUp: run.abort.signal }),
     });
     let outcome: RunOutcome;
     try {
@@ -191,13 +193,15 @@ export class Worker {
       outcome = failed(`worker error: ${coerceError(error).message}`);
     }
     try {
-      if (!run.released) outcome = await this.collect(execution, workDir, outcome, (line) => logs.add('system', line));
+      if (!run.released) outcome = await this.collect(run, workDir, outcome, (line) => logs.add('system', line));
       await logs.close();
       if (run.released) {
         await source.release(nodeId, execution.id, 'worker stopped');
         return;
       }
-      await source.finish(nodeId, execution.id, toReport(outcome));
+      // An end that happened while the store was unavailable is reported once it is back, so the
+      // execution does not run again; a report the engine refuses (lease lost) is not retried.
+      await deliver(() => source.finish(nodeId, execution.id, toReport(outcome)), { giveUp: run.abort.signal });
     } finally {
       await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
     }
@@ -229,7 +233,9 @@ export class Worker {
    * that goes wrong here (a limit passed, the artifact store failing) fails the execution with its
    * message, so that its end is still reported; a cancelled execution stays cancelled.
    */
-  private async collect(execution: ExecutionRow, workDir: string, outcome: RunOutcome, note: (line: string) => void): Promise<RunOutcome> {
+  private async collect(run: Running, workDir: string, outcome: RunOutcome, note: (line: string) => void): Promise<RunOutcome> {
+    const { execution } = run;
+    const signal = run.abort.signal;
     try {
       const { artifacts, skipped } = await collectOutputs({
         workDir,
@@ -239,7 +245,7 @@ export class Worker {
         limits: { ...DEFAULT_OUTPUT_LIMITS, ...this.options.outputLimits },
       });
       for (const path of skipped) note(`${path} is a link or a special file: not collected`);
-      if (artifacts.length > 0) await this.options.source.recordArtifacts(artifacts);
+      if (artifacts.length > 0) await deliver(() => this.options.source.recordArtifacts(artifacts), { giveUp: signal });
       return outcome;
     } catch (error) {
       const limited = error instanceof OutputLimitError;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkUserKey, createToken, createUser } from '../../src/api/auth/index.js';
-import { verifyEd25519 } from '../../src/api/auth/pubkeys.js';
+import { livePubkey, verifyEd25519 } from '../../src/api/auth/pubkeys.js';
 import type { Role } from '../../src/core/model.js';
 import { newId } from '../../src/engine/ids.js';
 import { startApi, waitFor, type ApiUnderTest, type ErrorAnswer, type ExecutionBody, type JobBody, type Page } from './helpers.js';
@@ -301,8 +301,9 @@ describe('public keys', () => {
     expect((await as('alice', 'POST', '/v1/users/alice/pubkeys', { publicKey: line })).status).toBe(409);
     expect((await as('bob', 'GET', '/v1/users/alice/pubkeys')).status).toBe(403);
 
-    const found = await api.bundle.engine.store.pubkeyGetByFingerprint(fingerprint);
+    const found = await livePubkey(api.bundle.engine.store, fingerprint);
     expect(found?.user.name).toBe('alice');
+    expect(await livePubkey(api.bundle.engine.store, fingerprint, new Date(Date.now() + 3_650 * 86_400_000))).not.toBeNull();
     const { privateKey } = generateKeyPairSync('ed25519');
     const message = Buffer.from('runner.example/submit:1700000000:e30=');
     // A signature by another key does not verify; one by the registered key (via ssh-keygen -Y) is checked in the face tests.
@@ -326,8 +327,9 @@ describe('public keys', () => {
     const line = `ssh-ed25519 ${blob.toString('base64')} made-here`;
     writeFileSync(join(dir, 'made.pub'), `${line}\n`);
     const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', join(dir, 'made.pub')]).toString().split(' ')[1];
-    const added = await asJson<{ fingerprint: string }>('bob', 'POST', '/v1/users/bob/pubkeys', { publicKey: line, name: 'ci' });
+    const added = await asJson<{ fingerprint: string; expiresAt: string }>('bob', 'POST', '/v1/users/bob/pubkeys', { publicKey: line, name: 'ci', expiresIn: '1h' });
     expect(added.body.fingerprint).toBe(fingerprint);
+    expect(await livePubkey(api.bundle.engine.store, fingerprint, new Date(Date.now() + 2 * 3_600_000))).toBeNull();
     const found = await api.bundle.engine.store.pubkeyGetByFingerprint(fingerprint);
     const message = Buffer.from('host/path:1700000000:body');
     expect(verifyEd25519(found!.pubkey, message, sign(null, message, privateKey))).toBe(true);

@@ -5,9 +5,12 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/api/app.js';
 import { createToken, createUser } from '../../src/api/auth/index.js';
+import type { JwtVerifier } from '../../src/api/auth/jwt.js';
+import type { Store } from '../../src/store/store.js';
 import type { JobRow } from '../../src/core/model.js';
 import { isFinal } from '../../src/core/states.js';
 import { makeEngine, type EngineBundle } from '../helpers/engine.js';
+import type { StoreKind } from '../helpers/stores.js';
 
 export interface ApiUnderTest {
   bundle: EngineBundle;
@@ -44,12 +47,25 @@ export interface CallInit extends Omit<RequestInit, 'body'> {
   body?: unknown;
 }
 
-export async function startApi(
-  options: Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes' | 'tork' | 'jwt' | 'rateLimit'>> = {},
-): Promise<ApiUnderTest> {
-  const bundle = await makeEngine('sqlite');
+export interface ApiOptions extends Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes' | 'tork' | 'rateLimit'>> {
+  /** Builds the JWT verifier over the test's store. (Default: none, JWTs are refused) */
+  jwt?: (store: Store) => JwtVerifier;
+  /** Which store the engine runs on. (Default: sqlite) */
+  store?: StoreKind;
+}
+
+export async function startApi(options: ApiOptions = {}): Promise<ApiUnderTest> {
+  const { jwt, store: kind = 'sqlite', ...deps } = options;
+  const bundle = await makeEngine(kind);
   // Quiet: the deliberate 500 in errors.test.ts would print its stack.
-  const app = await buildApp({ engine: bundle.engine, version: 'test', open: options.open ?? false, logger: false, ...options });
+  const app = await buildApp({
+    engine: bundle.engine,
+    version: 'test',
+    open: options.open ?? false,
+    logger: false,
+    ...deps,
+    jwt: jwt?.(bundle.engine.store),
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (!address || typeof address !== 'object') throw new Error('not listening');

@@ -343,7 +343,10 @@ describe('barge CLI', () => {
     it('nodes and queues', async () => {
       const nodes = await json<{ items: Array<{ status: string; cpus: number }> }>(['nodes']);
       expect(nodes.items.some((node) => node.status === 'UP' && node.cpus === 8)).toBe(true);
-      expect(await ok(['nodes'])).toMatch(/^ID\s+NAME\s+ROLE\s+STATUS\s+CPUS/);
+      const table = await ok(['nodes']);
+      expect(table).toMatch(/^ID\s+NAME\s+ROLE\s+STATUS\s+ISOLATION\s+CPUS/);
+      // This server runs with --isolation none: the table says so, loudly.
+      expect(table).toMatch(/barge up\s+standalone\s+UP\s+NONE\s/);
       const queues = await json<{ items: unknown[] }>(['queues']);
       expect(Array.isArray(queues.items)).toBe(true);
       const text = await barge(['queues']);

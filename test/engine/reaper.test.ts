@@ -43,6 +43,20 @@ for (const kind of storeKinds) {
       await db.close();
     });
 
+    it('accepts a finish sent again after its answer was lost, changing nothing and recording no refusal', async () => {
+      const job = await engine.submit({ name: 'twice', tasks: [{ name: 't', run: 'true' }] }, { owner: 'o' });
+      const [execution] = await engine.claim({ nodeId: 'node-1', ...worker });
+      expect(await engine.start('node-1', execution.id)).toBe(true);
+      const report = { state: 'SUCCEEDED' as const, exitCode: 0, result: 'r', error: null, reason: null };
+      expect(await engine.finish('node-1', execution.id, report)).toBe(true);
+      const eventsBefore = await db.store.eventList({ jobId: job.id, limit: 100 });
+      expect(await engine.finish('node-1', execution.id, report)).toBe(true);
+      expect(await db.store.eventList({ jobId: job.id, limit: 100 })).toEqual(eventsBefore);
+      expect((await engine.getJob(job.id)).state).toBe('SUCCEEDED');
+      // A different end from the same node is not the same report: refused.
+      expect(await engine.finish('node-1', execution.id, { ...report, state: 'FAILED', exitCode: 2 })).toBe(false);
+    });
+
     it('gives a lapsed lease to a new attempt, then fails it when the rescue budget is spent', async () => {
       const job = await engine.submit({ name: 'orphan', tasks: [{ name: 't', run: 'true' }] }, { owner: 'o' });
       const [first] = await engine.claim({ nodeId: 'dead-node', ...worker });
@@ -58,8 +72,11 @@ for (const kind of storeKinds) {
         [1, 'FAILED', 'lease expired'],
         [2, 'RUNNABLE', null],
       ]);
-      // The dead worker's late report changes nothing.
+      // The dead worker's late report changes nothing, and the job's history says it was refused.
       expect(await engine.finish('dead-node', first.id, { state: 'SUCCEEDED', exitCode: 0, result: null, error: null, reason: null })).toBe(false);
+      const refused = (await db.store.eventList({ jobId: job.id, limit: 100 })).filter((e) => e.kind === 'execution.report_refused');
+      expect(refused.map((e) => [e.executionId, e.state, e.data])).toEqual([[first.id, 'FAILED', { nodeId: 'dead-node', reported: 'SUCCEEDED', exitCode: 0 }]]);
+      expect(refused[0].message).toMatch(/too late: the execution is already FAILED \(lease expired\)/);
 
       const [second] = await engine.claim({ nodeId: 'dead-again', ...worker });
       expect(second.attempt).toBe(2);

@@ -120,4 +120,18 @@ describe.skipIf(!pgAvailable())('settling a job when branches finish together (P
     const jobs = await many(60, () => drive(PARALLEL, () => 'FAILED'));
     await expectAllFinal(jobs, 'FAILED');
   });
+
+  it('two restarts of a failed job at the same moment: one restarts it, the other is refused', { timeout: 120_000 }, async () => {
+    for (let round = 0; round < 40; round += 1) {
+      const failed = await drive([{ name: 'only', run: 'exit 1' }], () => 'FAILED');
+      expect(failed.state).toBe('FAILED');
+      const answers = await Promise.allSettled([engine.restartJob(failed.id), engine.restartJob(failed.id)]);
+      expect(answers.map((a) => a.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const rows = await db.store.executionList({ jobId: failed.id, limit: 10 });
+      expect(rows.map((r) => [r.attempt, r.state])).toEqual([
+        [1, 'FAILED'],
+        [2, 'RUNNABLE'],
+      ]);
+    }
+  });
 });

@@ -19,6 +19,10 @@ export interface PgCluster {
   /** Server URL (database `postgres`, user `postgres`, no password). */
   url: string;
   stop(): Promise<void>;
+  /** Shuts the server down (fast: open connections are cut), keeping its data and port. */
+  pause(): void;
+  /** Starts a paused server again on the same port. */
+  resume(): void;
 }
 
 const REQUIRED_BINARIES = ['initdb', 'pg_ctl', 'postgres'];
@@ -46,18 +50,20 @@ export async function startPostgres(): Promise<PgCluster | undefined> {
   const data = join(root, 'data');
   const port = await freePort();
   const runAs = makeRunner(root);
+  const settings = [
+    `-c listen_addresses=127.0.0.1`,
+    `-p ${port}`,
+    `-c unix_socket_directories=${root}`,
+    '-c fsync=off',
+    '-c synchronous_commit=off',
+    '-c full_page_writes=off',
+    '-c max_connections=300',
+  ].join(' ');
+  const start = (): void => runAs([join(binDir, 'pg_ctl'), '-D', data, '-l', join(root, 'server.log'), '-o', settings, '-w', 'start']);
+  const pause = (): void => runAs([join(binDir, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop']);
   try {
     runAs([join(binDir, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
-    const settings = [
-      `-c listen_addresses=127.0.0.1`,
-      `-p ${port}`,
-      `-c unix_socket_directories=${root}`,
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
-      '-c max_connections=300',
-    ].join(' ');
-    runAs([join(binDir, 'pg_ctl'), '-D', data, '-l', join(root, 'server.log'), '-o', settings, '-w', 'start']);
+    start();
   } catch (error) {
     rmSync(root, { recursive: true, force: true });
     throw error;
@@ -66,11 +72,13 @@ export async function startPostgres(): Promise<PgCluster | undefined> {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     async stop() {
       try {
-        runAs([join(binDir, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop']);
+        pause();
       } finally {
         rmSync(root, { recursive: true, force: true });
       }
     },
+    pause,
+    resume: start,
   };
 }
 
@@ -114,6 +122,7 @@ export async function freshPgUrl(): Promise<string> {
   if (!serverUrl) throw new Error(PG_SKIP_REASON);
   const name = `barge_test_${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: serverUrl });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     await client.query(`CREATE DATABASE ${name}`);

@@ -32,7 +32,7 @@ describe.each(MODES)('shell runtime, isolation $isolation', ({ isolation, run })
 
   describe.runIf(run)('contract', () => {
     it('describes its isolation', () => {
-      expect(shell().describe()).toEqual({ isolation, limits: 'none' });
+      expect(shell().describe()).toMatchObject({ isolation, limits: 'none', pids: 'none' });
     });
 
     it('returns the raw content of $BARGE_OUTPUT as the result', async () => {
@@ -390,7 +390,7 @@ describe('shell runtime limits', () => {
 
     it.runIf(HAS_BWRAP)('applies inside the bwrap sandbox too', async () => {
       const sandboxed = createShellRuntime({ ...FAST, isolation: 'bwrap', limits: 'cgroup-v1' });
-      expect(sandboxed.describe()).toEqual({ isolation: 'bwrap', limits: 'cgroup-v1' });
+      expect(sandboxed.describe()).toMatchObject({ isolation: 'bwrap', limits: 'cgroup-v1' });
       const { request } = await setup({ run: HOG }, { memoryMb: 64 });
       expect(await sandboxed.run(request)).toMatchObject({ state: 'FAILED', reason: 'memory limit' });
     });

@@ -82,6 +82,7 @@ describe('migrations', () => {
     await Promise.all(stores.map((s) => s.close()));
 
     const client = new pg.Client({ connectionString: url.replace('?schema=together', '') });
+    client.on('error', () => undefined);
     await client.connect();
     try {
       const { rows } = await client.query('SELECT version FROM together.barge_migrations ORDER BY version');
@@ -140,6 +141,7 @@ describe.skipIf(!pgAvailable())('PostgreSQL notifications between stores', () =>
 
       // Kill the receiver's LISTEN connection: it reconnects and listens again.
       const admin = new pg.Client({ connectionString: base });
+      admin.on('error', () => undefined);
       await admin.connect();
       try {
         const { rows } = await admin.query(

@@ -54,6 +54,19 @@ describe.skipIf(!pgAvailable())('postgres transactions', () => {
     expect((await store.jobGet(b.id))?.vars).toMatchObject({ x: 'second', y: 'first' });
   });
 
+  it('survives the server cutting a connection a transaction holds between two statements', async () => {
+    const failure = store.tx(async (tx) => {
+      await tx.jobGet('none');
+      expect(await terminateIdleInTransaction(databaseUrl)).toBe(1);
+      // The client's 'error' event fired meanwhile (no listener would have killed the process).
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await tx.jobGet('none');
+    });
+    await expect(failure).rejects.toMatchObject({ code: 'BARGE_E_UNAVAILABLE' });
+    // The pool hands out a working connection afterwards.
+    expect(await store.jobGet('none')).toBeUndefined();
+  });
+
   it('a decision read under the job lock waits for a transaction holding the job, then sees what it committed', async () => {
     const job = makeJob({ progress: 0 });
     await store.jobInsert(job);
@@ -87,6 +100,22 @@ describe.skipIf(!pgAvailable())('postgres transactions', () => {
     expect(read?.progress).toBe(50);
   });
 });
+
+/** Ends, from another connection, every session of this database idle inside a transaction, as a server restart would. */
+async function terminateIdleInTransaction(url: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url.replace(/\?.*$/u, '') });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const { rows } = await client.query(
+      `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+       WHERE datname = current_database() AND state = 'idle in transaction' AND pid <> pg_backend_pid()`,
+    );
+    return rows.length;
+  } finally {
+    await client.end();
+  }
+}
 
 /** Resolves once some session of this database waits on a lock. */
 async function waitUntilBlocked(url: string): Promise<void> {

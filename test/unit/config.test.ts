@@ -24,6 +24,15 @@ describe('server configuration', () => {
     expect(loadConfig({ port: '9300' }, { BARGE_PORT: '9200' }, file)).toMatchObject({ port: 9300 });
   });
 
+  it('reads the open-mode guest and the private-webhook switch from flags, environment and barge.yaml', () => {
+    expect(loadConfig({}, {})).toMatchObject({ torkGuest: 'guest', allowPrivateWebhooks: false });
+    expect(loadConfig({ allowPrivateWebhooks: true, torkGuest: 'visitor' }, {})).toMatchObject({ torkGuest: 'visitor', allowPrivateWebhooks: true });
+    expect(loadConfig({}, { BARGE_ALLOW_PRIVATE_WEBHOOKS: '1', BARGE_TORK_GUEST: 'anon' })).toMatchObject({ torkGuest: 'anon', allowPrivateWebhooks: true });
+    const yaml = join(dir, 'private.yaml');
+    writeFileSync(yaml, 'allowPrivateWebhooks: true\n');
+    expect(loadConfig({}, {}, yaml).allowPrivateWebhooks).toBe(true);
+  });
+
   it('names what is wrong', () => {
     expect(() => loadConfig({ port: 'eighty' }, {})).toThrow(/port must be a non-negative number, got "eighty"/);
     expect(() => loadConfig({ isolation: 'docker' }, {})).toThrow(/isolation must be auto, bwrap or none/);
@@ -31,6 +40,22 @@ describe('server configuration', () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'prot: 1\n');
     expect(() => loadConfig({}, {}, bad)).toThrow(/unknown setting "prot"/);
+  });
+
+  it('reads the sandbox and output settings from flags, BARGE_* and barge.yaml', () => {
+    expect(loadConfig({}, {})).toMatchObject({ requireSandbox: false, taskUser: undefined, maxProcesses: 4096, maxOutputFiles: 10_000, maxOutputMb: 1024 });
+    expect(loadConfig({ requireSandbox: true, taskUser: 'builder' }, {})).toMatchObject({ requireSandbox: true, taskUser: 'builder' });
+    expect(loadConfig({}, { BARGE_REQUIRE_SANDBOX: '1', BARGE_MAX_PROCESSES: '64', BARGE_MAX_OUTPUT_FILES: '5', BARGE_MAX_OUTPUT_MB: '0.5' })).toMatchObject({
+      requireSandbox: true,
+      maxProcesses: 64,
+      maxOutputFiles: 5,
+      maxOutputMb: 0.5,
+    });
+    const yaml = join(dir, 'sandbox.yaml');
+    writeFileSync(yaml, 'requireSandbox: true\ntaskUser: "4242:4242"\n');
+    expect(loadConfig({}, {}, yaml)).toMatchObject({ requireSandbox: true, taskUser: '4242:4242' });
+    expect(() => loadConfig({ requireSandbox: true, isolation: 'none' }, {})).toThrow(/--require-sandbox and --isolation none contradict/);
+    expect(() => loadConfig({ maxProcesses: '0' }, {})).toThrow(/max-processes must be greater than 0/);
   });
 
   it('knows loopback addresses', () => {

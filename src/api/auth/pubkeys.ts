@@ -4,7 +4,8 @@
  * stored key always loads; the fingerprint is what `ssh-keygen -l` prints.
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto';
-import type { PubkeyRow } from '../../core/model.js';
+import type { PubkeyRow, UserRow } from '../../core/model.js';
+import type { Queries } from '../../store/store.js';
 
 export const ED25519_KEY_TYPE = 'ssh-ed25519';
 const ED25519_KEY_BYTES = 32;
@@ -70,4 +71,15 @@ export function verifyEd25519(row: Pick<PubkeyRow, 'publicKey'>, message: Buffer
 /** The OpenSSH line of a stored key (for listings). */
 export function openSshLine(row: Pick<PubkeyRow, 'keyType' | 'publicKey' | 'name'>): string {
   return `${row.keyType} ${row.publicKey} ${row.name}`;
+}
+
+/**
+ * The live registered key with this fingerprint and its user: null when unknown, expired, or its
+ * user is disabled. For faces that verify signed requests.
+ */
+export async function livePubkey(store: Queries, fingerprint: string, now = new Date()): Promise<{ pubkey: PubkeyRow; user: UserRow } | null> {
+  const found = await store.pubkeyGetByFingerprint(fingerprint);
+  if (!found || found.user.disabled) return null;
+  if (found.pubkey.expiresAt !== null && found.pubkey.expiresAt <= now.toISOString()) return null;
+  return found;
 }

@@ -72,6 +72,10 @@ export function createPool(settings: PgSettings): pg.Pool {
   const pool = new pg.Pool({ ...clientConfig(settings), max: settings.max });
   // An idle client losing its connection must not crash the process; the next query reconnects.
   pool.on('error', (error) => process.emitWarning(`PostgreSQL pool: ${error.message}`));
+  // Nor a checked-out one (a transaction between two statements when the server restarts): an
+  // 'error' event without a listener kills the process. Its query in flight, or its next one,
+  // fails instead, and the transaction releases it as broken.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

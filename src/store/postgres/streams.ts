@@ -2,7 +2,7 @@
 import type { ArtifactRow, EventRow, LogLine } from '../../core/model.js';
 import { ARTIFACTS, EVENTS, LOG_LINES } from '../shared/codec.js';
 import { likeContaining } from '../shared/search.js';
-import { sanitizeLogText } from '../shared/text.js';
+import { sanitizeLogText } from '../../core/text.js';
 import { Params, type PgExec, insertMany, insertManyBatches, whereSql } from './connection.js';
 
 /**

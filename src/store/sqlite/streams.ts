@@ -2,7 +2,7 @@
 import type { ArtifactRow, EventRow, LogLine } from '../../core/model.js';
 import { ARTIFACTS, EVENTS, LOG_LINES, encodeSqliteRow } from '../shared/codec.js';
 import { likeContaining } from '../shared/search.js';
-import { sanitizeLogText } from '../shared/text.js';
+import { sanitizeLogText } from '../../core/text.js';
 import type { Bind, SqliteConnection } from './connection.js';
 import { insertSql, whereSql } from './sql.js';
 

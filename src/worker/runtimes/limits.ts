@@ -1,19 +1,24 @@
 /**
- * cpu and memory limits for the shell runtime, strongest first:
+ * cpu, memory and process limits for the shell runtime, strongest first:
  * - `cgroup-v1`: a cgroup per execution under the worker's own memory and cpu cgroups
- *   (memory.limit_in_bytes, cpu.cfs_quota_us). Needs a v1 hierarchy we may create folders in,
- *   in practice root. Also lets us kill every process of the execution, even ones that left the
- *   process group, and tells an out-of-memory kill apart from other deaths.
+ *   (memory.limit_in_bytes, cpu.cfs_quota_us), and its pids cgroup (pids.max) where that
+ *   hierarchy is writable too. Needs a v1 hierarchy we may create folders in, in practice root.
+ *   Also lets us kill every process of the execution, even ones that left the process group, and
+ *   tells an out-of-memory kill apart from other deaths. The cgroups are named
+ *   `barge-<node id>-<execution id>-<random>`, so that a restarted worker can remove what a killed
+ *   one left behind (removeLeftoverCgroups) without touching other workers' groups.
  * - `rlimit`: `ulimit -d` (data segment, which since Linux 4.7 counts private anonymous mappings)
  *   and `ulimit -t` (cpu seconds, per process; only with a timeout). Per process, not per task,
  *   and no cpu rate: a weaker stand-in where cgroups are out of reach.
  * - `none`.
  * Each applies through a `/bin/sh -c` wrapper that sets things up and then execs the real command,
  * so the limits hold from the first instruction of the script, with no race against its forks.
+ * Where no pids cgroup caps the processes, the sandbox does it with RLIMIT_NPROC (see sandbox.ts):
+ * that limit counts per user, and only the sandbox gives the task a user of its own.
  */
 import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -30,6 +35,8 @@ export interface LimitRequest {
 export interface AppliedLimits {
   /** Prepended to the command line; empty when nothing needs setting up. */
   wrapper: string[];
+  /** Whether a pids cgroup caps the number of processes. */
+  processesCapped: boolean;
   /** Whether the run was stopped by its memory limit; `recentOutput` serves the rlimit guess. */
   memoryExceeded(recentOutput: string): Promise<boolean>;
   /** Kills every process of the execution that is still alive, wherever it went. */
@@ -40,15 +47,26 @@ export interface AppliedLimits {
 
 export interface Limiter {
   readonly kind: 'cgroup-v1' | 'rlimit' | 'none';
+  /** Whether apply() caps processes with a pids cgroup. */
+  readonly capsProcesses: boolean;
   apply(request: LimitRequest): Promise<AppliedLimits>;
 }
 
+export interface LimiterOptions {
+  /** Processes (and threads) per execution, with the pids cgroup. (Default: 4096) */
+  maxProcesses?: number;
+  /** Names this worker's cgroups. (Default: none: `barge-<execution id>-<random>`) */
+  nodeId?: string;
+}
+
+export const DEFAULT_MAX_PROCESSES = 4096;
+
 /** Picks the limiter for `mode`; throws when `cgroup-v1` is demanded and unusable here. */
-export function chooseLimiter(mode: LimitsMode): Limiter {
+export function chooseLimiter(mode: LimitsMode, options: LimiterOptions = {}): Limiter {
   if (mode === 'none') return noLimits;
   if (mode === 'rlimit') return rlimitLimiter;
   const cgroups = findCgroupV1Parents();
-  if (cgroups) return cgroupV1Limiter(cgroups);
+  if (cgroups) return cgroupV1Limiter(cgroups, options.maxProcesses ?? DEFAULT_MAX_PROCESSES, groupPrefix(options.nodeId));
   if (mode === 'cgroup-v1') {
     throw new Error('shell runtime: limits "cgroup-v1" are unavailable (no writable v1 memory and cpu hierarchies)');
   }
@@ -57,18 +75,20 @@ export function chooseLimiter(mode: LimitsMode): Limiter {
 
 const nothingApplied: AppliedLimits = {
   wrapper: [],
+  processesCapped: false,
   memoryExceeded: async () => false,
   killAll: async () => undefined,
   release: async () => undefined,
 };
 
-const noLimits: Limiter = { kind: 'none', apply: async () => nothingApplied };
+const noLimits: Limiter = { kind: 'none', capsProcesses: false, apply: async () => nothingApplied };
 
 // Messages allocators print when an allocation is refused; rlimits give no other sign.
 const OUT_OF_MEMORY_TEXT = /memory exhausted|cannot allocate memory|out of memory|MemoryError|bad_alloc|xmalloc/i;
 
 const rlimitLimiter: Limiter = {
   kind: 'rlimit',
+  capsProcesses: false,
   async apply({ cpus, memoryMb, timeoutMs }) {
     const settings: string[] = [];
     if (memoryMb > 0) settings.push(`ulimit -d ${Math.ceil(memoryMb * 1024)}`);
@@ -87,20 +107,28 @@ const rlimitLimiter: Limiter = {
 interface CgroupParents {
   memory: string;
   cpu: string;
+  /** Absent when the pids hierarchy is not v1 or not writable. */
+  pids: string | null;
 }
 
-function cgroupV1Limiter(parents: CgroupParents): Limiter {
+function groupPrefix(nodeId: string | undefined): string {
+  return nodeId === undefined ? 'barge-' : `barge-${safeName(nodeId)}-`;
+}
+
+function safeName(text: string): string {
+  return text.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+}
+
+function cgroupV1Limiter(parents: CgroupParents, maxProcesses: number, prefix: string): Limiter {
   return {
     kind: 'cgroup-v1',
+    capsProcesses: parents.pids !== null,
     async apply(request) {
-      const name = `barge-${request.name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64)}-${randomBytes(4).toString('hex')}`;
-      const memory = join(parents.memory, name);
-      const cpu = join(parents.cpu, name);
-      await mkdir(memory);
-      await mkdir(cpu);
-      const group = new CgroupPair(memory, cpu);
+      const name = `${prefix}${safeName(request.name)}-${randomBytes(4).toString('hex')}`;
+      const group = new CgroupSet(join(parents.memory, name), join(parents.cpu, name), parents.pids && join(parents.pids, name));
       try {
-        await group.limit(request);
+        await group.create();
+        await group.limit(request, maxProcesses);
       } catch (error) {
         await group.release();
         throw error;
@@ -110,18 +138,31 @@ function cgroupV1Limiter(parents: CgroupParents): Limiter {
   };
 }
 
-class CgroupPair implements AppliedLimits {
+class CgroupSet implements AppliedLimits {
   readonly wrapper: string[];
+  readonly processesCapped: boolean;
 
   constructor(
     private readonly memory: string,
     private readonly cpu: string,
+    private readonly pidsGroup: string | null,
   ) {
-    const join = `echo $$ > ${shellQuote(`${memory}/cgroup.procs`)} && echo $$ > ${shellQuote(`${cpu}/cgroup.procs`)}`;
-    this.wrapper = ['/bin/sh', '-c', `${join} && exec "$@"`, 'barge-cgroup'];
+    const folders = [memory, cpu, ...(pidsGroup ? [pidsGroup] : [])];
+    const enter = folders.map((folder) => `echo $$ > ${shellQuote(`${folder}/cgroup.procs`)}`).join(' && ');
+    this.wrapper = ['/bin/sh', '-c', `${enter} && exec "$@"`, 'barge-cgroup'];
+    this.processesCapped = pidsGroup !== null;
   }
 
-  async limit({ cpus, memoryMb }: LimitRequest): Promise<void> {
+  private folders(): string[] {
+    return [this.memory, this.cpu, ...(this.pidsGroup ? [this.pidsGroup] : [])];
+  }
+
+  async create(): Promise<void> {
+    for (const folder of this.folders()) await mkdir(folder);
+  }
+
+  async limit({ cpus, memoryMb }: LimitRequest, maxProcesses: number): Promise<void> {
+    if (this.pidsGroup) await writeFile(join(this.pidsGroup, 'pids.max'), String(maxProcesses));
     if (memoryMb > 0) {
       const bytes = String(Math.ceil(memoryMb * 1024 * 1024));
       await writeFile(join(this.memory, 'memory.limit_in_bytes'), bytes);
@@ -143,30 +184,57 @@ class CgroupPair implements AppliedLimits {
   }
 
   async killAll(): Promise<void> {
-    for (let round = 0; round < 50; round++) {
-      const pids = [...(await this.pids(this.memory)), ...(await this.pids(this.cpu))];
-      if (pids.length === 0) return;
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-      await sleep(20);
-    }
+    await killMembers(this.folders());
   }
 
   async release(): Promise<void> {
     await this.killAll();
-    await removeCgroup(this.memory);
-    await removeCgroup(this.cpu);
+    for (const folder of this.folders()) await removeCgroup(folder);
   }
+}
 
-  private async pids(dir: string): Promise<number[]> {
-    const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
-    return text.split('\n').filter(Boolean).map(Number);
+/** SIGKILLs every process in the cgroups, again until none is left (a fork may race the first round). */
+async function killMembers(folders: string[]): Promise<void> {
+  for (let round = 0; round < 50; round++) {
+    const pids: number[] = [];
+    for (const folder of folders) pids.push(...(await membersOf(folder)));
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    await sleep(20);
   }
+}
+
+async function membersOf(folder: string): Promise<number[]> {
+  const text = await readFile(join(folder, 'cgroup.procs'), 'utf8').catch(() => '');
+  return text.split('\n').filter(Boolean).map(Number);
+}
+
+/**
+ * Removes the cgroups a previous process of this node left (killed with -9, it could not), with
+ * whatever still runs in them. Only groups named for `nodeId`: other workers on the machine keep
+ * theirs. Answers how many were removed.
+ */
+export async function removeLeftoverCgroups(nodeId: string): Promise<number> {
+  const parents = findCgroupV1Parents();
+  if (!parents) return 0;
+  const prefix = groupPrefix(nodeId);
+  let removed = 0;
+  for (const parent of [parents.memory, parents.cpu, parents.pids]) {
+    if (!parent) continue;
+    const leftovers = (await readdir(parent).catch(() => [] as string[])).filter((name) => name.startsWith(prefix));
+    for (const name of leftovers) {
+      await killMembers([join(parent, name)]);
+      await removeCgroup(join(parent, name));
+      removed += 1;
+    }
+  }
+  return removed;
 }
 
 /** rmdir, retried: a killed process leaves its cgroup a moment after it is reaped. */
@@ -184,14 +252,18 @@ async function removeCgroup(dir: string): Promise<void> {
   }
 }
 
-/** The worker's own memory and cpu cgroup folders, if both are v1 and we may create children there. */
+/**
+ * The worker's own memory and cpu cgroup folders, if both are v1 and we may create children there,
+ * and its pids cgroup folder if that is too.
+ */
 export function findCgroupV1Parents(): CgroupParents | null {
   if (process.platform !== 'linux') return null;
   const memory = ownCgroupFolder('memory');
   const cpu = ownCgroupFolder('cpu');
   if (!memory || !cpu) return null;
   if (!canCreateChild(memory, 'memory.limit_in_bytes') || !canCreateChild(cpu, 'cpu.cfs_quota_us')) return null;
-  return { memory, cpu };
+  const pids = ownCgroupFolder('pids');
+  return { memory, cpu, pids: pids && canCreateChild(pids, 'pids.max') ? pids : null };
 }
 
 function ownCgroupFolder(controller: string): string | null {

@@ -27,7 +27,7 @@ import { coerceError } from '../../core/errors.js';
 import type { LogStream } from '../../core/model.js';
 import type { RunOutcome, RunRequest, Runtime } from './runtime.js';
 import { LastLines, LineSplitter, DEFAULT_MAX_LINE_LENGTH } from './lines.js';
-import { chooseLimiter, type AppliedLimits, type Limiter, type LimitsMode } from './limits.js';
+import { chooseLimiter, DEFAULT_MAX_PROCESSES, type AppliedLimits, type Limiter, type LimitsMode } from './limits.js';
 import { cancelled, failed, refused, succeeded, timedOut, type Ending } from './outcomes.js';
 import { runProcessGroup, spawnWithNode, type GroupExit, type SpawnProcess } from './process-group.js';
 import { pollProgress } from './progress.js';
@@ -45,6 +45,16 @@ import {
 export interface ShellRuntimeOptions {
   /** `auto` uses bubblewrap when it is installed and works; `bwrap` demands it. (Default: 'auto') */
   isolation?: IsolationMode;
+  /** Fail every execution rather than run it without a sandbox. (Default: false) */
+  requireSandbox?: boolean;
+  /** The user a root worker runs sandboxed tasks as: name, uid or uid:gid. (Default: nobody, 65534) */
+  taskUser?: string;
+  /** Processes and threads per execution (pids cgroup, else RLIMIT_NPROC in the sandbox). (Default: 4096) */
+  maxProcesses?: number;
+  /** Names this worker's cgroups, so that a restart can remove leftovers. (Default: none) */
+  nodeId?: string;
+  /** The worker's own folders (its data folder), masked in the sandbox should a bound folder hold them. */
+  hiddenPaths?: string[];
   /** `auto` prefers cgroup-v1, then rlimit. A demanded mode that is unusable throws. (Default: 'auto') */
   limits?: LimitsMode;
   /** Run `run` in the shell even when the task names an `image` (and `registry`). (Default: false) */
@@ -85,11 +95,14 @@ interface Settings {
   bash: string;
   spawnProcess: SpawnProcess;
   sandbox: Sandbox;
+  requireSandbox: boolean;
   limiter: Limiter;
+  maxProcesses: number;
 }
 
 export function createShellRuntime(options: ShellRuntimeOptions = {}): Runtime {
   const workerPath = process.env.PATH || SYSTEM_PATH;
+  const maxProcesses = options.maxProcesses ?? DEFAULT_MAX_PROCESSES;
   const settings: Settings = {
     ignoreImage: options.ignoreImage ?? false,
     killGraceMs: options.killGraceMs ?? 5000,
@@ -101,8 +114,15 @@ export function createShellRuntime(options: ShellRuntimeOptions = {}): Runtime {
     lang: options.lang ?? process.env.LANG ?? 'C.UTF-8',
     bash: options.bash ?? findExecutable('bash', workerPath) ?? 'bash',
     spawnProcess: options.spawnProcess ?? spawnWithNode,
-    sandbox: chooseSandbox(options.isolation ?? 'auto', options.readOnlyPaths ?? [], workerPath),
-    limiter: chooseLimiter(options.limits ?? 'auto'),
+    sandbox: chooseSandbox(options.isolation ?? 'auto', {
+      readOnlyPaths: options.readOnlyPaths,
+      hiddenPaths: options.hiddenPaths,
+      taskUser: options.taskUser,
+      searchPath: workerPath,
+    }),
+    requireSandbox: options.requireSandbox ?? false,
+    limiter: chooseLimiter(options.limits ?? 'auto', { maxProcesses, nodeId: options.nodeId }),
+    maxProcesses,
   };
   return {
     name: 'shell',
@@ -112,7 +132,21 @@ export function createShellRuntime(options: ShellRuntimeOptions = {}): Runtime {
         throw new Error(`shell runtime: ${settings.bash} is not on PATH`);
       }
     },
-    describe: () => ({ isolation: settings.sandbox.kind, limits: settings.limiter.kind }),
+    describe: () => describeShell(settings),
+  };
+}
+
+/** What the node's info says: `isolation` is `bwrap` or `none`, with why and what follows from it. */
+function describeShell(settings: Settings): Record<string, string> {
+  const { sandbox, limiter } = settings;
+  const processes = limiter.capsProcesses ? 'cgroup-v1' : sandbox.canLimitProcesses && limiter.kind !== 'none' ? 'rlimit' : 'none';
+  return {
+    isolation: sandbox.kind,
+    limits: limiter.kind,
+    pids: processes,
+    ...(sandbox.taskUser ? { taskUser: sandbox.taskUser.label } : {}),
+    ...(sandbox.unavailable && sandbox.kind === 'none' ? { noSandbox: sandbox.unavailable } : {}),
+    ...(settings.requireSandbox ? { requireSandbox: 'yes' } : {}),
   };
 }
 
@@ -120,12 +154,17 @@ const NOTHING_RAN: Ending = { exitCode: null };
 
 async function runShell(request: RunRequest, settings: Settings): Promise<RunOutcome> {
   if (request.signal.aborted) return cancelled(NOTHING_RAN);
+  if (settings.requireSandbox && settings.sandbox.kind === 'none') {
+    const why = settings.sandbox.unavailable ?? 'no sandbox';
+    return failed(`this worker runs shell tasks only in a sandbox (--require-sandbox), and has none: ${why}`, 'sandbox required', NOTHING_RAN);
+  }
   const refusal = findUnsupported(request.spec, settings.ignoreImage);
   if (refusal) return refusal;
 
   let folder: Folder;
   try {
     folder = await prepareFolder(request);
+    await settings.sandbox.handOver(request.workDir);
   } catch (error) {
     if (error instanceof SpecRefusal) return failed(error.message, error.reason, NOTHING_RAN);
     return failed(`could not prepare the work folder: ${coerceError(error).message}`, null, NOTHING_RAN);
@@ -322,7 +361,13 @@ async function runStep(step: Step, context: StepContext): Promise<GroupExit> {
   const stderr = splitter('stderr');
 
   const script = step.direct ? [step.script, ...step.args] : [settings.bash, step.script, ...step.args];
-  const place = { workDir: request.workDir, cwd: folder.cwd, network: request.spec.network === true };
+  const place = {
+    workDir: request.workDir,
+    cwd: folder.cwd,
+    network: request.spec.network === true,
+    // Where a pids cgroup caps processes, RLIMIT_NPROC would only add a second, per-process count.
+    maxProcesses: limits.processesCapped || settings.limiter.kind === 'none' ? undefined : settings.maxProcesses,
+  };
   const [command = settings.bash, ...args] = [...limits.wrapper, ...settings.sandbox.wrap(script, place)];
   try {
     return await runProcessGroup({
