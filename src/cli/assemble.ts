@@ -21,6 +21,7 @@ import {
   type ShellRuntimeOptions,
 } from '../worker/runtimes/index.js';
 import { removeLeftoverCgroups } from '../worker/runtimes/limits.js';
+import { CpuUsage } from '../worker/cpu-usage.js';
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
 import { buildApp } from '../api/app.js';
@@ -189,6 +190,8 @@ async function chooseContainerRuntime(config: ServerConfig, nodeId: string): Pro
 
 async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {
   const startedAt = new Date().toISOString();
+  // A Tork coordinator reports its host's CPU use too.
+  const cpu = new CpuUsage();
   const beat = (): Promise<void> =>
     engine
       .heartbeat({
@@ -199,7 +202,7 @@ async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {
         version: VERSION,
         startedAt,
         lastHeartbeatAt: new Date().toISOString(),
-        cpuPercent: 0,
+        cpuPercent: cpu.sample(),
         cpus: 0,
         memoryMb: 0,
         usedCpus: 0,

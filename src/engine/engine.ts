@@ -180,7 +180,7 @@ export class Engine {
         fits: { cpus: request.cpus, memoryMb: request.memoryMb },
       });
       const { allowed, held } = await this.quotas.holdBack(flow.tx, candidates);
-      if (held.size > 0) await explainHeld(flow.tx, candidates, held);
+      if (held.length > 0) await explainHeld(flow.tx, held);
       const chosen = chooseFair(allowed, request, request.max);
       if (chosen.length === 0) return [];
       const leaseExpiresAt = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
@@ -570,12 +570,10 @@ function yieldToEventLoop(): Promise<void> {
 }
 
 /** Held work says which quota holds it; only rows whose reason changes are written. */
-async function explainHeld(tx: Queries, candidates: ExecutionRow[], held: Map<string, string>): Promise<void> {
+async function explainHeld(tx: Queries, held: Array<{ execution: ExecutionRow; reason: string }>): Promise<void> {
   const byReason = new Map<string, string[]>();
-  for (const candidate of candidates) {
-    const reason = held.get(candidate.owner);
-    if (reason === undefined || candidate.reason === reason) continue;
-    byReason.set(reason, [...(byReason.get(reason) ?? []), candidate.id]);
+  for (const { execution, reason } of held) {
+    if (execution.reason !== reason) byReason.set(reason, [...(byReason.get(reason) ?? []), execution.id]);
   }
   for (const [reason, ids] of byReason) {
     await tx.executionSetStateMany({ ids, from: ['RUNNABLE'], to: 'RUNNABLE', patch: { reason } });
