@@ -145,10 +145,11 @@ export async function executionCountByOwner(x: PgExec, params: { owners: string[
 /** Milliseconds from start to end of an owner's runnable executions that ended at or after `since`. */
 const EXECUTION_COMPUTE_MS = `
   SELECT COALESCE(SUM(EXTRACT(EPOCH FROM completed_at - started_at) * 1000), 0) AS ms FROM executions
-  WHERE owner = $1 AND completed_at >= $2::timestamptz AND started_at IS NOT NULL AND kind = ANY($3::text[])`;
+  WHERE owner = $1 AND completed_at >= $2::timestamptz AND started_at IS NOT NULL AND kind = ANY($3::text[])
+    AND ($4::text IS NULL OR job_id = $4)`;
 
-export async function executionComputeMs(x: PgExec, params: { owner: string; since: string }): Promise<number> {
-  return Math.round(await x.number(EXECUTION_COMPUTE_MS, [params.owner, params.since, RUNNABLE_KINDS]));
+export async function executionComputeMs(x: PgExec, params: { owner: string; since: string; jobId?: string }): Promise<number> {
+  return Math.round(await x.number(EXECUTION_COMPUTE_MS, [params.owner, params.since, RUNNABLE_KINDS, params.jobId ?? null]));
 }
 
 function staleBefore(now: Date): string {

@@ -128,10 +128,12 @@ export function executionCountByOwner(c: SqliteConnection, params: { owners: str
 /** Milliseconds from start to end of an owner's runnable executions that ended at or after `since`. */
 const EXECUTION_COMPUTE_MS = `
   SELECT COALESCE(SUM((julianday(completed_at) - julianday(started_at)) * 86400000), 0) AS ms FROM executions
-  WHERE owner = ? AND completed_at >= ? AND started_at IS NOT NULL AND kind IN (SELECT value FROM json_each(?))`;
+  WHERE owner = ? AND completed_at >= ? AND started_at IS NOT NULL AND kind IN (SELECT value FROM json_each(?))
+    AND (? IS NULL OR job_id = ?)`;
 
-export function executionComputeMs(c: SqliteConnection, params: { owner: string; since: string }): number {
-  return Math.round(c.number(EXECUTION_COMPUTE_MS, [params.owner, params.since, JSON.stringify(RUNNABLE_KINDS)]));
+export function executionComputeMs(c: SqliteConnection, params: { owner: string; since: string; jobId?: string }): number {
+  const jobId = params.jobId ?? null;
+  return Math.round(c.number(EXECUTION_COMPUTE_MS, [params.owner, params.since, JSON.stringify(RUNNABLE_KINDS), jobId, jobId]));
 }
 
 function staleBefore(now: Date): string {
