@@ -4,6 +4,7 @@
  * the reason; and the cgroups a worker killed with -9 left behind are removed when the next
  * process starts on its data folder.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,13 @@ describe('the sandbox, as the operator sees it', () => {
   afterAll(async () => {
     for (const barge of running) await barge.stop('SIGKILL');
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('lists the sandbox and output settings in --help', () => {
+    const help = spawnSync(process.execPath, ['bin/barge.js', 'worker', '--help'], { encoding: 'utf8' }).stdout;
+    for (const flag of ['--require-sandbox', 'BARGE_REQUIRE_SANDBOX', '--task-user', '--max-processes', '--max-output-files', '--max-output-mb']) {
+      expect(help).toContain(flag);
+    }
   });
 
   it('warns at start and in the node info when shell tasks run without a sandbox', { timeout: 60_000 }, async () => {

@@ -5,13 +5,14 @@
  * task is not given, holding a secret; every check looks for the secret in what came out.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FolderArtifactStore, type ArtifactStore } from '../../src/artifacts/artifacts.js';
 import { collectOutputs, DEFAULT_OUTPUT_LIMITS, OutputLimitError } from '../../src/worker/outputs.js';
+import { _walkByDescriptor } from '../../src/worker/runtimes/held-folder.js';
 import { createShellRuntime } from '../../src/worker/runtimes/shell.js';
 import { findExecutable } from '../../src/worker/runtimes/sandbox.js';
 import { readRegularFile } from '../../src/worker/runtimes/workspace.js';
@@ -67,7 +68,13 @@ describe.each([
   });
 });
 
-describe('a link swapped in after the task ended', () => {
+describe.each([
+  { walk: 'by descriptor', byDescriptor: true },
+  { walk: 'by path, where /proc is missing', byDescriptor: false },
+])('a link swapped in after the task ended, walking $walk', ({ byDescriptor }) => {
+  beforeEach(() => _walkByDescriptor(byDescriptor));
+  afterEach(() => _walkByDescriptor(undefined));
+
   /** Files a task left: outputs/sub/one.txt, outputs/sub/two.txt, and its result. */
   async function leftBehind(): Promise<string> {
     const { workDir } = await setup({});
@@ -101,10 +108,20 @@ describe('a link swapped in after the task ended', () => {
       deleteJob: (jobId) => folder.deleteJob(jobId),
     };
     try {
-      const { artifacts } = await collectOutputs({ workDir, jobId: 'j', executionId: 'e', store, limits: DEFAULT_OUTPUT_LIMITS });
-      // Whatever was copied came from the folder that was held open, never from the links.
-      expect(artifacts.map((a) => a.path).sort()).toEqual(['sub/one.txt', 'sub/two.txt']);
-      expectNoSecret(artifacts);
+      const collected = collectOutputs({ workDir, jobId: 'j', executionId: 'e', store, limits: DEFAULT_OUTPUT_LIMITS });
+      if (byDescriptor) {
+        // Whatever was copied came from the folder that was held open, never from the links.
+        const { artifacts } = await collected;
+        expect(artifacts.map((a) => a.path).sort()).toEqual(['sub/one.txt', 'sub/two.txt']);
+        expectNoSecret(artifacts);
+      } else {
+        // By path, what was swapped away is missed (or the walk fails); nothing comes through the link.
+        const { artifacts } = await collected;
+        expect(artifacts).toHaveLength(1);
+        expect(['sub/one.txt', 'sub/two.txt']).toContain(artifacts[0]?.path);
+        expectNoSecret(artifacts);
+        expectNoSecret(readdirSync(join(root, 'j', 'e'), { recursive: true }));
+      }
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
@@ -124,9 +141,10 @@ describe('a link swapped in after the task ended', () => {
     const swapper: ChildProcess = spawn('bash', ['-c', script, 'swapper', workDir, host], { stdio: 'ignore' });
     try {
       for (let round = 0; round < 40; round++) {
-        const collected = await collect(workDir);
+        // A walk by path may notice a swap and fail; neither way lets the host file out.
+        const collected = await collect(workDir).catch((error: unknown) => expectChanged(error, byDescriptor));
         expectNoSecret(collected);
-        const result = await readRegularFile(workDir, '.barge/output', 1024);
+        const result = await readRegularFile(workDir, '.barge/output', 1024).catch((error: unknown) => expectChanged(error, byDescriptor));
         expect([null, 'result']).toContain(result);
       }
     } finally {
@@ -134,6 +152,14 @@ describe('a link swapped in after the task ended', () => {
     }
   });
 });
+
+/** Walking by path, a folder swapped mid-walk may fail the walk (the execution then fails); by descriptor never. */
+function expectChanged(error: unknown, byDescriptor: boolean): null {
+  expect(byDescriptor).toBe(false);
+  expect(error).toBeInstanceOf(Error);
+  expectNoSecret((error as Error).message);
+  return null;
+}
 
 describe('output limits', () => {
   it('fails over the file count, storing nothing', async () => {

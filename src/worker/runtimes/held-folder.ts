@@ -31,6 +31,11 @@ function byDescriptor(): boolean {
   return procFdUsable;
 }
 
+/** @internal For tests: walk by path, as where /proc is missing (false), or choose again (undefined). */
+export function _walkByDescriptor(use: boolean | undefined): void {
+  procFdUsable = use;
+}
+
 /** ELOOP/ENOTDIR (a link or not a folder) and ENOENT: the name is not a folder we may enter. */
 const NOT_A_PLAIN_ENTRY = new Set(['ELOOP', 'ENOTDIR', 'ENOENT', 'EMLINK', 'ENXIO', 'EISDIR']);
 
@@ -112,8 +117,12 @@ export class HeldFolder {
   /** The names in this folder, read a few at a time; what each is must be checked when it is opened. */
   async *names(): AsyncGenerator<string> {
     const dir = await opendir(this.ownPath(), { bufferSize: 256 });
-    await this.checkUnmoved();
-    for await (const entry of dir) yield entry.name;
+    try {
+      await this.checkUnmoved();
+      for (let entry = await dir.read(); entry; entry = await dir.read()) yield entry.name;
+    } finally {
+      await dir.close();
+    }
   }
 
   /** lstat of `name`, which describes a link rather than what it points at. */

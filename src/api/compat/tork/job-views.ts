@@ -12,6 +12,7 @@
 import { isRunnableKind, type ExecutionRow, type JobRow, type Json, type TaskRow, type UserRow } from '../../../core/model.js';
 import type { JobSpec, LimitsSpec, TaskSpec } from '../../../core/spec-types.js';
 import { renderTemplate } from '../../../core/expr.js';
+import { secretValuesOf } from '../../../core/redact.js';
 import { resourcesOf } from '../../../engine/expand.js';
 import { taskOutcome } from './outcomes.js';
 import { estimateFromRow, jobPosition, jobProgress } from './progress.js';
@@ -83,16 +84,19 @@ export interface InstanceFacts {
 
 /**
  * Tork stores a task's `if` as its template evaluated when the task was created. barge keeps the
- * template, so it is evaluated again here against the job's inputs and task results (never its
- * secrets: the answer shows the value); a SKIPPED task's came out `false`. Where it cannot be
- * evaluated (an each item's variable, a secret) the template is shown.
+ * template, so it is evaluated again here against the job's inputs and task results as this API
+ * shows them (redacted, and without `secrets`: the answer shows the value); a SKIPPED task's came
+ * out `false`. Where it cannot be evaluated (an each item's variable, a secret) the template is
+ * shown.
  */
 function shownIf(execution: ExecutionRow, job: JobRow): string | undefined {
   const condition = execution.spec.if;
   if (condition === undefined || !condition.includes('{{')) return condition;
   if (execution.state === 'SKIPPED') return 'false';
+  const redactor = new Redactor(secretValuesOf(job));
   try {
-    return renderTemplate(condition, { inputs: job.inputs, tasks: job.vars, job: { id: job.id, name: job.name } });
+    const visible = { inputs: redactor.map(job.inputs), tasks: redactor.map(job.vars), job: { id: job.id, name: job.name } };
+    return redactor.text(renderTemplate(condition, visible));
   } catch {
     return condition;
   }
