@@ -58,7 +58,11 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   // Asking podman or docker takes a moment: do it while the store opens.
   const containerChoice = mode === 'server' ? Promise.resolve(undefined) : chooseContainerRuntime(config, folder.nodeId);
   const store: Store = await openStore(config.db);
-  const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(config.data, 'artifacts')) });
+  const engine = new Engine({
+    store,
+    artifacts: new FolderArtifactStore(join(config.data, 'artifacts')),
+    maxArrayItems: config.maxArrayItems,
+  });
   // Every process is its own node. The folder's previous holder is not running (this process
   // holds the lock), so what is still leased to it goes back now rather than when its leases lapse.
   const { nodeId } = folder;

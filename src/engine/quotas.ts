@@ -17,7 +17,7 @@
  * Periods are fixed windows of `periodSeconds` from the Unix epoch (default one UTC day).
  */
 import { TooManyError } from '../core/errors.js';
-import { isRunnableKind, type ExecutionRow, type Quotas } from '../core/model.js';
+import type { ExecutionRow, Quotas } from '../core/model.js';
 import type { Queries } from '../store/store.js';
 import type { Clock } from './clock.js';
 
@@ -111,16 +111,14 @@ export class QuotaGate {
    * Compute of a job about to be deleted, kept in the usage table so deleting finished work does
    * not hand its compute seconds back within the period.
    */
-  async keepCompute(owner: string, executions: ExecutionRow[]): Promise<void> {
+  async keepCompute(owner: string, jobId: string): Promise<void> {
     const quotas = await this.quotasOf(owner);
     if (quotas.computeSecondsPerPeriod === undefined) return;
     const start = this.period(quotas).start;
-    let ms = 0;
-    for (const e of executions) {
-      if (isRunnableKind(e.kind) && e.startedAt && e.completedAt && e.completedAt >= start) ms += Date.parse(e.completedAt) - Date.parse(e.startedAt);
-    }
+    const ms = await this.store.executionComputeMs({ owner, since: start, jobId });
     if (ms > 0) await this.store.usageAdd({ owner, periodStart: start, computeMs: ms, resultBytes: 0 });
   }
+
 
   /**
    * Splits claim candidates into those that may start and those held back, each held one with

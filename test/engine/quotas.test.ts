@@ -8,20 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
 import { createUser } from '../../src/api/auth/index.js';
 import { TooManyError } from '../../src/core/errors.js';
-import type { Clock } from '../../src/engine/clock.js';
 import { Engine } from '../../src/engine/engine.js';
 import { pgAvailable } from '../helpers/pg.js';
+import { ManualClock } from '../helpers/clock.js';
 import { makeTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
-
-class ManualClock implements Clock {
-  private at = Date.parse('2026-11-22T10:00:00.000Z');
-  now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 const worker = { nodeId: 'node-1', cpus: 16, memoryMb: 65_536, queues: ['default'], kinds: ['shell' as const], max: 10 };
 const SUCCEEDED = { state: 'SUCCEEDED' as const, exitCode: 0, result: null, error: null, reason: null };
