@@ -21,6 +21,7 @@ import {
   type ShellRuntimeOptions,
 } from '../worker/runtimes/index.js';
 import { removeLeftoverCgroups } from '../worker/runtimes/limits.js';
+import { CpuUsage } from '../worker/cpu-usage.js';
 import { engineSource } from '../worker/source.js';
 import { Worker } from '../worker/worker.js';
 import { buildApp } from '../api/app.js';
@@ -57,7 +58,11 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   // Asking podman or docker takes a moment: do it while the store opens.
   const containerChoice = mode === 'server' ? Promise.resolve(undefined) : chooseContainerRuntime(config, folder.nodeId);
   const store: Store = await openStore(config.db);
-  const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(config.data, 'artifacts')) });
+  const engine = new Engine({
+    store,
+    artifacts: new FolderArtifactStore(join(config.data, 'artifacts')),
+    maxArrayItems: config.maxArrayItems,
+  });
   // Every process is its own node. The folder's previous holder is not running (this process
   // holds the lock), so what is still leased to it goes back now rather than when its leases lapse.
   const { nodeId } = folder;
@@ -185,6 +190,8 @@ async function chooseContainerRuntime(config: ServerConfig, nodeId: string): Pro
 
 async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {
   const startedAt = new Date().toISOString();
+  // A Tork coordinator reports its host's CPU use too.
+  const cpu = new CpuUsage();
   const beat = (): Promise<void> =>
     engine
       .heartbeat({
@@ -195,7 +202,7 @@ async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {
         version: VERSION,
         startedAt,
         lastHeartbeatAt: new Date().toISOString(),
-        cpuPercent: 0,
+        cpuPercent: cpu.sample(),
         cpus: 0,
         memoryMb: 0,
         usedCpus: 0,

@@ -112,6 +112,11 @@ export interface ExecutionRow {
   /** Composites: how many children the parent has, and how many reached a final state for good. */
   childCount: number;
   childDone: number;
+  /**
+   * An each that makes its items a window at a time: how many it has made so far (its list is
+   * stored once; the rest are made as earlier ones settle). Null when every child was made at once.
+   */
+  childCreated: number | null;
   /** Monotonic insertion order, for oldest-first claims and stable paging. */
   seq?: number;
 }
@@ -204,6 +209,8 @@ export interface Quotas {
   computeSecondsPerPeriod?: number;
   /** Bytes of results downloaded in the current period. */
   resultBytesPerPeriod?: number;
+  /** The longest `each` list of this user's jobs, in place of the server's `--max-array-items`. */
+  maxArrayItems?: number;
   /** (Default: 86400) */
   periodSeconds?: number;
 }

@@ -14,8 +14,9 @@ import { Redactor } from '../core/redact.js';
 import { assertTransition, isFinal } from '../core/states.js';
 import { sanitizeLogText } from '../core/text.js';
 import { validateJobSpec, type ValidateOptions } from '../core/spec.js';
-import type { Queries, Store } from '../store/store.js';
+import type { JobDeleteLimits, Queries, Store } from '../store/store.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
+import { ArrayItems } from './arrays.js';
 import { chooseFair } from './claim.js';
 import { systemClock, type Clock } from './clock.js';
 import { EventBus } from './events.js';
@@ -36,7 +37,18 @@ export interface EngineOptions {
   retryMaxMs?: number;
   /** Crash rescues (lease expiries) an execution gets beyond its retry limit. (Default: 5) */
   rescueBudget?: number;
+  /** The longest `each` list, server-wide. (Default: 1,000,000) */
+  maxArrayItems?: number;
+  /** A per-user longest `each` list, overriding `maxArrayItems` where it answers a number. (Default: the user's `quotas.maxArrayItems`) */
+  maxArrayItemsFor?: (owner: string) => number | undefined | Promise<number | undefined>;
+  /** The most items of one `each` that exist as executions at once; the rest are made as these settle. (Default: 1,000) */
+  arrayWindow?: number;
+  /** How much one step of a job delete removes before it lets other work in. */
+  deleteLimits?: JobDeleteLimits;
 }
+
+/** Each step of a delete is one short transaction; the event loop runs between steps. */
+const DEFAULT_DELETE_LIMITS: JobDeleteLimits = { executions: 500, logChunks: 32, events: 2_000 };
 
 export interface SubmitOptions {
   owner: string;
@@ -84,6 +96,7 @@ export class Engine {
   readonly quotas: QuotaGate;
   private readonly flowOptions: FlowOptions;
   private readonly rescueBudget: number;
+  private readonly deleteLimits: JobDeleteLimits;
   /** Per execution whose logs stream in, its job's redactor (oldest dropped past LOG_REDACTORS_KEPT). */
   private readonly logRedactors = new Map<string, Redactor>();
 
@@ -94,8 +107,14 @@ export class Engine {
     this.bus = options.bus ?? new EventBus();
     this.leaseMs = options.leaseMs ?? 30_000;
     this.rescueBudget = options.rescueBudget ?? 5;
+    this.deleteLimits = options.deleteLimits ?? DEFAULT_DELETE_LIMITS;
+    const maxArrayItems = options.maxArrayItems ?? 1_000_000;
     this.quotas = new QuotaGate(this.store, this.clock);
+    const perUser = options.maxArrayItemsFor ?? (async (owner: string) => (await this.quotas.quotasOf(owner)).maxArrayItems);
     this.flowOptions = {
+      arrays: new ArrayItems(),
+      arrayWindow: options.arrayWindow ?? 1_000,
+      maxArrayItems: async (owner) => (await perUser(owner)) ?? maxArrayItems,
       clock: this.clock,
       bus: this.bus,
       jobs: new JobCache(),
@@ -124,6 +143,7 @@ export class Engine {
     const spec = validateJobSpec(input, options.validation);
     await this.quotas.checkSubmit(options.owner);
     const job = await this.flow(async (flow) => {
+      flow.refuseOverLimits = true;
       const created = await flow.createJob({
         spec,
         owner: options.owner,
@@ -160,7 +180,7 @@ export class Engine {
         fits: { cpus: request.cpus, memoryMb: request.memoryMb },
       });
       const { allowed, held } = await this.quotas.holdBack(flow.tx, candidates);
-      if (held.size > 0) await explainHeld(flow.tx, candidates, held);
+      if (held.length > 0) await explainHeld(flow.tx, held);
       const chosen = chooseFair(allowed, request, request.max);
       if (chosen.length === 0) return [];
       const leaseExpiresAt = new Date(this.clock.now().getTime() + this.leaseMs).toISOString();
@@ -461,19 +481,20 @@ export class Engine {
     return job;
   }
 
-  /** Deletes a finished job with its sub-jobs, logs, events and artifacts. */
+  /**
+   * Deletes a finished job with its sub-jobs, logs, events and artifacts, in short steps with the
+   * event loop free between them (a million-item array is thousands of rows per step, not one
+   * transaction). The job row goes last, so a delete cut short by a crash can simply be repeated.
+   */
   async deleteJob(id: string): Promise<void> {
     const job = await this.getJob(id);
     if (!isFinal(job.state)) throw new ConflictError(`job ${id} is ${job.state}; cancel it before deleting it`);
-    const executions = await this.store.executionList({ jobId: id, limit: 1_000_000 });
-    const subjobIds = executions.filter((e) => e.kind === 'subjob').map((e) => e.id);
-    if (subjobIds.length > 0) {
-      for (const sub of await this.store.jobListByParentExecution(subjobIds)) {
-        if (isFinal(sub.state)) await this.deleteJob(sub.id);
-      }
+    for (const sub of await this.store.jobListSubjobs(id)) {
+      if (isFinal(sub.state)) await this.deleteJob(sub.id);
     }
-    await this.quotas.keepCompute(job.owner, executions);
-    await this.store.jobDelete(id);
+    // Compute used by what is deleted still counts against the owner's quota for its period.
+    await this.quotas.keepCompute(job.owner, id);
+    while ((await this.store.jobDeleteSome({ id, ...this.deleteLimits })) === 'more') await yieldToEventLoop();
     await this.artifacts.deleteJob(id);
   }
 
@@ -510,7 +531,7 @@ export class Engine {
    */
   async describeJob(id: string): Promise<JobView> {
     const job = await this.getJob(id);
-    const [tasks, counts] = await Promise.all([this.store.taskList(id), this.store.executionCountByState({ jobId: id })]);
+    const [tasks, counts] = await Promise.all([this.store.taskList(id), this.executionCounts(id)]);
     return { job, tasks, counts, progress: await this.liveProgress(job, tasks) };
   }
 
@@ -524,19 +545,35 @@ export class Engine {
     return Math.round((done / job.taskCount) * 10000) / 100;
   }
 
-  /** Counts of a job's executions by state. */
+  /** Counts of a job's executions by state; array items not made yet count as PENDING. */
   async executionCounts(jobId: string): Promise<Partial<Record<State, number>>> {
-    return this.store.executionCountByState({ jobId });
+    return (await this.executionCountsMany([jobId]))[jobId] ?? {};
+  }
+
+  /** The same counts for a page of jobs, in two queries. */
+  async executionCountsMany(jobIds: string[]): Promise<Record<string, Partial<Record<State, number>>>> {
+    const [counts, unmade] = await Promise.all([
+      this.store.executionCountByStateMany({ jobIds }),
+      this.store.executionCountUnmade({ jobIds }),
+    ]);
+    for (const [jobId, n] of Object.entries(unmade)) {
+      const job = (counts[jobId] ??= {});
+      job.PENDING = (job.PENDING ?? 0) + n;
+    }
+    return counts;
   }
 }
 
+/** Lets timers and I/O (HTTP requests) run before the next step of a long job. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Held work says which quota holds it; only rows whose reason changes are written. */
-async function explainHeld(tx: Queries, candidates: ExecutionRow[], held: Map<string, string>): Promise<void> {
+async function explainHeld(tx: Queries, held: Array<{ execution: ExecutionRow; reason: string }>): Promise<void> {
   const byReason = new Map<string, string[]>();
-  for (const candidate of candidates) {
-    const reason = held.get(candidate.owner);
-    if (reason === undefined || candidate.reason === reason) continue;
-    byReason.set(reason, [...(byReason.get(reason) ?? []), candidate.id]);
+  for (const { execution, reason } of held) {
+    if (execution.reason !== reason) byReason.set(reason, [...(byReason.get(reason) ?? []), execution.id]);
   }
   for (const [reason, ids] of byReason) {
     await tx.executionSetStateMany({ ids, from: ['RUNNABLE'], to: 'RUNNABLE', patch: { reason } });

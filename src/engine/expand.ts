@@ -144,5 +144,6 @@ export function newExecution(input: NewExecution): ExecutionRow {
     progress: 0,
     childCount: 0,
     childDone: 0,
+    childCreated: null,
   };
 }

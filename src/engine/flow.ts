@@ -8,9 +8,9 @@
  * Work is a queue rather than recursion so a long chain (a skipped task that unblocks another that
  * is skipped…) cannot blow the stack.
  */
-import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow, type UserRow } from '../core/model.js';
+import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
-import { coerceError } from '../core/errors.js';
+import { coerceError, ValidationError } from '../core/errors.js';
 import { Redactor } from '../core/redact.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
 import { validateJobSpec } from '../core/spec.js';
@@ -19,6 +19,7 @@ import type { ExecutionPatch, JobPatch, Queries } from '../store/store.js';
 import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
 import { PendingEvents } from './events.js';
+import { storedChunks, type ArrayItems } from './arrays.js';
 import { jobContext, newExecution, renderTask, resourcesOf } from './expand.js';
 import { newId } from './ids.js';
 import type { JobCache, JobStatic } from './job-cache.js';
@@ -31,6 +32,12 @@ export interface FlowOptions {
   /** First retry waits this long, doubling each attempt (capped at `retryMaxMs`). */
   retryBaseMs: number;
   retryMaxMs: number;
+  /** Reads items of stored each lists (see arrays.ts). */
+  arrays: ArrayItems;
+  /** The most items of an each that exist as executions at once. */
+  arrayWindow: number;
+  /** The longest each list this owner may run. */
+  maxArrayItems(owner: string): number | Promise<number>;
 }
 
 type Work = { kind: 'launch'; execution: ExecutionRow } | { kind: 'settled'; execution: ExecutionRow };
@@ -40,12 +47,12 @@ export class Flow {
   private readonly jobs = new Map<string, JobRow>();
   private readonly events: EventRow[] = [];
   private readonly outbox: OutboxRow[] = [];
-  /** Job owners' stored users, for webhook payloads (one read per owner per flow). */
-  private readonly owners = new Map<string, Promise<UserRow | undefined>>();
   private readonly inserts: ExecutionRow[] = [];
   readonly notices = new PendingEvents();
   /** Leaf executions that became RUNNABLE: workers are told after commit. */
   runnable = 0;
+  /** A submit's flow: a spec over a limit is refused (400) rather than failed. */
+  refuseOverLimits = false;
 
   constructor(
     readonly tx: Queries,
@@ -106,6 +113,7 @@ export class Flow {
     if (!changed) return false;
     Object.assign(execution, patch, { state: to });
     await this.recordExecution(execution);
+    if (isFinal(to) && execution.childCreated !== null) await this.tx.arrayItemsDelete({ executionId: execution.id });
     return true;
   }
 
@@ -172,12 +180,10 @@ export class Flow {
     await this.tx.jobUpdate({ id: job.id, patch: {}, metadata: { deleteAt } });
   }
 
-  /** Writes the job's webhooks for this event; payloads may name the owner, read once per flow. */
+  /** Writes the job's webhooks for this event (their renderer may read more in this transaction). */
   private async deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): Promise<void> {
     if (!job.spec.webhooks?.length) return;
-    let owner = this.owners.get(job.owner);
-    if (!owner) this.owners.set(job.owner, (owner = this.tx.userGetByName(job.owner)));
-    this.outbox.push(...webhookDeliveries({ job, event, execution, owner: await owner, now: this.now() }));
+    this.outbox.push(...(await webhookDeliveries({ job, event, execution, tx: this.tx, now: this.now() })));
   }
 
   /** A job (or its parent job, for a sub-job) is RUNNING once any of its work runs. */
@@ -305,24 +311,42 @@ export class Flow {
       return this.failNew(parent, templateError(job, error), 'template');
     }
     if (!Array.isArray(list)) return this.failNew(parent, 'each.list does not evaluate to a list', 'template');
-    if (!(await this.enter(parent, 'RUNNING', { startedAt: this.now(), childCount: list.length }))) return;
+    const limit = await this.options.maxArrayItems(job.owner);
+    if (list.length > limit) {
+      const message = `each.list has ${list.length} items, more than the ${limit} allowed (maxArrayItems)`;
+      if (this.refuseOverLimits) throw new ValidationError([{ path: `tasks[${parent.name}].each.list`, message }]);
+      return this.failNew(parent, message, 'limit');
+    }
+    // Items beyond the window (the concurrency, at most arrayWindow) are made as earlier ones settle.
+    const concurrency = each.concurrency && each.concurrency > 0 ? each.concurrency : list.length;
+    const window = Math.min(concurrency, this.options.arrayWindow, list.length);
+    const windowed = window < list.length;
+    const patch = { startedAt: this.now(), childCount: list.length, childCreated: windowed ? window : null };
+    if (!(await this.enter(parent, 'RUNNING', patch))) return;
     await this.markJobRunning(job.id);
     if (list.length === 0) return this.completeComposite(parent);
-    const itemVar = each.var || 'item';
-    const concurrency = each.concurrency && each.concurrency > 0 ? each.concurrency : list.length;
-    for (const [idx, value] of list.entries()) {
-      const child = this.build(job, parent.taskId, each.task, parent.id, idx, 1, {
-        [itemVar]: { index: String(idx), value },
-      });
-      if (idx < concurrency || child.state === 'FAILED') {
-        // An array item is born RUNNABLE; its history starts when a worker claims it (the array's
-        // own event says it was created), which halves what a 10,000-item submit writes.
-        await this.launchNew(child, { record: false });
-      } else {
-        child.state = 'PENDING';
-        this.inserts.push(child);
-      }
-    }
+    if (windowed) await this.tx.arrayItemsInsert({ executionId: parent.id, chunks: storedChunks(list) });
+    for (let idx = 0; idx < window; idx += 1) await this.launchItem(job, parent, idx, list[idx]);
+  }
+
+  /**
+   * An array item is born RUNNABLE; its history starts when a worker claims it (the array's own
+   * event says it was created), which halves what a 10,000-item submit writes.
+   */
+  private async launchItem(job: JobRow, parent: ExecutionRow, idx: number, value: unknown): Promise<void> {
+    const each = parent.spec.each;
+    if (!each) return;
+    const child = this.build(job, parent.taskId, each.task, parent.id, idx, 1, { [each.var || 'item']: { index: String(idx), value } });
+    await this.launchNew(child, { record: false });
+  }
+
+  /** A settled item of a windowed each makes room for the next one (from its stored list). */
+  private async makeNextItem(parent: ExecutionRow): Promise<void> {
+    const taken = await this.tx.executionTakeItems({ id: parent.id, max: 1 });
+    if (!taken) return;
+    const values = await this.options.arrays.read(this.tx, parent.id, taken.first, taken.count);
+    const job = await this.job(parent.jobId);
+    for (const [offset, value] of values.entries()) await this.launchItem(job, parent, taken.first + offset, value);
   }
 
   private async expandSubjob(job: JobRow, parent: ExecutionRow): Promise<void> {
@@ -488,12 +512,14 @@ export class Flow {
     // One statement counts the child and reads the parent (no longer RUNNING: it failed meanwhile).
     const parent = await this.tx.executionAddChildDone({ id: parentId, by: 1 });
     if (!parent) return;
-    if (parent.kind === 'each' && hasConcurrencyLimit(parent)) await this.releaseEachSlot(parent);
+    if (parent.kind === 'each' && parent.childCreated !== null) await this.makeNextItem(parent);
+    else if (parent.kind === 'each' && hasConcurrencyLimit(parent)) await this.releaseEachSlot(parent);
     if (parent.childDone >= parent.childCount) await this.completeComposite(parent);
   }
 
   /**
-   * Each item that settles frees one concurrency slot for the next waiting item. Two finishes may
+   * Eaches expanded before items were made a window at a time made every item at once, those
+   * past the concurrency PENDING. Each item that settles frees one concurrency slot for the next waiting item. Two finishes may
    * race for the same item (PostgreSQL); the guarded write lets one win and the other tries the next.
    */
   private async releaseEachSlot(parent: ExecutionRow): Promise<void> {
@@ -538,17 +564,32 @@ export class Flow {
    * and wants the parent, we hold the parent and want the leaf). It ends in its own reported
    * state. Composites are always waited for: none may be left unfinished. The list is read again
    * while it yields something to cancel, so a retry committed meanwhile is not missed either.
+   * Composites go first (their children with them); the leaves left go in one set-based write (an
+   * array's window is up to `arrayWindow` rows).
    */
   private async cancelActive(scope: { jobId?: string; parentId?: string }): Promise<void> {
     for (let pass = 0; pass < CANCEL_PASSES; pass += 1) {
       const composites = await this.tx.executionListActive({ ...scope, kinds: COMPOSITE_KINDS });
-      const leaves = await this.tx.executionListActive({ ...scope, kinds: RUNNABLE_KINDS, skipLocked: true });
-      const active = [...composites, ...leaves];
       let cancelled = 0;
-      // Children come after their composite; one already cancelled with it just fails its guard.
-      for (const execution of active) if (await this.cancelExecution(execution)) cancelled += 1;
-      if (active.length === 0 || cancelled === 0) return;
+      for (const execution of composites) if (await this.cancelExecution(execution)) cancelled += 1;
+      const leaves = await this.tx.executionListActive({ ...scope, kinds: RUNNABLE_KINDS, skipLocked: true });
+      cancelled += await this.cancelLeaves(leaves);
+      if (composites.length + leaves.length === 0 || cancelled === 0) return;
     }
+  }
+
+  /** Cancels leaves in one guarded write and records each that moved; answers how many did. */
+  private async cancelLeaves(leaves: ExecutionRow[]): Promise<number> {
+    const open = leaves.filter((e) => e.state !== 'SUBMITTED');
+    if (open.length === 0) return 0;
+    const patch = { completedAt: this.now(), reason: 'cancelled' };
+    const changed = new Set(await this.tx.executionSetStateMany({ ids: open.map((e) => e.id), from: CANCELLABLE, to: 'CANCELLED', patch }));
+    for (const leaf of open) {
+      if (!changed.has(leaf.id)) continue;
+      Object.assign(leaf, patch, { state: 'CANCELLED' });
+      await this.recordExecution(leaf);
+    }
+    return changed.size;
   }
 
   private async cancelSubjobs(executionId: string): Promise<void> {
@@ -757,6 +798,8 @@ export class Flow {
   }
 }
 
+/** Where an execution can be cancelled from (not SUBMITTED: it is being created in another transaction). */
+const CANCELLABLE = sourcesOf('execution', 'CANCELLED').filter((state) => state !== 'SUBMITTED');
 /** How many times a cancel reads the unfinished executions again (see Flow.cancelActive). */
 const CANCEL_PASSES = 3;
 const COMPOSITE_KINDS: readonly ExecutionKind[] = ['parallel', 'each', 'subjob'];

@@ -17,7 +17,7 @@
  * Periods are fixed windows of `periodSeconds` from the Unix epoch (default one UTC day).
  */
 import { TooManyError } from '../core/errors.js';
-import { isRunnableKind, type ExecutionRow, type Quotas } from '../core/model.js';
+import type { ExecutionRow, Quotas } from '../core/model.js';
 import type { Queries } from '../store/store.js';
 import type { Clock } from './clock.js';
 
@@ -98,7 +98,7 @@ export class QuotaGate {
   async checkQueued(x: Queries, owner: string, written = true): Promise<void> {
     const quotas = await this.quotasOf(owner);
     if (quotas.queuedExecutions === undefined) return;
-    const queued = (await x.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }))[owner] ?? 0;
+    const queued = await this.queuedCount(x, owner);
     if (queued + (written ? 0 : 1) > quotas.queuedExecutions) {
       throw new TooManyError(
         `quota queuedExecutions exceeded: ${owner} may have ${quotas.queuedExecutions} executions queued` +
@@ -107,59 +107,61 @@ export class QuotaGate {
     }
   }
 
+  /** Executions waiting to run, counting array items not made yet (windowed eaches). */
+  private async queuedCount(x: Queries, owner: string): Promise<number> {
+    const [rows, unmade] = await Promise.all([
+      x.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }),
+      x.executionCountUnmadeOf({ owner }),
+    ]);
+    return (rows[owner] ?? 0) + unmade;
+  }
+
   /**
    * Compute of a job about to be deleted, kept in the usage table so deleting finished work does
    * not hand its compute seconds back within the period.
    */
-  async keepCompute(owner: string, executions: ExecutionRow[]): Promise<void> {
+  async keepCompute(owner: string, jobId: string): Promise<void> {
     const quotas = await this.quotasOf(owner);
     if (quotas.computeSecondsPerPeriod === undefined) return;
     const start = this.period(quotas).start;
-    let ms = 0;
-    for (const e of executions) {
-      if (isRunnableKind(e.kind) && e.startedAt && e.completedAt && e.completedAt >= start) ms += Date.parse(e.completedAt) - Date.parse(e.startedAt);
-    }
+    const ms = await this.store.executionComputeMs({ owner, since: start, jobId });
     if (ms > 0) await this.store.usageAdd({ owner, periodStart: start, computeMs: ms, resultBytes: 0 });
   }
 
+
   /**
-   * Splits claim candidates into those that may start and, per held owner, the reason the rest
-   * wait. `tx` is the claim's transaction, so counts see what it sees.
+   * Splits claim candidates into those that may start and those held back, each held one with
+   * the reason it waits. `tx` is the claim's transaction, so counts see what it sees.
    */
-  async holdBack(tx: Queries, candidates: ExecutionRow[]): Promise<{ allowed: ExecutionRow[]; held: Map<string, string> }> {
-    const held = new Map<string, string>();
-    const owners = [...new Set(candidates.map((c) => c.owner))];
+  async holdBack(tx: Queries, candidates: ExecutionRow[]): Promise<{ allowed: ExecutionRow[]; held: Array<{ execution: ExecutionRow; reason: string }> }> {
+    const held: Array<{ execution: ExecutionRow; reason: string }> = [];
     const limited: Array<{ owner: string; quotas: Quotas }> = [];
-    for (const owner of owners) {
+    for (const owner of new Set(candidates.map((c) => c.owner))) {
       const quotas = await this.quotasOf(owner);
       if (quotas.runningExecutions !== undefined || quotas.computeSecondsPerPeriod !== undefined) limited.push({ owner, quotas });
     }
     if (limited.length === 0) return { allowed: candidates, held };
 
-    const slots = new Map<string, number>();
+    const slots = new Map<string, { free: number; reason: string }>();
     const withRunningQuota = limited.filter((l) => l.quotas.runningExecutions !== undefined).map((l) => l.owner);
     const running = withRunningQuota.length > 0 ? await tx.executionCountByOwner({ owners: withRunningQuota, states: RUNNING_STATES }) : {};
     for (const { owner, quotas } of limited) {
-      if (quotas.computeSecondsPerPeriod !== undefined) {
-        const used = await this.computeSeconds(tx, owner, quotas, false);
-        if (used >= quotas.computeSecondsPerPeriod) {
-          held.set(owner, `quota computeSecondsPerPeriod: ${quotas.computeSecondsPerPeriod} compute seconds used this period; waits for the next`);
-          slots.set(owner, 0);
-          continue;
-        }
-      }
-      if (quotas.runningExecutions !== undefined) {
+      if (quotas.computeSecondsPerPeriod !== undefined && (await this.computeSeconds(tx, owner, quotas, false)) >= quotas.computeSecondsPerPeriod) {
+        slots.set(owner, { free: 0, reason: `quota computeSecondsPerPeriod: ${quotas.computeSecondsPerPeriod} compute seconds used this period; waits for the next` });
+      } else if (quotas.runningExecutions !== undefined) {
         const free = quotas.runningExecutions - (running[owner] ?? 0);
-        slots.set(owner, Math.max(0, free));
-        if (free <= 0) held.set(owner, `quota runningExecutions: ${quotas.runningExecutions} already running; waits for one to end`);
+        slots.set(owner, { free, reason: `quota runningExecutions: ${quotas.runningExecutions} already running; waits for one to end` });
       }
     }
     // Candidates come each owner's best first; keep as many as the owner has free slots.
     const allowed = candidates.filter((candidate) => {
-      const free = slots.get(candidate.owner);
-      if (free === undefined) return true;
-      if (free <= 0) return false;
-      slots.set(candidate.owner, free - 1);
+      const slot = slots.get(candidate.owner);
+      if (slot === undefined) return true;
+      if (slot.free <= 0) {
+        held.push({ execution: candidate, reason: slot.reason });
+        return false;
+      }
+      slot.free -= 1;
       return true;
     });
     return { allowed, held };
@@ -190,7 +192,7 @@ export class QuotaGate {
     const period = this.period(quotas);
     const counts = await Promise.all([
       this.store.executionCountByOwner({ owners: [owner], states: RUNNING_STATES }),
-      this.store.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }),
+      this.queuedCount(this.store, owner),
       this.computeSeconds(this.store, owner, quotas, true),
       this.store.usageGet({ owner, periodStart: period.start }),
     ]);
@@ -198,7 +200,7 @@ export class QuotaGate {
       periodStart: period.start,
       periodEnd: period.end,
       runningExecutions: counts[0][owner] ?? 0,
-      queuedExecutions: counts[1][owner] ?? 0,
+      queuedExecutions: counts[1],
       computeSeconds: counts[2],
       resultBytes: counts[3].resultBytes,
     };

@@ -104,12 +104,25 @@ export type ExecutionPatch = Partial<
     | 'progress'
     | 'queue'
     | 'childCount'
+    | 'childCreated'
   >
 >;
 
 export type JobPatch = Partial<
   Pick<JobRow, 'startedAt' | 'completedAt' | 'failedAt' | 'result' | 'error' | 'progress' | 'vars'>
 >;
+
+export interface JobDeleteLimits {
+  executions: number;
+  logChunks: number;
+  events: number;
+}
+
+/** One stored chunk of an array's list: opaque text to the store. */
+export interface ArrayItemsChunk {
+  chunk: number;
+  items: string;
+}
 
 export type UserPatch = Partial<Pick<UserRow, 'role' | 'disabled' | 'quotas' | 'passwordHash'>>;
 
@@ -151,8 +164,16 @@ export interface Queries {
    * parallel branches or array items cannot overwrite each other's results.
    */
   jobSetVar(params: { id: string; name: string; value: string }): Promise<void>;
-  /** Deletes the job with its tasks, executions, log lines, events and artifact rows. */
-  jobDelete(id: string): Promise<boolean>;
+  /**
+   * Deletes a bounded part of a job, in one transaction: log chunks, stored array items, artifact
+   * rows and the executions themselves at most `executions` executions (and `logChunks` chunks)
+   * at a time, then events `events` at a time, and last its tasks and the job row. Call it until
+   * it answers 'deleted' (the job row went in this call) or 'missing' (there was no such job);
+   * 'more' means there is more to delete.
+   */
+  jobDeleteSome(params: JobDeleteLimits & { id: string }): Promise<'more' | 'deleted' | 'missing'>;
+  /** Sub-jobs started by any execution of this job. */
+  jobListSubjobs(jobId: string): Promise<JobRow[]>;
   /** Ids of final jobs whose `metadata.deleteAt` (set from the spec's `autoDelete`) is at or before `now`. */
   jobListExpired(params: { now: string; limit: number }): Promise<string[]>;
   /**
@@ -227,15 +248,31 @@ export interface Queries {
   executionListLeaseExpired(params: { now: string; limit: number }): Promise<ExecutionRow[]>;
   /** RUNNING executions started more than their timeout (plus `graceMs`) before `now`. */
   executionListPastTimeout(params: { now: string; graceMs: number; limit: number }): Promise<ExecutionRow[]>;
+  /**
+   * Takes up to `max` more of a RUNNING windowed each's items: advances `childCreated` (never
+   * past `childCount`) and answers the indexes taken, or undefined when none are left.
+   */
+  executionTakeItems(params: { id: string; max: number }): Promise<{ first: number; count: number } | undefined>;
+  /** Per job, how many items RUNNING windowed eaches have not made yet (absent: none). */
+  executionCountUnmade(params: { jobIds: string[] }): Promise<Record<string, number>>;
+
+  // arrays: an each's evaluated list, stored once in chunks
+  arrayItemsInsert(params: { executionId: string; chunks: ArrayItemsChunk[] }): Promise<void>;
+  arrayItemsGet(params: { executionId: string; chunks: number[] }): Promise<ArrayItemsChunk[]>;
+  arrayItemsDelete(params: { executionId: string }): Promise<void>;
+
   /** Runnable executions by queue: name, runnable count, running count. */
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>>;
 
-  // logs
+  // logs: stored in chunks (core/log-chunks.ts), read as lines
+  /** Idempotent per line number: lines already stored are left out; lines of unknown executions are dropped. */
   logAppendMany(lines: LogLine[]): Promise<void>;
   logList(params: { executionId: string; afterNumber?: number; limit: number }): Promise<LogLine[]>;
   /** Log lines of all executions of a job, oldest first. */
   logListByJob(params: { jobId: string; limit: number; offset?: number; q?: string }): Promise<LogLine[]>;
   logCount(params: { executionId?: string; jobId?: string }): Promise<number>;
+  /** Lines, and bytes the log takes in storage (chunk bodies with their overhead). */
+  logSize(params: { executionId?: string; jobId?: string }): Promise<{ lines: number; bytes: number }>;
 
   // events
   eventInsertMany(events: EventRow[]): Promise<void>;
@@ -294,8 +331,10 @@ export interface Queries {
   usageGet(params: { owner: string; periodStart: string }): Promise<UsageCount>;
   /** Runnable (not composite) executions in these states, counted per owner; owners with none are absent. */
   executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>>;
-  /** Start-to-end milliseconds of an owner's runnable executions that ended at or after `since`. */
-  executionComputeMs(params: { owner: string; since: string }): Promise<number>;
+  /** How many items the owner's RUNNING windowed eaches have not made yet (queued work without rows). */
+  executionCountUnmadeOf(params: { owner: string }): Promise<number>;
+  /** Start-to-end milliseconds of an owner's runnable executions (of one job, when given) that ended at or after `since`. */
+  executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number>;
 
   // schedules (cron)
   scheduleInsert(schedule: ScheduleRow): Promise<void>;

@@ -1,23 +1,32 @@
 /**
- * Batches an execution's log lines into few writes: a flush every `intervalMs` or `maxLines`
- * lines, one write in flight at a time (callers never wait on the database per line). Past
- * `capBytes` lines are counted, not kept, and the count is written as a final system line so a
- * truncated log says so.
+ * Batches an execution's log lines into few writes: a flush every `intervalMs`, or once a batch
+ * would take `maxBatchBytes` in storage or holds a full chunk of lines; one write in flight at a
+ * time (callers never wait on the database per line). Each batch is stored as one chunk, and
+ * `capBytes` counts what the chunks take in storage, overhead included (core/log-chunks.ts).
+ * Past the cap lines are counted, not kept, and the count is written as a final system line so
+ * a truncated log says so (room for it is kept under the cap).
  */
+import { CHUNK_OVERHEAD_BYTES, LINES_PER_CHUNK, storedLineBytes } from '../core/log-chunks.js';
 import type { LogLine, LogStream } from '../core/model.js';
+
+/** Kept under the cap for the truncation notice and its chunk. */
+const NOTICE_RESERVE_BYTES = 512;
 
 export interface LogBatcherOptions {
   executionId: string;
   capBytes: number;
   write: (lines: LogLine[]) => Promise<void>;
   intervalMs?: number;
-  maxLines?: number;
+  /** (Default: 64 KiB) */
+  maxBatchBytes?: number;
 }
 
 export class LogBatcher {
   private buffer: LogLine[] = [];
   private number = 0;
+  /** Stored bytes of what was kept so far, flushed or not. */
   private bytes = 0;
+  private bufferBytes = 0;
   private droppedLines = 0;
   private droppedBytes = 0;
   private inFlight: Promise<void> = Promise.resolve();
@@ -28,15 +37,16 @@ export class LogBatcher {
   }
 
   add(stream: LogStream, line: string): void {
-    const size = Buffer.byteLength(line) + 1;
-    if (this.bytes + size > this.options.capBytes) {
+    const size = storedLineBytes(line) + (this.buffer.length === 0 ? CHUNK_OVERHEAD_BYTES : 0);
+    if (this.droppedLines > 0 || this.bytes + size > this.options.capBytes - NOTICE_RESERVE_BYTES) {
       this.droppedLines += 1;
-      this.droppedBytes += size;
+      this.droppedBytes += Buffer.byteLength(line) + 1;
       return;
     }
     this.bytes += size;
+    this.bufferBytes += size;
     this.push(stream, line);
-    if (this.buffer.length >= (this.options.maxLines ?? 500)) this.flush();
+    if (this.bufferBytes >= (this.options.maxBatchBytes ?? 65_536) || this.buffer.length >= LINES_PER_CHUNK) this.flush();
   }
 
   private push(stream: LogStream, line: string): void {
@@ -48,6 +58,7 @@ export class LogBatcher {
     if (this.buffer.length === 0) return;
     const lines = this.buffer;
     this.buffer = [];
+    this.bufferBytes = 0;
     // Writes stay in order: each waits for the one before it. Retrying is the writer's business
     // (the worker keeps a batch while the store is unavailable); a batch it gives up on is lost.
     this.inFlight = this.inFlight.then(() => this.options.write(lines).catch(() => undefined));

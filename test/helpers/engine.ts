@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine, type EngineOptions } from '../../src/engine/engine.js';
 import { newId } from '../../src/engine/ids.js';
 import { Reaper } from '../../src/engine/reaper.js';
 import type { JobRow } from '../../src/core/model.js';
@@ -34,6 +34,7 @@ export async function makeEngine(
     /** Where artifacts go, under the test's folder. (Default: 'artifacts') */
     artifactsFolder?: string;
     outputLimits?: WorkerOptions['outputLimits'];
+    engine?: Partial<EngineOptions>;
   } = {},
 ): Promise<EngineBundle> {
   const db = await makeTestStore(kind);
@@ -43,6 +44,7 @@ export async function makeEngine(
     leaseMs: options.leaseMs ?? 5_000,
     retryBaseMs: 20,
     retryMaxMs: 200,
+    ...options.engine,
   });
   const worker = new Worker({
     source: engineSource(engine),

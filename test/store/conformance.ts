@@ -56,6 +56,14 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
 
     const ids = (rows: Array<{ id: string }>) => rows.map((row) => row.id);
 
+    /** Deletes a whole job the way the engine does: step after step until the job row goes. */
+    async function deleteJob(id: string): Promise<'deleted' | 'missing'> {
+      for (;;) {
+        const outcome = await store.jobDeleteSome({ id, executions: 1, logChunks: 1, events: 1 });
+        if (outcome !== 'more') return outcome;
+      }
+    }
+
     describe('jobs: insert and read', () => {
       it('reads back exactly what was inserted, JSON fields and nulls included', async () => {
         const job = makeJob({
@@ -257,7 +265,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         const doomed = await seed();
         const kept = await seed();
 
-        expect(await store.jobDelete(doomed.job.id)).toBe(true);
+        expect(await deleteJob(doomed.job.id)).toBe('deleted');
         expect(await store.jobGet(doomed.job.id)).toBeUndefined();
         expect(await store.taskList(doomed.job.id)).toEqual([]);
         expect(await store.executionList({ jobId: doomed.job.id, limit: 10 })).toEqual([]);
@@ -272,7 +280,48 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.eventList({ jobId: kept.job.id, limit: 10 })).toHaveLength(1);
         expect(await store.artifactList({ jobId: kept.job.id })).toHaveLength(1);
 
-        expect(await store.jobDelete(doomed.job.id)).toBe(false);
+        expect(await deleteJob(doomed.job.id)).toBe('missing');
+      });
+
+      it('deletes a big job in bounded steps: logs, then executions, then events, then the job', async () => {
+        const { job, executions } = await insertJobWithExecutions(5);
+        await store.taskInsertMany([makeTask(job)]);
+        await store.logAppendMany([1, 2, 3].map((n) => logLine(executions[0].id, n)));
+        await store.logAppendMany([4, 5].map((n) => logLine(executions[0].id, n)));
+        await store.logAppendMany([6].map((n) => logLine(executions[0].id, n)));
+        await store.eventInsertMany([1, 2, 3].map(() => event(job.id, executions[0].id)));
+        await store.arrayItemsInsert({ executionId: executions[0].id, chunks: [{ chunk: 0, items: '[1]' }] });
+        const limits = { executions: 2, logChunks: 2, events: 2 };
+        const counts = async () => ({
+          lines: await store.logCount({ jobId: job.id }),
+          executions: (await store.executionList({ jobId: job.id, limit: 10 })).length,
+          events: (await store.eventList({ jobId: job.id, limit: 10 })).length,
+        });
+        // Two of the three log chunks go first, and nothing else.
+        expect(await store.jobDeleteSome({ id: job.id, ...limits })).toBe('more');
+        expect(await counts()).toEqual({ lines: 1, executions: 5, events: 3 });
+        // The last chunk, then the first two executions with their stored list.
+        expect(await store.jobDeleteSome({ id: job.id, ...limits })).toBe('more');
+        expect(await counts()).toEqual({ lines: 0, executions: 3, events: 3 });
+        expect(await store.arrayItemsGet({ executionId: executions[0].id, chunks: [0] })).toEqual([]);
+        const outcomes = [];
+        for (let step = 0; step < 10; step += 1) {
+          const outcome = await store.jobDeleteSome({ id: job.id, ...limits });
+          outcomes.push(outcome);
+          if (outcome !== 'more') break;
+        }
+        // 3 executions in two steps, 3 events in two steps, then the job.
+        expect(outcomes).toEqual(['more', 'more', 'more', 'more', 'deleted']);
+        expect(await store.jobGet(job.id)).toBeUndefined();
+        expect(await store.taskList(job.id)).toEqual([]);
+      });
+
+      it('lists the sub-jobs started by a job\'s executions', async () => {
+        const { job, executions } = await insertJobWithExecutions(2, { kind: 'subjob' });
+        const sub = makeJob({ parentExecutionId: executions[1].id });
+        const unrelated = makeJob({ parentExecutionId: 'elsewhere' });
+        await insertJobs([sub, unrelated]);
+        expect(ids(await store.jobListSubjobs(job.id))).toEqual([sub.id]);
       });
     });
 
@@ -417,6 +466,44 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await store.executionSetState({ id, from: ['RUNNING'], to: 'FAILED' });
         expect(await store.executionAddChildDone({ id, by: 1 })).toBeUndefined();
         expect((await store.executionGet(id))?.childDone).toBe(25);
+      });
+    });
+
+    describe('executions: arrays made a window at a time', () => {
+      it('stores a list in chunks, reads chosen chunks, and deletes it', async () => {
+        const { executions } = await insertJobWithExecutions(2, { kind: 'each' });
+        const [a, b] = executions;
+        const chunks = [0, 1, 2].map((chunk) => ({ chunk, items: JSON.stringify([chunk, 'x']) }));
+        await store.arrayItemsInsert({ executionId: a.id, chunks });
+        await store.arrayItemsInsert({ executionId: a.id, chunks: [{ chunk: 0, items: '["again"]' }] });
+        await store.arrayItemsInsert({ executionId: b.id, chunks: [{ chunk: -1, items: '{"start":0,"step":1}' }] });
+        expect(await store.arrayItemsGet({ executionId: a.id, chunks: [2, 0, 7] })).toEqual([chunks[0], chunks[2]]);
+        expect(await store.arrayItemsGet({ executionId: b.id, chunks: [-1, 0] })).toEqual([{ chunk: -1, items: '{"start":0,"step":1}' }]);
+        await store.arrayItemsDelete({ executionId: a.id });
+        expect(await store.arrayItemsGet({ executionId: a.id, chunks: [0, 1, 2] })).toEqual([]);
+        expect(await store.arrayItemsGet({ executionId: b.id, chunks: [-1] })).toHaveLength(1);
+      });
+
+      it('takes items up to the count, only from a RUNNING windowed each, and counts those not made', async () => {
+        const { job, executions } = await insertJobWithExecutions(1, { kind: 'each', state: 'RUNNING', childCount: 5, childCreated: 2 });
+        const { job: other } = await insertJobWithExecutions(1, { kind: 'each', state: 'RUNNING', childCount: 5, childCreated: null });
+        const { job: done } = await insertJobWithExecutions(1, { kind: 'each', state: 'SUCCEEDED', childCount: 5, childCreated: 1 });
+        const id = executions[0].id;
+        expect(await store.executionCountUnmade({ jobIds: [job.id, other.id, done.id] })).toEqual({ [job.id]: 3 });
+        expect(await store.executionTakeItems({ id, max: 2 })).toEqual({ first: 2, count: 2 });
+        expect(await store.executionTakeItems({ id, max: 2 })).toEqual({ first: 4, count: 1 });
+        expect(await store.executionTakeItems({ id, max: 2 })).toBeUndefined();
+        expect((await store.executionGet(id))?.childCreated).toBe(5);
+        expect(await store.executionCountUnmade({ jobIds: [job.id] })).toEqual({});
+        const legacy = (await store.executionList({ jobId: other.id, limit: 1 }))[0];
+        expect(await store.executionTakeItems({ id: legacy.id, max: 1 })).toBeUndefined();
+      });
+
+      it('never hands the same item to two concurrent takers', async () => {
+        const { executions } = await insertJobWithExecutions(1, { kind: 'each', state: 'RUNNING', childCount: 40, childCreated: 0 });
+        const id = executions[0].id;
+        const taken = await Promise.all(Array.from({ length: 40 }, () => store.tx((tx) => tx.executionTakeItems({ id, max: 1 }))));
+        expect(taken.map((t) => t?.first).sort((x, y) => (x ?? 0) - (y ?? 0))).toEqual(Array.from({ length: 40 }, (_, i) => i));
       });
     });
 
@@ -962,7 +1049,7 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.shareDelete({ jobId: job.id, userName: 'bob' })).toBe(true);
         expect(await store.shareExists({ jobId: job.id, userName: 'bob' })).toBe(false);
         await store.jobSetState({ id: job.id, from: ['RUNNING'], to: 'SUCCEEDED' });
-        expect(await store.jobDelete(job.id)).toBe(true);
+        expect(await deleteJob(job.id)).toBe('deleted');
         expect(await store.shareList({ jobId: job.id })).toEqual([]);
       });
 
@@ -988,6 +1075,12 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.executionCountByOwner({ owners: ['alice', 'bob', 'carol'], states: ['STARTING', 'RUNNING'] })).toEqual({ alice: 2, bob: 1 });
         expect(await store.executionCountByOwner({ owners: ['alice'], states: ['RUNNABLE'] })).toEqual({ alice: 1 });
         expect(await store.executionComputeMs({ owner: 'alice', since: at(0) })).toBe(3500);
+        await store.executionInsertMany([
+          makeExecution(job, { state: 'RUNNING', kind: 'each', childCount: 10, childCreated: 3 }),
+          makeExecution(job, { state: 'RUNNING', kind: 'each', childCount: 4, childCreated: null }),
+        ]);
+        expect(await store.executionCountUnmadeOf({ owner: 'alice' })).toBe(7);
+        expect(await store.executionCountUnmadeOf({ owner: 'bob' })).toBe(0);
         expect(await store.executionComputeMs({ owner: 'bob', since: at(0) })).toBe(0);
       });
     });

@@ -100,6 +100,7 @@ export function makeExecution(job: JobRow, overrides: Partial<ExecutionRow> = {}
     progress: 0,
     childCount: 0,
     childDone: 0,
+    childCreated: null,
     ...overrides,
   };
 }

@@ -10,7 +10,7 @@ function candidate(owner: string, overrides: Partial<ExecutionRow> = {}): Execut
     state: 'RUNNABLE', owner, queue: 'default', priority: 0, cpus: 1, memoryMb: 256, spec: { name: 'x' },
     nodeId: null, leaseExpiresAt: null, notBefore: null, timeoutMs: null, createdAt: '', scheduledAt: null,
     startedAt: null, completedAt: null, exitCode: null, result: null, error: null, reason: null, progress: 0,
-    childCount: 0, childDone: 0, seq, ...overrides,
+    childCount: 0, childDone: 0, childCreated: null, seq, ...overrides,
   };
 }
 

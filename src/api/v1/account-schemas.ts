@@ -19,6 +19,7 @@ export const Quotas = Type.Object(
     queuedExecutions: Type.Optional(Type.Integer({ minimum: 0, description: 'executions waiting to run' })),
     computeSecondsPerPeriod: Type.Optional(Type.Integer({ minimum: 0 })),
     resultBytesPerPeriod: Type.Optional(Type.Integer({ minimum: 0, description: 'bytes of results downloaded' })),
+    maxArrayItems: Type.Optional(Type.Integer({ minimum: 0, description: "the longest each list of this user's jobs (default: the server's --max-array-items)" })),
     periodSeconds: Type.Optional(Type.Integer({ minimum: 60, description: 'length of a usage period (default 86400)' })),
   },
   { additionalProperties: false, description: 'absent: no limit' },

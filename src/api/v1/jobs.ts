@@ -95,7 +95,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (app, { engine, cl
       // One more than asked tells whether another page exists without a count.
       const rows = await engine.store.jobList({ ...filter, beforeId, limit: query.limit + 1 });
       const page = rows.slice(0, query.limit);
-      const counts = await engine.store.executionCountByStateMany({ jobIds: page.map((job) => job.id) });
+      const counts = await engine.executionCountsMany(page.map((job) => job.id));
       const items = page.map((job) => jobBody({ job, counts: counts[job.id] ?? {} }));
       const last = page.at(-1);
       return { items, nextCursor: rows.length > query.limit && last ? encodeJobCursor(last.id) : null };

@@ -1,7 +1,7 @@
 /** PostgreSQL statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
 import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { ActiveListParams, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
+import type { ActiveListParams, ArrayItemsChunk, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS } from '../shared/codec.js';
 import { countsByJobAndState } from '../shared/clauses.js';
 import { Params, type PgExec, countsByState, guardedUpdate, guardedUpdateRows, insertMany, whereSql } from './connection.js';
@@ -191,6 +191,58 @@ export function executionListPastTimeout(
   params: { now: string; graceMs: number; limit: number },
 ): Promise<ExecutionRow[]> {
   return x.rows(EXECUTIONS, EXECUTION_LIST_PAST_TIMEOUT, [params.now, params.graceMs, params.limit]);
+}
+
+/** The row lock of the UPDATE makes concurrent takers (sibling finishes) wait their turn. */
+const EXECUTION_TAKE_ITEMS = `
+  UPDATE executions AS e SET child_created = LEAST(e.child_count, e.child_created + $2)
+  FROM (SELECT id, child_created AS before FROM executions
+        WHERE id = $1 AND state = 'RUNNING' AND child_created < child_count FOR UPDATE) AS b
+  WHERE e.id = b.id
+  RETURNING b.before AS first, e.child_created - b.before AS count`;
+
+export async function executionTakeItems(x: PgExec, params: { id: string; max: number }): Promise<{ first: number; count: number } | undefined> {
+  if (params.max <= 0) return undefined;
+  const row = await x.get(EXECUTION_TAKE_ITEMS, [params.id, params.max]);
+  return row ? { first: Number(row.first), count: Number(row.count) } : undefined;
+}
+
+/** Served by the small partial index executions_unmade, not by a walk over a job's executions. */
+const EXECUTION_COUNT_UNMADE = `
+  SELECT job_id, sum(child_count - child_created) AS n FROM executions
+  WHERE job_id = ANY($1::text[]) AND state = 'RUNNING' AND child_created < child_count
+  GROUP BY job_id`;
+
+export async function executionCountUnmade(x: PgExec, params: { jobIds: string[] }): Promise<Record<string, number>> {
+  if (params.jobIds.length === 0) return {};
+  const rows = await x.all(EXECUTION_COUNT_UNMADE, [params.jobIds]);
+  return Object.fromEntries(rows.map((row) => [row.job_id as string, Number(row.n)]));
+}
+
+const ARRAY_ITEMS_INSERT = `
+  INSERT INTO array_items (execution_id, chunk, items)
+  SELECT $1, c.chunk, c.items FROM unnest($2::int[], $3::text[]) AS c(chunk, items)
+  ON CONFLICT DO NOTHING`;
+const ARRAY_ITEMS_GET = `
+  SELECT chunk, items FROM array_items WHERE execution_id = $1 AND chunk = ANY($2::int[]) ORDER BY chunk`;
+const ARRAY_ITEMS_DELETE = `DELETE FROM array_items WHERE execution_id = $1`;
+
+/** In statements of a bounded size (a million items is a few megabytes of text). */
+export async function arrayItemsInsert(x: PgExec, params: { executionId: string; chunks: ArrayItemsChunk[] }): Promise<void> {
+  for (let start = 0; start < params.chunks.length; start += 100) {
+    const part = params.chunks.slice(start, start + 100);
+    await x.run(ARRAY_ITEMS_INSERT, [params.executionId, part.map((c) => c.chunk), part.map((c) => c.items)]);
+  }
+}
+
+export async function arrayItemsGet(x: PgExec, params: { executionId: string; chunks: number[] }): Promise<ArrayItemsChunk[]> {
+  if (params.chunks.length === 0) return [];
+  const rows = await x.all(ARRAY_ITEMS_GET, [params.executionId, params.chunks]);
+  return rows.map((row) => ({ chunk: Number(row.chunk), items: row.items as string }));
+}
+
+export async function arrayItemsDelete(x: PgExec, params: { executionId: string }): Promise<void> {
+  await x.run(ARRAY_ITEMS_DELETE, [params.executionId]);
 }
 
 export async function queueStats(x: PgExec): Promise<Array<{ queue: string; runnable: number; running: number }>> {

@@ -1,7 +1,7 @@
 /** PostgreSQL statements for jobs and tasks. Lists are bound as text[] and matched with ANY. */
 import type { JobRow, State, TaskRow } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
+import type { JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
 import { JOBS, TASKS, patchEntries } from '../shared/codec.js';
 import { searchWords } from '../shared/search.js';
 import {
@@ -27,13 +27,23 @@ const JOB_LIST_STRANDED = `
       SELECT 1 FROM executions AS e
       WHERE e.job_id = j.id AND e.parent_id IS NULL AND e.state = ANY($1::text[]))
   ORDER BY j.seq LIMIT $3`;
-const JOB_DELETE_LOG_LINES = `
-  DELETE FROM log_lines WHERE execution_id IN (SELECT id FROM executions WHERE job_id = $1)`;
-const JOB_DELETE_EVENTS = `DELETE FROM events WHERE job_id = $1`;
+const JOB_DELETE_PICK_EXECUTIONS = `SELECT id FROM executions WHERE job_id = $1 ORDER BY seq LIMIT $2`;
+const JOB_DELETE_LOG_CHUNKS = `
+  DELETE FROM log_chunks WHERE (execution_id, first_number) IN (
+    SELECT execution_id, first_number FROM log_chunks WHERE execution_id = ANY($1::text[]) LIMIT $2)`;
+const JOB_DELETE_OF_EXECUTIONS = [
+  `DELETE FROM array_items WHERE execution_id = ANY($1::text[])`,
+  `DELETE FROM artifacts WHERE execution_id = ANY($1::text[])`,
+  `DELETE FROM executions WHERE id = ANY($1::text[])`,
+];
+const JOB_DELETE_EVENTS = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE job_id = $1 ORDER BY id LIMIT $2)`;
 const JOB_DELETE_ARTIFACTS = `DELETE FROM artifacts WHERE job_id = $1`;
-const JOB_DELETE_EXECUTIONS = `DELETE FROM executions WHERE job_id = $1`;
 const JOB_DELETE_TASKS = `DELETE FROM tasks WHERE job_id = $1`;
 const JOB_DELETE = `DELETE FROM jobs WHERE id = $1`;
+/** From the few jobs that are sub-jobs to their parent execution: never a scan of a big job's executions. */
+const JOB_LIST_SUBJOBS = `
+  SELECT j.* FROM jobs AS j JOIN executions AS e ON e.id = j.parent_execution_id
+  WHERE j.parent_execution_id IS NOT NULL AND e.job_id = $1 ORDER BY j.seq`;
 const JOB_LIST_BY_PARENT_EXECUTION = `
   SELECT * FROM jobs WHERE parent_execution_id = ANY($1::text[]) ORDER BY seq`;
 
@@ -99,11 +109,23 @@ export async function jobUpdate(
 }
 
 /** The job with its tasks, executions, log lines, events and artifact rows. Sub-jobs are the engine's. */
-export async function jobDelete(x: PgExec, id: string): Promise<boolean> {
-  for (const sql of [JOB_DELETE_LOG_LINES, JOB_DELETE_EVENTS, JOB_DELETE_ARTIFACTS, JOB_DELETE_EXECUTIONS, JOB_DELETE_TASKS]) {
-    await x.run(sql, [id]);
+/** A bounded part of a job (see Store.jobDeleteSome): executions with what they left, then events, then the rest. */
+export async function jobDeleteSome(x: PgExec, params: JobDeleteLimits & { id: string }): Promise<'more' | 'deleted' | 'missing'> {
+  const picked = (await x.all(JOB_DELETE_PICK_EXECUTIONS, [params.id, params.executions])).map((row) => row.id as string);
+  if (picked.length > 0) {
+    // Their logs first, a bounded number of chunks at a time: the executions go once those are gone.
+    if ((await x.run(JOB_DELETE_LOG_CHUNKS, [picked, params.logChunks])) >= params.logChunks) return 'more';
+    for (const sql of JOB_DELETE_OF_EXECUTIONS) await x.run(sql, [picked]);
+    return 'more';
   }
-  return (await x.run(JOB_DELETE, [id])) > 0;
+  if ((await x.run(JOB_DELETE_EVENTS, [params.id, params.events])) > 0) return 'more';
+  await x.run(JOB_DELETE_ARTIFACTS, [params.id]);
+  await x.run(JOB_DELETE_TASKS, [params.id]);
+  return (await x.run(JOB_DELETE, [params.id])) > 0 ? 'deleted' : 'missing';
+}
+
+export function jobListSubjobs(x: PgExec, jobId: string): Promise<JobRow[]> {
+  return x.rows(JOBS, JOB_LIST_SUBJOBS, [jobId]);
 }
 
 const JOB_LIST_EXPIRED = `

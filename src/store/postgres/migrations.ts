@@ -231,6 +231,43 @@ ALTER TABLE users ADD COLUMN password_hash text;
 `;
 
 /**
+ * Big arrays and big logs (migration 6).
+ * - An each keeps its evaluated list once, in chunks of items (`array_items`), and creates its
+ *   items a window at a time: `child_created` counts those made so far (NULL: every child was
+ *   made when it expanded, as before).
+ * - Logs are stored in chunks (one row per batch a worker sends, not one per line); the lines of
+ *   the old table move over as one-line chunks. `bytes` is what the chunk costs in storage.
+ */
+const BIG_ARRAYS_AND_LOGS = `
+ALTER TABLE executions ADD COLUMN child_created integer;
+-- The few eaches still making items, per job: their items not made yet count as PENDING.
+CREATE INDEX executions_unmade ON executions (job_id) WHERE state = 'RUNNING' AND child_created < child_count;
+
+CREATE TABLE array_items (
+  execution_id text NOT NULL,
+  chunk        integer NOT NULL,
+  items        text NOT NULL,
+  PRIMARY KEY (execution_id, chunk)
+);
+
+CREATE TABLE log_chunks (
+  execution_id text NOT NULL,
+  first_number integer NOT NULL,
+  last_number  integer NOT NULL,
+  line_count   integer NOT NULL,
+  first_at     timestamptz NOT NULL,
+  bytes        bigint NOT NULL,
+  body         text NOT NULL,
+  PRIMARY KEY (execution_id, first_number)
+);
+INSERT INTO log_chunks (execution_id, first_number, last_number, line_count, first_at, bytes, body)
+SELECT execution_id, number, number, 1, at, octet_length(line) + 64,
+       jsonb_build_array(jsonb_build_array(0, CASE stream WHEN 'stderr' THEN 'e' WHEN 'system' THEN 's' ELSE 'o' END, 0, line))::text
+FROM log_lines;
+DROP TABLE log_lines;
+`;
+
+/**
  * Accounts (issue 8): roles gain viewer and worker (role is free text, no change); quotas per
  * user; tokens become credentials of two kinds (API tokens, API keys) with a display prefix and an
  * optional expiry; registered ssh-ed25519 public keys; jobs shared with other users; usage per
@@ -281,4 +318,5 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'children by state', sql: CHILDREN_BY_STATE },
   { version: 4, name: 'user password hashes', sql: USER_PASSWORD_HASH },
   { version: 5, name: 'accounts', sql: ACCOUNTS },
+  { version: 6, name: 'big arrays and big logs', sql: BIG_ARRAYS_AND_LOGS },
 ];

@@ -28,9 +28,11 @@ import type {
 } from '../../core/model.js';
 import type {
   ActiveListParams,
+  ArrayItemsChunk,
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  JobDeleteLimits,
   JobFilter,
   JobListParams,
   JobPatch,
@@ -187,8 +189,11 @@ export class PostgresQueries implements Queries {
   jobSetVar(params: { id: string; name: string; value: string }): Promise<void> {
     return this.one((x) => jobs.jobSetVar(x, params));
   }
-  jobDelete(id: string): Promise<boolean> {
-    return this.atomic((x) => jobs.jobDelete(x, id));
+  jobDeleteSome(params: JobDeleteLimits & { id: string }): Promise<'more' | 'deleted' | 'missing'> {
+    return this.atomic((x) => jobs.jobDeleteSome(x, params));
+  }
+  jobListSubjobs(jobId: string): Promise<JobRow[]> {
+    return this.one((x) => jobs.jobListSubjobs(x, jobId));
   }
   jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
     return this.one((x) => jobs.jobListExpired(x, params));
@@ -282,6 +287,21 @@ export class PostgresQueries implements Queries {
   executionListPastTimeout(params: { now: string; graceMs: number; limit: number }): Promise<ExecutionRow[]> {
     return this.one((x) => executions.executionListPastTimeout(x, params));
   }
+  executionTakeItems(params: { id: string; max: number }): Promise<{ first: number; count: number } | undefined> {
+    return this.one((x) => executions.executionTakeItems(x, params));
+  }
+  executionCountUnmade(params: { jobIds: string[] }): Promise<Record<string, number>> {
+    return this.one((x) => executions.executionCountUnmade(x, params));
+  }
+  arrayItemsInsert(params: { executionId: string; chunks: ArrayItemsChunk[] }): Promise<void> {
+    return this.atomic((x) => executions.arrayItemsInsert(x, params));
+  }
+  arrayItemsGet(params: { executionId: string; chunks: number[] }): Promise<ArrayItemsChunk[]> {
+    return this.one((x) => executions.arrayItemsGet(x, params));
+  }
+  arrayItemsDelete(params: { executionId: string }): Promise<void> {
+    return this.one((x) => executions.arrayItemsDelete(x, params));
+  }
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>> {
     return this.one((x) => executions.queueStats(x));
   }
@@ -289,7 +309,7 @@ export class PostgresQueries implements Queries {
   // ---- logs, events, artifacts -----------------------------------------------------------
 
   logAppendMany(lines: LogLine[]): Promise<void> {
-    return this.one((x) => streams.logAppendMany(x, lines));
+    return this.atomic((x) => streams.logAppendMany(x, lines));
   }
   logList(params: { executionId: string; afterNumber?: number; limit: number }): Promise<LogLine[]> {
     return this.one((x) => streams.logList(x, params));
@@ -297,8 +317,11 @@ export class PostgresQueries implements Queries {
   logListByJob(params: { jobId: string; limit: number; offset?: number; q?: string }): Promise<LogLine[]> {
     return this.one((x) => streams.logListByJob(x, params));
   }
-  logCount(params: { executionId?: string; jobId?: string }): Promise<number> {
-    return this.one((x) => streams.logCount(x, params));
+  async logCount(params: { executionId?: string; jobId?: string }): Promise<number> {
+    return (await this.logSize(params)).lines;
+  }
+  logSize(params: { executionId?: string; jobId?: string }): Promise<{ lines: number; bytes: number }> {
+    return this.one((x) => streams.logSize(x, params));
   }
   eventInsertMany(events: EventRow[]): Promise<void> {
     return this.atomic((x) => streams.eventInsertMany(x, events));
@@ -415,7 +438,10 @@ export class PostgresQueries implements Queries {
   executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>> {
     return this.one((x) => users.executionCountByOwner(x, params));
   }
-  executionComputeMs(params: { owner: string; since: string }): Promise<number> {
+  executionCountUnmadeOf(params: { owner: string }): Promise<number> {
+    return this.one((x) => users.executionCountUnmadeOf(x, params.owner));
+  }
+  executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number> {
     return this.one((x) => users.executionComputeMs(x, params));
   }
 

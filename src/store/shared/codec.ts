@@ -12,7 +12,6 @@ import type {
   EventRow,
   ExecutionRow,
   JobRow,
-  LogLine,
   NodeRow,
   OutboxRow,
   PubkeyRow,
@@ -117,18 +116,8 @@ export const EXECUTIONS: Table<ExecutionRow> = {
     col('progress', 'progress', 'real'),
     col('childCount', 'child_count', 'int'),
     col('childDone', 'child_done', 'int'),
+    col('childCreated', 'child_created', 'int'),
     col('seq', 'seq', 'bigint', true),
-  ],
-};
-
-export const LOG_LINES: Table<LogLine> = {
-  name: 'log_lines',
-  columns: [
-    col('executionId', 'execution_id', 'text'),
-    col('number', 'number', 'int'),
-    col('stream', 'stream', 'text'),
-    col('at', 'at', 'time'),
-    col('line', 'line', 'text'),
   ],
 };
 

@@ -19,7 +19,3 @@ export function fts5AllWords(words: readonly string[]): string {
   return words.map((word) => `"${word.replaceAll('"', '""')}"`).join(' ');
 }
 
-/** A LIKE pattern matching `text` anywhere, with `\` as the escape character for `%`, `_` and `\`. */
-export function likeContaining(text: string): string {
-  return `%${text.replace(/[\\%_]/gu, (c) => `\\${c}`)}%`;
-}

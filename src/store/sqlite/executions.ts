@@ -1,7 +1,7 @@
 /** SQLite statements for executions: inserts, reads, guarded writes, claims, leases, queue stats. */
 import type { ExecutionRow, State } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { ActiveListParams, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
+import type { ActiveListParams, ArrayItemsChunk, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS, encodeSqliteRow } from '../shared/codec.js';
 import type { Bind, SqliteConnection } from './connection.js';
 import { countsByJobAndState } from '../shared/clauses.js';
@@ -192,6 +192,54 @@ export function executionListPastTimeout(
   params: { now: string; graceMs: number; limit: number },
 ): ExecutionRow[] {
   return c.rows(EXECUTIONS, EXECUTION_LIST_PAST_TIMEOUT, [params.now, params.graceMs, params.limit]);
+}
+
+const EXECUTION_ITEMS_LEFT = `
+  SELECT child_created, child_count FROM executions
+  WHERE id = ? AND state = 'RUNNING' AND child_created < child_count`;
+const EXECUTION_SET_ITEMS_MADE = `UPDATE executions SET child_created = ? WHERE id = ?`;
+
+/** Read then write inside the caller's one transaction (BEGIN IMMEDIATE: no one else writes meanwhile). */
+export function executionTakeItems(c: SqliteConnection, params: { id: string; max: number }): { first: number; count: number } | undefined {
+  const row = c.get(EXECUTION_ITEMS_LEFT, [params.id]);
+  if (!row || params.max <= 0) return undefined;
+  const first = Number(row.child_created);
+  const count = Math.min(params.max, Number(row.child_count) - first);
+  c.run(EXECUTION_SET_ITEMS_MADE, [first + count, params.id]);
+  return { first, count };
+}
+
+/** Served by the small partial index executions_unmade, not by a walk over a job's executions. */
+const EXECUTION_COUNT_UNMADE = `
+  SELECT job_id, sum(child_count - child_created) AS n FROM executions
+  WHERE job_id IN (SELECT value FROM json_each(?)) AND state = 'RUNNING' AND child_created < child_count
+  GROUP BY job_id`;
+
+export function executionCountUnmade(c: SqliteConnection, params: { jobIds: string[] }): Record<string, number> {
+  if (params.jobIds.length === 0) return {};
+  const rows = c.all(EXECUTION_COUNT_UNMADE, [JSON.stringify(params.jobIds)]);
+  return Object.fromEntries(rows.map((row) => [row.job_id as string, Number(row.n)]));
+}
+
+const ARRAY_ITEMS_INSERT = `INSERT OR IGNORE INTO array_items (execution_id, chunk, items) VALUES (?, ?, ?)`;
+const ARRAY_ITEMS_GET = `
+  SELECT chunk, items FROM array_items
+  WHERE execution_id = ? AND chunk IN (SELECT value FROM json_each(?)) ORDER BY chunk`;
+const ARRAY_ITEMS_DELETE = `DELETE FROM array_items WHERE execution_id = ?`;
+
+export function arrayItemsInsert(c: SqliteConnection, params: { executionId: string; chunks: ArrayItemsChunk[] }): void {
+  for (const { chunk, items } of params.chunks) c.run(ARRAY_ITEMS_INSERT, [params.executionId, chunk, items]);
+}
+
+export function arrayItemsGet(c: SqliteConnection, params: { executionId: string; chunks: number[] }): ArrayItemsChunk[] {
+  if (params.chunks.length === 0) return [];
+  return c
+    .all(ARRAY_ITEMS_GET, [params.executionId, JSON.stringify(params.chunks)])
+    .map((row) => ({ chunk: Number(row.chunk), items: row.items as string }));
+}
+
+export function arrayItemsDelete(c: SqliteConnection, params: { executionId: string }): void {
+  c.run(ARRAY_ITEMS_DELETE, [params.executionId]);
 }
 
 export function queueStats(c: SqliteConnection): Array<{ queue: string; runnable: number; running: number }> {

@@ -2,7 +2,7 @@
 import { stateIn } from './executions.js';
 import type { JobRow, State, TaskRow } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
+import type { JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
 import { JOBS, TASKS, encodeSqliteRow, encodeSqliteValue, patchEntries } from '../shared/codec.js';
 import { fts5AllWords, searchWords } from '../shared/search.js';
 import type { Bind, SqliteConnection } from './connection.js';
@@ -18,13 +18,23 @@ const JOB_LIST_STRANDED = `
       SELECT 1 FROM executions AS e
       WHERE e.job_id = j.id AND e.parent_id IS NULL AND e.${stateIn(ACTIVE_STATES)})
   ORDER BY j.seq LIMIT ?`;
-const JOB_DELETE_LOG_LINES = `
-  DELETE FROM log_lines WHERE execution_id IN (SELECT id FROM executions WHERE job_id = ?)`;
-const JOB_DELETE_EVENTS = `DELETE FROM events WHERE job_id = ?`;
+const JOB_DELETE_PICK_EXECUTIONS = `SELECT id FROM executions WHERE job_id = ? ORDER BY seq LIMIT ?`;
+const JOB_DELETE_LOG_CHUNKS = `
+  DELETE FROM log_chunks WHERE rowid IN (
+    SELECT rowid FROM log_chunks WHERE execution_id IN (SELECT value FROM json_each(?)) LIMIT ?)`;
+const JOB_DELETE_OF_EXECUTIONS = [
+  `DELETE FROM array_items WHERE execution_id IN (SELECT value FROM json_each(?))`,
+  `DELETE FROM artifacts WHERE execution_id IN (SELECT value FROM json_each(?))`,
+  `DELETE FROM executions WHERE id IN (SELECT value FROM json_each(?))`,
+];
+const JOB_DELETE_EVENTS = `DELETE FROM events WHERE id IN (SELECT id FROM events WHERE job_id = ? ORDER BY id LIMIT ?)`;
 const JOB_DELETE_ARTIFACTS = `DELETE FROM artifacts WHERE job_id = ?`;
-const JOB_DELETE_EXECUTIONS = `DELETE FROM executions WHERE job_id = ?`;
 const JOB_DELETE_TASKS = `DELETE FROM tasks WHERE job_id = ?`;
 const JOB_DELETE = `DELETE FROM jobs WHERE id = ?`;
+/** From the few jobs that are sub-jobs to their parent execution: never a scan of a big job's executions. */
+const JOB_LIST_SUBJOBS = `
+  SELECT j.* FROM jobs AS j JOIN executions AS e ON e.id = j.parent_execution_id
+  WHERE j.parent_execution_id IS NOT NULL AND e.job_id = ? ORDER BY j.seq`;
 const JOB_LIST_BY_PARENT_EXECUTION = `
   SELECT * FROM jobs WHERE parent_execution_id IN (SELECT value FROM json_each(?)) ORDER BY seq`;
 const JOB_METADATA = `SELECT metadata FROM jobs WHERE id = ?`;
@@ -97,12 +107,24 @@ function jsonPathOfKey(key: string): string {
   return `$.${JSON.stringify(key)}`;
 }
 
-/** The job with its tasks, executions, log lines, events and artifact rows. Sub-jobs are the engine's. */
-export function jobDelete(c: SqliteConnection, id: string): boolean {
-  for (const sql of [JOB_DELETE_LOG_LINES, JOB_DELETE_EVENTS, JOB_DELETE_ARTIFACTS, JOB_DELETE_EXECUTIONS, JOB_DELETE_TASKS]) {
-    c.run(sql, [id]);
+/** A bounded part of a job (see Store.jobDeleteSome): executions with what they left, then events, then the rest. */
+export function jobDeleteSome(c: SqliteConnection, params: JobDeleteLimits & { id: string }): 'more' | 'deleted' | 'missing' {
+  const picked = c.all(JOB_DELETE_PICK_EXECUTIONS, [params.id, params.executions]).map((row) => row.id as string);
+  if (picked.length > 0) {
+    const ids = JSON.stringify(picked);
+    // Their logs first, a bounded number of chunks at a time: the executions go once those are gone.
+    if (c.run(JOB_DELETE_LOG_CHUNKS, [ids, params.logChunks]) >= params.logChunks) return 'more';
+    for (const sql of JOB_DELETE_OF_EXECUTIONS) c.run(sql, [ids]);
+    return 'more';
   }
-  return c.run(JOB_DELETE, [id]) > 0;
+  if (c.run(JOB_DELETE_EVENTS, [params.id, params.events]) > 0) return 'more';
+  c.run(JOB_DELETE_ARTIFACTS, [params.id]);
+  c.run(JOB_DELETE_TASKS, [params.id]);
+  return c.run(JOB_DELETE, [params.id]) > 0 ? 'deleted' : 'missing';
+}
+
+export function jobListSubjobs(c: SqliteConnection, jobId: string): JobRow[] {
+  return c.rows(JOBS, JOB_LIST_SUBJOBS, [jobId]);
 }
 
 const JOB_LIST_EXPIRED = `

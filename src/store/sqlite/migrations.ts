@@ -241,6 +241,43 @@ ALTER TABLE users ADD COLUMN password_hash TEXT;
 `;
 
 /**
+ * Big arrays and big logs (migration 6).
+ * - An each keeps its evaluated list once, in chunks of items (`array_items`), and creates its
+ *   items a window at a time: `child_created` counts those made so far (NULL: every child was
+ *   made when it expanded, as before).
+ * - Logs are stored in chunks (one row per batch a worker sends, not one per line); the lines of
+ *   the old table move over as one-line chunks. `bytes` is what the chunk costs in storage.
+ */
+const BIG_ARRAYS_AND_LOGS = `
+ALTER TABLE executions ADD COLUMN child_created INTEGER;
+-- The few eaches still making items, per job: their items not made yet count as PENDING.
+CREATE INDEX executions_unmade ON executions (job_id) WHERE state = 'RUNNING' AND child_created < child_count;
+
+CREATE TABLE array_items (
+  execution_id TEXT NOT NULL,
+  chunk        INTEGER NOT NULL,
+  items        TEXT NOT NULL,
+  PRIMARY KEY (execution_id, chunk)
+) WITHOUT ROWID;
+
+CREATE TABLE log_chunks (
+  execution_id TEXT NOT NULL,
+  first_number INTEGER NOT NULL,
+  last_number  INTEGER NOT NULL,
+  line_count   INTEGER NOT NULL,
+  first_at     TEXT NOT NULL,
+  bytes        INTEGER NOT NULL,
+  body         TEXT NOT NULL,
+  PRIMARY KEY (execution_id, first_number)
+);
+INSERT INTO log_chunks (execution_id, first_number, last_number, line_count, first_at, bytes, body)
+SELECT execution_id, number, number, 1, at, length(CAST(line AS BLOB)) + 64,
+       json_array(json_array(0, CASE stream WHEN 'stderr' THEN 'e' WHEN 'system' THEN 's' ELSE 'o' END, 0, line))
+FROM log_lines;
+DROP TABLE log_lines;
+`;
+
+/**
  * Accounts (issue 8): roles gain viewer and worker (role is free text, no change); quotas per
  * user; tokens become credentials of two kinds (API tokens, API keys) with a display prefix and an
  * optional expiry; registered ssh-ed25519 public keys; jobs shared with other users; usage per
@@ -291,4 +328,5 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'children by state', sql: CHILDREN_BY_STATE },
   { version: 4, name: 'user password hashes', sql: USER_PASSWORD_HASH },
   { version: 5, name: 'accounts', sql: ACCOUNTS },
+  { version: 6, name: 'big arrays and big logs', sql: BIG_ARRAYS_AND_LOGS },
 ];

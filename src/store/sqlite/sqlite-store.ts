@@ -38,9 +38,11 @@ import type {
 import { coerceError } from '../../core/errors.js';
 import type {
   ActiveListParams,
+  ArrayItemsChunk,
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  JobDeleteLimits,
   JobFilter,
   JobListParams,
   JobPatch,
@@ -51,6 +53,7 @@ import type {
   UserPatch,
 } from '../store.js';
 import { Mutex } from '../shared/mutex.js';
+import { listJobLines, listLines, type LogChunkQueries } from '../shared/logs.js';
 import { SqliteConnection } from './connection.js';
 import * as executions from './executions.js';
 import * as jobs from './jobs.js';
@@ -168,8 +171,11 @@ export class SqliteQueries implements Queries {
   jobSetVar(params: { id: string; name: string; value: string }): Promise<void> {
     return this.one((c) => jobs.jobSetVar(c, params));
   }
-  jobDelete(id: string): Promise<boolean> {
-    return this.atomic((c) => jobs.jobDelete(c, id));
+  jobDeleteSome(params: JobDeleteLimits & { id: string }): Promise<'more' | 'deleted' | 'missing'> {
+    return this.atomic((c) => jobs.jobDeleteSome(c, params));
+  }
+  jobListSubjobs(jobId: string): Promise<JobRow[]> {
+    return this.one((c) => jobs.jobListSubjobs(c, jobId));
   }
   jobListExpired(params: { now: string; limit: number }): Promise<string[]> {
     return this.one((c) => jobs.jobListExpired(c, params));
@@ -263,6 +269,21 @@ export class SqliteQueries implements Queries {
   executionListPastTimeout(params: { now: string; graceMs: number; limit: number }): Promise<ExecutionRow[]> {
     return this.one((c) => executions.executionListPastTimeout(c, params));
   }
+  executionTakeItems(params: { id: string; max: number }): Promise<{ first: number; count: number } | undefined> {
+    return this.atomic((c) => executions.executionTakeItems(c, params));
+  }
+  executionCountUnmade(params: { jobIds: string[] }): Promise<Record<string, number>> {
+    return this.one((c) => executions.executionCountUnmade(c, params));
+  }
+  arrayItemsInsert(params: { executionId: string; chunks: ArrayItemsChunk[] }): Promise<void> {
+    return this.atomic((c) => executions.arrayItemsInsert(c, params));
+  }
+  arrayItemsGet(params: { executionId: string; chunks: number[] }): Promise<ArrayItemsChunk[]> {
+    return this.one((c) => executions.arrayItemsGet(c, params));
+  }
+  arrayItemsDelete(params: { executionId: string }): Promise<void> {
+    return this.one((c) => executions.arrayItemsDelete(c, params));
+  }
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>> {
     return this.one((c) => executions.queueStats(c));
   }
@@ -272,13 +293,24 @@ export class SqliteQueries implements Queries {
   logAppendMany(lines: LogLine[]): Promise<void> {
     return this.atomic((c) => streams.logAppendMany(c, lines));
   }
+  /** Each chunk query takes its own turn, so a long read never holds up writers. */
+  private logChunkQueries(): LogChunkQueries {
+    return {
+      chunksAfter: (executionId, afterNumber, limit) => this.one((c) => streams.logChunksAfter(c, executionId, afterNumber, limit)),
+      jobChunkMeta: (jobId) => this.one((c) => streams.logJobChunkMeta(c, jobId)),
+      chunksByKey: (keys) => this.one((c) => streams.logChunksByKey(c, keys)),
+    };
+  }
   logList(params: { executionId: string; afterNumber?: number; limit: number }): Promise<LogLine[]> {
-    return this.one((c) => streams.logList(c, params));
+    return listLines(this.logChunkQueries(), params);
   }
   logListByJob(params: { jobId: string; limit: number; offset?: number; q?: string }): Promise<LogLine[]> {
-    return this.one((c) => streams.logListByJob(c, params));
+    return listJobLines(this.logChunkQueries(), params);
   }
-  logCount(params: { executionId?: string; jobId?: string }): Promise<number> {
+  async logCount(params: { executionId?: string; jobId?: string }): Promise<number> {
+    return (await this.logSize(params)).lines;
+  }
+  logSize(params: { executionId?: string; jobId?: string }): Promise<{ lines: number; bytes: number }> {
     return this.one((c) => streams.logCount(c, params));
   }
   eventInsertMany(events: EventRow[]): Promise<void> {
@@ -396,7 +428,10 @@ export class SqliteQueries implements Queries {
   executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>> {
     return this.one((c) => users.executionCountByOwner(c, params));
   }
-  executionComputeMs(params: { owner: string; since: string }): Promise<number> {
+  executionCountUnmadeOf(params: { owner: string }): Promise<number> {
+    return this.one((c) => users.executionCountUnmadeOf(c, params.owner));
+  }
+  executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number> {
     return this.one((c) => users.executionComputeMs(c, params));
   }
 

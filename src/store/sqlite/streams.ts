@@ -1,20 +1,30 @@
-/** SQLite statements for what executions leave behind: log lines, events and artifact rows. */
+/** SQLite statements for what executions leave behind: log chunks, events and artifact rows. */
 import type { ArtifactRow, EventRow, LogLine } from '../../core/model.js';
-import { ARTIFACTS, EVENTS, LOG_LINES, encodeSqliteRow } from '../shared/codec.js';
-import { likeContaining } from '../shared/search.js';
-import { sanitizeLogText } from '../../core/text.js';
+import { ARTIFACTS, EVENTS, encodeSqliteRow, type RawRow } from '../shared/codec.js';
+import { chunksToAppend, executionIdsOf, type ChunkMeta, type ChunkRow } from '../shared/logs.js';
 import type { Bind, SqliteConnection } from './connection.js';
 import { insertSql, whereSql } from './sql.js';
 
-/**
- * Idempotent: a batch retried after a lost reply keeps the lines already written (same number).
- * A line for an execution that no longer exists (a late batch after the job was deleted) is dropped.
- */
-const LOG_APPEND = `
-  INSERT OR IGNORE INTO log_lines (execution_id, number, stream, at, line)
-  SELECT ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?)`;
-const LOG_LIST = `
-  SELECT * FROM log_lines WHERE execution_id = ? AND number > ? ORDER BY number LIMIT ?`;
+/** A chunk for an execution that no longer exists (a late batch after the job was deleted) is dropped. */
+const LOG_CHUNK_INSERT = `
+  INSERT OR IGNORE INTO log_chunks (execution_id, first_number, last_number, line_count, first_at, bytes, body)
+  SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?)`;
+const LOG_STORED_UP_TO = `
+  SELECT execution_id, max(last_number) AS n FROM log_chunks
+  WHERE execution_id IN (SELECT value FROM json_each(?)) GROUP BY execution_id`;
+const LOG_CHUNKS_AFTER = `
+  SELECT execution_id, first_number, first_at, body FROM log_chunks
+  WHERE execution_id = ? AND last_number > ? ORDER BY first_number LIMIT ?`;
+const LOG_JOB_CHUNK_META = `
+  SELECT c.execution_id, c.first_number, c.line_count FROM log_chunks AS c JOIN executions AS e ON e.id = c.execution_id
+  WHERE e.job_id = ? ORDER BY c.first_at, e.seq, c.first_number`;
+const LOG_CHUNKS_BY_KEY = `
+  SELECT execution_id, first_number, first_at, body FROM log_chunks
+  WHERE (execution_id, first_number) IN (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') FROM json_each(?))`;
+const LOG_COUNT_EXECUTION = `SELECT coalesce(sum(line_count), 0), coalesce(sum(bytes), 0) FROM log_chunks WHERE execution_id = ?`;
+const LOG_COUNT_JOB = `
+  SELECT coalesce(sum(line_count), 0), coalesce(sum(bytes), 0) FROM log_chunks
+  WHERE execution_id IN (SELECT id FROM executions WHERE job_id = ?)`;
 
 const EVENT_LIST = `SELECT * FROM events WHERE job_id = ? AND id > ? ORDER BY id LIMIT ?`;
 
@@ -24,44 +34,41 @@ const ARTIFACT_UPSERT = `
   ON CONFLICT (execution_id, path) DO UPDATE
   SET job_id = excluded.job_id, size = excluded.size, created_at = excluded.created_at`;
 
+/** Idempotent: lines already stored (a batch retried after a lost reply) are left out. */
 export function logAppendMany(c: SqliteConnection, lines: LogLine[]): void {
-  for (const l of lines) c.run(LOG_APPEND, [l.executionId, l.number, l.stream, l.at, sanitizeLogText(l.line), l.executionId]);
+  const upTo = c.all(LOG_STORED_UP_TO, [JSON.stringify(executionIdsOf(lines))]);
+  const chunks = chunksToAppend(lines, new Map(upTo.map((row) => [row.execution_id as string, Number(row.n)])));
+  for (const k of chunks) {
+    c.run(LOG_CHUNK_INSERT, [k.executionId, k.firstNumber, k.lastNumber, k.lineCount, k.firstAt, k.bytes, k.body, k.executionId]);
+  }
 }
 
-export function logList(c: SqliteConnection, params: { executionId: string; afterNumber?: number; limit: number }): LogLine[] {
-  return c.rows(LOG_LINES, LOG_LIST, [params.executionId, params.afterNumber ?? 0, params.limit]);
+export function logChunksAfter(c: SqliteConnection, executionId: string, afterNumber: number, limit: number): ChunkRow[] {
+  return c.all(LOG_CHUNKS_AFTER, [executionId, afterNumber, limit]).map(chunkRow);
 }
 
-/** Every execution's lines of a job, oldest first (time, then execution, then line number). */
-export function logListByJob(
-  c: SqliteConnection,
-  params: { jobId: string; limit: number; offset?: number; q?: string },
-): LogLine[] {
-  const clauses = ['e.job_id = ?'];
-  const bind: Bind = [params.jobId];
-  if (params.q) {
-    clauses.push(`l.line LIKE ? ESCAPE '\\'`);
-    bind.push(likeContaining(params.q));
-  }
-  const sql = `
-    SELECT l.* FROM log_lines AS l JOIN executions AS e ON e.id = l.execution_id
-    ${whereSql(clauses)}
-    ORDER BY l.at, e.seq, l.number LIMIT ? OFFSET ?`;
-  return c.rows(LOG_LINES, sql, [...bind, params.limit, params.offset ?? 0]);
+export function logJobChunkMeta(c: SqliteConnection, jobId: string): ChunkMeta[] {
+  return c.all(LOG_JOB_CHUNK_META, [jobId]).map((row) => ({
+    executionId: row.execution_id as string,
+    firstNumber: Number(row.first_number),
+    lineCount: Number(row.line_count),
+  }));
 }
 
-export function logCount(c: SqliteConnection, params: { executionId?: string; jobId?: string }): number {
-  const clauses: string[] = [];
-  const bind: Bind = [];
-  if (params.executionId !== undefined) {
-    clauses.push('l.execution_id = ?');
-    bind.push(params.executionId);
-  }
-  if (params.jobId !== undefined) {
-    clauses.push('l.execution_id IN (SELECT id FROM executions WHERE job_id = ?)');
-    bind.push(params.jobId);
-  }
-  return c.number(`SELECT count(*) FROM log_lines AS l ${whereSql(clauses)}`, bind);
+export function logChunksByKey(c: SqliteConnection, keys: ChunkMeta[]): ChunkRow[] {
+  return c.all(LOG_CHUNKS_BY_KEY, [JSON.stringify(keys.map((k) => [k.executionId, k.firstNumber]))]).map(chunkRow);
+}
+
+function chunkRow(row: RawRow): ChunkRow {
+  return { executionId: row.execution_id as string, firstNumber: Number(row.first_number), firstAt: row.first_at as string, body: row.body as string };
+}
+
+/** Lines and stored bytes (chunk bodies and their overhead) of one execution or a whole job. */
+export function logCount(c: SqliteConnection, params: { executionId?: string; jobId?: string }): { lines: number; bytes: number } {
+  const raw =
+    params.executionId !== undefined ? c.get(LOG_COUNT_EXECUTION, [params.executionId]) : c.get(LOG_COUNT_JOB, [params.jobId ?? '']);
+  const [lines, bytes] = Object.values(raw ?? {});
+  return { lines: Number(lines ?? 0), bytes: Number(bytes ?? 0) };
 }
 
 export function eventInsertMany(c: SqliteConnection, events: EventRow[]): void {

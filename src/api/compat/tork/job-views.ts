@@ -12,9 +12,10 @@
 import { isRunnableKind, type ExecutionRow, type JobRow, type Json, type TaskRow, type UserRow } from '../../../core/model.js';
 import type { JobSpec, LimitsSpec, TaskSpec } from '../../../core/spec-types.js';
 import { renderTemplate } from '../../../core/expr.js';
+import { secretValuesOf } from '../../../core/redact.js';
 import { resourcesOf } from '../../../engine/expand.js';
 import { taskOutcome } from './outcomes.js';
-import { estimateFromRow, jobPosition, jobProgress } from './progress.js';
+import { jobPosition, jobProgress } from './progress.js';
 import { Redactor } from './redact.js';
 import { endStamp, torkJobState } from './states.js';
 import { goTime, omitEmpty, omitEmptyMap, type Wire, type WireObject } from './wire.js';
@@ -83,16 +84,19 @@ export interface InstanceFacts {
 
 /**
  * Tork stores a task's `if` as its template evaluated when the task was created. barge keeps the
- * template, so it is evaluated again here against the job's inputs and task results (never its
- * secrets: the answer shows the value); a SKIPPED task's came out `false`. Where it cannot be
- * evaluated (an each item's variable, a secret) the template is shown.
+ * template, so it is evaluated again here against the job's inputs and task results as this API
+ * shows them (redacted, and without `secrets`: the answer shows the value); a SKIPPED task's came
+ * out `false`. Where it cannot be evaluated (an each item's variable, a secret) the template is
+ * shown.
  */
 function shownIf(execution: ExecutionRow, job: JobRow): string | undefined {
   const condition = execution.spec.if;
   if (condition === undefined || !condition.includes('{{')) return condition;
   if (execution.state === 'SKIPPED') return 'false';
+  const redactor = new Redactor(secretValuesOf(job));
   try {
-    return renderTemplate(condition, { inputs: job.inputs, tasks: job.vars, job: { id: job.id, name: job.name } });
+    const visible = { inputs: redactor.map(job.inputs), tasks: redactor.map(job.vars), job: { id: job.id, name: job.name } };
+    return redactor.text(renderTemplate(condition, visible));
   } catch {
     return condition;
   }
@@ -265,8 +269,7 @@ function scheduleOf(job: JobRow): WireObject | undefined {
 
 export interface SummaryFacts {
   createdBy: WireObject;
-  /** Null when only the job row is at hand (webhooks): position is then estimated. */
-  tasks: TaskRow[] | null;
+  tasks: TaskRow[];
   /** The current task's executions of a running job, for its share of the progress. */
   executions?: ExecutionRow[];
   /** Tork's error of a failed job. */
@@ -275,9 +278,8 @@ export interface SummaryFacts {
 
 /** Tork's JobSummary (§4.2): list items, the submit answer, job webhooks. */
 export function jobSummaryView(job: JobRow, facts: SummaryFacts): WireObject {
-  const { position, progress } = facts.tasks
-    ? { position: jobPosition(job, facts.tasks), progress: jobProgress(job, facts.tasks, facts.executions) }
-    : estimateFromRow(job);
+  const position = jobPosition(job, facts.tasks);
+  const progress = jobProgress(job, facts.tasks, facts.executions);
   const end = jobEnd(job, facts.error);
   return {
     id: job.id,
