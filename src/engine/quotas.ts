@@ -98,13 +98,22 @@ export class QuotaGate {
   async checkQueued(x: Queries, owner: string, written = true): Promise<void> {
     const quotas = await this.quotasOf(owner);
     if (quotas.queuedExecutions === undefined) return;
-    const queued = (await x.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }))[owner] ?? 0;
+    const queued = await this.queuedCount(x, owner);
     if (queued + (written ? 0 : 1) > quotas.queuedExecutions) {
       throw new TooManyError(
         `quota queuedExecutions exceeded: ${owner} may have ${quotas.queuedExecutions} executions queued` +
           (written ? `; this job would make it ${queued}` : ` and has ${queued}`),
       );
     }
+  }
+
+  /** Executions waiting to run, counting array items not made yet (windowed eaches). */
+  private async queuedCount(x: Queries, owner: string): Promise<number> {
+    const [rows, unmade] = await Promise.all([
+      x.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }),
+      x.executionCountUnmadeOf({ owner }),
+    ]);
+    return (rows[owner] ?? 0) + unmade;
   }
 
   /**
@@ -183,7 +192,7 @@ export class QuotaGate {
     const period = this.period(quotas);
     const counts = await Promise.all([
       this.store.executionCountByOwner({ owners: [owner], states: RUNNING_STATES }),
-      this.store.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }),
+      this.queuedCount(this.store, owner),
       this.computeSeconds(this.store, owner, quotas, true),
       this.store.usageGet({ owner, periodStart: period.start }),
     ]);
@@ -191,7 +200,7 @@ export class QuotaGate {
       periodStart: period.start,
       periodEnd: period.end,
       runningExecutions: counts[0][owner] ?? 0,
-      queuedExecutions: counts[1][owner] ?? 0,
+      queuedExecutions: counts[1],
       computeSeconds: counts[2],
       resultBytes: counts[3].resultBytes,
     };

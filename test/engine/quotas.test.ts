@@ -65,6 +65,15 @@ for (const kind of storeKinds) {
       await expect(engine.submit(array('any', 1), { owner: 'alice' })).rejects.toBeInstanceOf(TooManyError);
     });
 
+    it('counts array items not made yet as queued', async () => {
+      const windowed = new Engine({ store: db.store, artifacts: new FolderArtifactStore(join(db.dir, 'w')), clock, arrayWindow: 2 });
+      await createUser(db.store, { name: 'alice', role: 'user', quotas: { queuedExecutions: 5 } });
+      await expect(windowed.submit(array('eight', 8), { owner: 'alice' })).rejects.toThrow(/^quota queuedExecutions exceeded/);
+      await windowed.submit(array('four', 4), { owner: 'alice' });
+      expect((await windowed.quotas.usage('alice')).queuedExecutions).toBe(4);
+      await expect(windowed.submit(array('two', 2), { owner: 'alice' })).rejects.toBeInstanceOf(TooManyError);
+    });
+
     it('holds and refuses once the compute seconds of the period are spent, until the next period', async () => {
       await createUser(db.store, { name: 'alice', role: 'user', quotas: { computeSecondsPerPeriod: 10, periodSeconds: 3600 } });
       await engine.submit(array('burn', 1), { owner: 'alice' });

@@ -142,6 +142,10 @@ export async function executionCountByOwner(x: PgExec, params: { owners: string[
   return Object.fromEntries(rows.map((row) => [row.owner as string, Number(row.n)]));
 }
 
+export function executionCountUnmadeOf(x: PgExec, owner: string): Promise<number> {
+  return x.number(numbered(shared.EXECUTION_COUNT_UNMADE_OF_OWNER), [owner]);
+}
+
 /** Milliseconds from start to end of an owner's runnable executions that ended at or after `since`. */
 const EXECUTION_COMPUTE_MS = `
   SELECT COALESCE(SUM(EXTRACT(EPOCH FROM completed_at - started_at) * 1000), 0) AS ms FROM executions

@@ -125,6 +125,10 @@ export function executionCountByOwner(c: SqliteConnection, params: { owners: str
   return Object.fromEntries(rows.map((row) => [row.owner as string, Number(row.n)]));
 }
 
+export function executionCountUnmadeOf(c: SqliteConnection, owner: string): number {
+  return c.number(sql.EXECUTION_COUNT_UNMADE_OF_OWNER, [owner]);
+}
+
 /** Milliseconds from start to end of an owner's runnable executions that ended at or after `since`. */
 const EXECUTION_COMPUTE_MS = `
   SELECT COALESCE(SUM((julianday(completed_at) - julianday(started_at)) * 86400000), 0) AS ms FROM executions
