@@ -1,5 +1,6 @@
-/** `npm run bench`: every benchmark, each comparing barge with another tool in the same run. */
+/** `npm run bench`: every benchmark, each comparing barge with another tool (or itself) in the same run. */
 import { fanout } from './fanout.js';
+import { workerLoad } from './worker-load.js';
 
 const result = await fanout();
 console.log(
@@ -7,3 +8,12 @@ console.log(
     `barge ${Math.round(result.bargeMs)} ms, xargs -P ${result.concurrency} ${Math.round(result.xargsMs)} ms, ` +
     `ratio ${result.ratio.toFixed(2)}`,
 );
+
+for (const inProcess of [false, true]) {
+  const load = await workerLoad({ inProcess });
+  console.log(
+    `worker under API load (${load.mode}): ${load.items} × true, ${load.clients} clients reading /v1/jobs: ` +
+      `${load.unloadedPerSecond.toFixed(1)} items/s idle, ${load.loadedPerSecond.toFixed(1)} items/s loaded, ` +
+      `ratio ${load.ratio.toFixed(2)} (goal ≥ 0.80)`,
+  );
+}
