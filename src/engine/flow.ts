@@ -607,7 +607,11 @@ export class Flow {
     for (const task of await this.tx.taskList(job.id)) {
       if (!isFinal(task.state)) await this.tx.taskSetState({ id: task.id, from: [task.state], to: 'CANCELLED' });
     }
-    if (!(await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason }))) return;
+    if (!(await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason }))) {
+      // Another transaction settled or cancelled it meanwhile: answer the job as it is now.
+      await this.lockJob(job.id, 'share');
+      return;
+    }
     // A retry committed while the move waited for its share lock (jobStillOpen) is cancelled too.
     await this.cancelActive({ jobId: job.id });
   }
