@@ -129,6 +129,7 @@ function registerUsers(program: Command): void {
     .option('--queued <n>', 'executions waiting to run', nonNegativeInt)
     .option('--compute-seconds <n>', 'compute seconds per period', nonNegativeInt)
     .option('--result-bytes <n>', 'result bytes downloaded per period', nonNegativeInt)
+    .option('--max-array-items <n>', "the longest each list of the user's jobs", nonNegativeInt)
     .option('--period <seconds>', 'period length in seconds (default 86400)', positiveInt)
     .action((name: string, options: QuotaOptions, command: Command) => execute(command, (client) => changeUser(client, name, { quotas: quotasOf(options) })));
 
@@ -243,6 +244,7 @@ interface QuotaOptions {
   queued?: number;
   computeSeconds?: number;
   resultBytes?: number;
+  maxArrayItems?: number;
   period?: number;
 }
 
@@ -252,6 +254,7 @@ function quotasOf(options: QuotaOptions): Quotas {
     queuedExecutions: options.queued,
     computeSecondsPerPeriod: options.computeSeconds,
     resultBytesPerPeriod: options.resultBytes,
+    maxArrayItems: options.maxArrayItems,
     periodSeconds: options.period,
   };
   return Object.fromEntries(Object.entries(quotas).filter(([, value]) => value !== undefined)) as Quotas;
@@ -263,6 +266,7 @@ function formatQuotas(quotas: Quotas): string {
   if (quotas.queuedExecutions !== undefined) parts.push(`queued ${quotas.queuedExecutions}`);
   if (quotas.computeSecondsPerPeriod !== undefined) parts.push(`compute ${quotas.computeSecondsPerPeriod}s`);
   if (quotas.resultBytesPerPeriod !== undefined) parts.push(`results ${quotas.resultBytesPerPeriod}B`);
+  if (quotas.maxArrayItems !== undefined) parts.push(`arrays ${quotas.maxArrayItems}`);
   if (parts.length > 0 && quotas.periodSeconds !== undefined) parts.push(`per ${quotas.periodSeconds}s`);
   return parts.join(', ');
 }

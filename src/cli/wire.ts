@@ -164,6 +164,7 @@ export interface Quotas {
   queuedExecutions?: number;
   computeSecondsPerPeriod?: number;
   resultBytesPerPeriod?: number;
+  maxArrayItems?: number;
   periodSeconds?: number;
 }
 

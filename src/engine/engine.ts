@@ -151,12 +151,7 @@ export class Engine {
         parentExecutionId: null,
         metadata: options.metadata ?? {},
       });
-      if (await this.quotas.limitsQueue(options.owner)) {
-        // Counted with the new executions written (drain writes what the flow holds back): over
-        // the quota, the throw rolls them back.
-        await flow.drain();
-        await this.quotas.checkQueued(flow.tx, options.owner);
-      }
+      await this.quotas.checkQueuedIn(flow, options.owner);
       return created;
     });
     if (job.state === 'RUNNABLE') this.store.notify('work').catch(() => undefined);
@@ -197,7 +192,25 @@ export class Engine {
       return rows;
     });
     this.bus.emit('claim:latency', { ms: performance.now() - started, claimed: claimed.length });
+    await this.prepareLogRedactors(claimed);
     return claimed;
+  }
+
+  /**
+   * The logs of what was just claimed will stream in: their redactors are known now, from the
+   * cached job (one read per job at most), rather than by reading each execution when its first
+   * log batch arrives.
+   */
+  private async prepareLogRedactors(claimed: ExecutionRow[]): Promise<void> {
+    const byJob = new Map<string, Redactor | null>();
+    for (const row of claimed) {
+      if (!byJob.has(row.jobId)) {
+        // Never fail a claim over this (the job deleted meanwhile): logRedactor reads it later.
+        byJob.set(row.jobId, await this.jobRedactor(row.jobId).catch(() => null));
+      }
+      const redactor = byJob.get(row.jobId);
+      if (redactor) this.keepLogRedactor(row.id, redactor);
+    }
   }
 
   /** The worker began running it. False when it is no longer this node's (cancelled, rescued). */
@@ -381,17 +394,26 @@ export class Engine {
     });
   }
 
-  /** The redactor of an execution's job, remembered for the next batches of its logs. */
+  /**
+   * The redactor of an execution's job: known since its claim, or (claimed by another process, or
+   * before a restart) found by reading the execution, then remembered for its next log batches.
+   */
   private async logRedactor(executionId: string): Promise<Redactor> {
     const known = this.logRedactors.get(executionId);
     if (known) return known;
     const execution = await this.store.executionGet(executionId);
-    const redactor = execution
-      ? Redactor.forJob(await this.flowOptions.jobs.get(this.store, execution.jobId))
-      : new Redactor([]);
+    const redactor = execution ? await this.jobRedactor(execution.jobId) : new Redactor([]);
+    this.keepLogRedactor(executionId, redactor);
+    return redactor;
+  }
+
+  private async jobRedactor(jobId: string): Promise<Redactor> {
+    return Redactor.forJob(await this.flowOptions.jobs.get(this.store, jobId));
+  }
+
+  private keepLogRedactor(executionId: string, redactor: Redactor): void {
     this.logRedactors.set(executionId, redactor);
     if (this.logRedactors.size > LOG_REDACTORS_KEPT) this.logRedactors.delete(this.logRedactors.keys().next().value as string);
-    return redactor;
   }
 
   /** A script's progress (0..100); a job whose webhooks ask for task.Progress hears of it. */

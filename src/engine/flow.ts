@@ -8,7 +8,7 @@
  * Work is a queue rather than recursion so a long chain (a skipped task that unblocks another that
  * is skipped…) cannot blow the stack.
  */
-import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow, type UserRow } from '../core/model.js';
+import { hasChildren, isRunnableKind, RUNNABLE_KINDS, type EventRow, type ExecutionKind, type ExecutionRow, type JobRow, type OutboxRow, type State, type TaskRow } from '../core/model.js';
 import { assertTransition, isFinal, sourcesOf } from '../core/states.js';
 import { coerceError, ValidationError } from '../core/errors.js';
 import { Redactor } from '../core/redact.js';
@@ -47,8 +47,6 @@ export class Flow {
   private readonly jobs = new Map<string, JobRow>();
   private readonly events: EventRow[] = [];
   private readonly outbox: OutboxRow[] = [];
-  /** Job owners' stored users, for webhook payloads (one read per owner per flow). */
-  private readonly owners = new Map<string, Promise<UserRow | undefined>>();
   private readonly inserts: ExecutionRow[] = [];
   readonly notices = new PendingEvents();
   /** Leaf executions that became RUNNABLE: workers are told after commit. */
@@ -182,12 +180,10 @@ export class Flow {
     await this.tx.jobUpdate({ id: job.id, patch: {}, metadata: { deleteAt } });
   }
 
-  /** Writes the job's webhooks for this event; payloads may name the owner, read once per flow. */
+  /** Writes the job's webhooks for this event (their renderer may read more in this transaction). */
   private async deliver(job: JobRow, event: WebhookEvent, execution?: ExecutionRow): Promise<void> {
     if (!job.spec.webhooks?.length) return;
-    let owner = this.owners.get(job.owner);
-    if (!owner) this.owners.set(job.owner, (owner = this.tx.userGetByName(job.owner)));
-    this.outbox.push(...webhookDeliveries({ job, event, execution, owner: await owner, now: this.now() }));
+    this.outbox.push(...(await webhookDeliveries({ job, event, execution, tx: this.tx, now: this.now() })));
   }
 
   /** A job (or its parent job, for a sub-job) is RUNNING once any of its work runs. */
@@ -611,7 +607,11 @@ export class Flow {
     for (const task of await this.tx.taskList(job.id)) {
       if (!isFinal(task.state)) await this.tx.taskSetState({ id: task.id, from: [task.state], to: 'CANCELLED' });
     }
-    if (!(await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason }))) return;
+    if (!(await this.moveJob(job, 'CANCELLED', { completedAt: now, error: job.error ?? reason }))) {
+      // Another transaction settled or cancelled it meanwhile: answer the job as it is now.
+      await this.lockJob(job.id, 'share');
+      return;
+    }
     // A retry committed while the move waited for its share lock (jobStillOpen) is cancelled too.
     await this.cancelActive({ jobId: job.id });
   }

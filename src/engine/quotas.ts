@@ -20,6 +20,7 @@ import { TooManyError } from '../core/errors.js';
 import type { ExecutionRow, Quotas } from '../core/model.js';
 import type { Queries } from '../store/store.js';
 import type { Clock } from './clock.js';
+import type { Flow } from './flow.js';
 
 const DEFAULT_PERIOD_SECONDS = 86_400;
 const QUEUED_STATES = ['SUBMITTED', 'PENDING', 'RUNNABLE'] as const;
@@ -86,8 +87,15 @@ export class QuotaGate {
     await this.checkQueued(this.store, owner, false);
   }
 
-  async limitsQueue(owner: string): Promise<boolean> {
-    return (await this.quotasOf(owner)).queuedExecutions !== undefined;
+  /**
+   * Refuses, inside the transaction that created a job, when its owner now has more executions
+   * queued than allowed; the throw rolls the job back. Draining first writes what the flow holds
+   * back, so the count sees the new executions.
+   */
+  async checkQueuedIn(flow: Flow, owner: string): Promise<void> {
+    if ((await this.quotasOf(owner)).queuedExecutions === undefined) return;
+    await flow.drain();
+    await this.checkQueued(flow.tx, owner);
   }
 
   /**
@@ -98,13 +106,22 @@ export class QuotaGate {
   async checkQueued(x: Queries, owner: string, written = true): Promise<void> {
     const quotas = await this.quotasOf(owner);
     if (quotas.queuedExecutions === undefined) return;
-    const queued = (await x.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }))[owner] ?? 0;
+    const queued = await this.queuedCount(x, owner);
     if (queued + (written ? 0 : 1) > quotas.queuedExecutions) {
       throw new TooManyError(
         `quota queuedExecutions exceeded: ${owner} may have ${quotas.queuedExecutions} executions queued` +
           (written ? `; this job would make it ${queued}` : ` and has ${queued}`),
       );
     }
+  }
+
+  /** Executions waiting to run, counting array items not made yet (windowed eaches). */
+  private async queuedCount(x: Queries, owner: string): Promise<number> {
+    const [rows, unmade] = await Promise.all([
+      x.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }),
+      x.executionCountUnmadeOf({ owner }),
+    ]);
+    return (rows[owner] ?? 0) + unmade;
   }
 
   /**
@@ -183,7 +200,7 @@ export class QuotaGate {
     const period = this.period(quotas);
     const counts = await Promise.all([
       this.store.executionCountByOwner({ owners: [owner], states: RUNNING_STATES }),
-      this.store.executionCountByOwner({ owners: [owner], states: QUEUED_STATES }),
+      this.queuedCount(this.store, owner),
       this.computeSeconds(this.store, owner, quotas, true),
       this.store.usageGet({ owner, periodStart: period.start }),
     ]);
@@ -191,7 +208,7 @@ export class QuotaGate {
       periodStart: period.start,
       periodEnd: period.end,
       runningExecutions: counts[0][owner] ?? 0,
-      queuedExecutions: counts[1][owner] ?? 0,
+      queuedExecutions: counts[1],
       computeSeconds: counts[2],
       resultBytes: counts[3].resultBytes,
     };

@@ -3,17 +3,23 @@
  * they report. The payload's shape belongs to the API the job came through, so compat modules
  * register a renderer for their origin; barge's own shape is the default.
  */
-import type { ExecutionRow, JobRow, Json, OutboxRow, UserRow } from '../core/model.js';
+import type { ExecutionRow, JobRow, Json, OutboxRow } from '../core/model.js';
+import type { Queries } from '../store/store.js';
 import { evaluateExpression, renderTemplate } from '../core/expr.js';
 import { jobContext } from './expand.js';
 
 export type WebhookEvent = 'job.StateChange' | 'job.Progress' | 'task.StateChange' | 'task.Progress';
 
 export interface WebhookRenderer {
-  /** The JSON body for this event; `owner` is the job owner's stored user, when there is one. */
-  body(event: WebhookEvent, job: JobRow, execution?: ExecutionRow, owner?: UserRow): Json;
+  /**
+   * Reads what a payload needs beyond the rows (the owner's user, the job's tasks…), in the
+   * transaction of the change, once per event that has webhooks to deliver. (Default: nothing)
+   */
+  facts?(tx: Queries, job: JobRow, execution: ExecutionRow | undefined): Promise<unknown>;
+  /** The JSON body for this event. */
+  body(event: WebhookEvent, job: JobRow, execution: ExecutionRow | undefined, facts: unknown): Json;
   /** What a webhook's `if` expression sees. */
-  condition(job: JobRow, execution?: ExecutionRow): Record<string, unknown>;
+  condition(job: JobRow, execution: ExecutionRow | undefined, facts: unknown): Record<string, unknown>;
 }
 
 const renderers = new Map<string, WebhookRenderer>();
@@ -39,27 +45,27 @@ const bargeRenderer: WebhookRenderer = {
   },
 };
 
-export function webhookDeliveries(input: {
+export async function webhookDeliveries(input: {
   job: JobRow;
   event: WebhookEvent;
   execution?: ExecutionRow;
-  owner?: UserRow;
+  tx: Queries;
   now: string;
-}): OutboxRow[] {
-  const { job, event, execution, owner, now } = input;
-  const hooks = job.spec.webhooks ?? [];
+}): Promise<OutboxRow[]> {
+  const { job, event, execution, tx, now } = input;
+  const hooks = (job.spec.webhooks ?? []).filter((hook) => (hook.event || 'job.StateChange') === event);
   if (hooks.length === 0) return [];
   const renderer = renderers.get(job.origin) ?? bargeRenderer;
+  const facts = renderer.facts ? await renderer.facts(tx, job, execution) : undefined;
   const rows: OutboxRow[] = [];
   for (const hook of hooks) {
-    if ((hook.event || 'job.StateChange') !== event) continue;
-    if (hook.if && !conditionHolds(hook.if, renderer.condition(job, execution))) continue;
+    if (hook.if && !conditionHolds(hook.if, renderer.condition(job, execution, facts))) continue;
     const ctx = jobContext(job);
     rows.push({
       kind: 'webhook',
       url: safeRender(hook.url, ctx),
       headers: Object.fromEntries(Object.entries(hook.headers ?? {}).map(([k, v]) => [k, safeRender(v, ctx)])),
-      body: renderer.body(event, job, execution, owner),
+      body: renderer.body(event, job, execution, facts),
       attempts: 0,
       maxAttempts: DELIVERY_ATTEMPTS,
       nextAt: now,

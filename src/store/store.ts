@@ -331,6 +331,8 @@ export interface Queries {
   usageGet(params: { owner: string; periodStart: string }): Promise<UsageCount>;
   /** Runnable (not composite) executions in these states, counted per owner; owners with none are absent. */
   executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>>;
+  /** How many items the owner's RUNNING windowed eaches have not made yet (queued work without rows). */
+  executionCountUnmadeOf(params: { owner: string }): Promise<number>;
   /** Start-to-end milliseconds of an owner's runnable executions (of one job, when given) that ended at or after `since`. */
   executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number>;
 

@@ -8,20 +8,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
 import { createUser } from '../../src/api/auth/index.js';
 import { TooManyError } from '../../src/core/errors.js';
-import type { Clock } from '../../src/engine/clock.js';
 import { Engine } from '../../src/engine/engine.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
 import { pgAvailable } from '../helpers/pg.js';
+import { ManualClock } from '../helpers/clock.js';
 import { makeTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
-
-class ManualClock implements Clock {
-  private at = Date.parse('2026-11-22T10:00:00.000Z');
-  now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 const worker = { nodeId: 'node-1', cpus: 16, memoryMb: 65_536, queues: ['default'], kinds: ['shell' as const], max: 10 };
 const SUCCEEDED = { state: 'SUCCEEDED' as const, exitCode: 0, result: null, error: null, reason: null };
@@ -73,6 +64,30 @@ for (const kind of storeKinds) {
       expect(await db.store.jobCount({ owner: 'alice' })).toBe(1);
       await engine.submit(array('one more', 1), { owner: 'alice' });
       await expect(engine.submit(array('any', 1), { owner: 'alice' })).rejects.toBeInstanceOf(TooManyError);
+    });
+
+    it('counts array items not made yet as queued', async () => {
+      const windowed = new Engine({ store: db.store, artifacts: new FolderArtifactStore(join(db.dir, 'w')), clock, arrayWindow: 2 });
+      await createUser(db.store, { name: 'alice', role: 'user', quotas: { queuedExecutions: 5 } });
+      await expect(windowed.submit(array('eight', 8), { owner: 'alice' })).rejects.toThrow(/^quota queuedExecutions exceeded/);
+      await windowed.submit(array('four', 4), { owner: 'alice' });
+      expect((await windowed.quotas.usage('alice')).queuedExecutions).toBe(4);
+      await expect(windowed.submit(array('two', 2), { owner: 'alice' })).rejects.toBeInstanceOf(TooManyError);
+    });
+
+    it('lets a cron firing over the queued quota wait for room instead of failing', async () => {
+      const alice = await createUser(db.store, { name: 'alice', role: 'user', quotas: { queuedExecutions: 0 } });
+      const scheduler = new Scheduler(engine);
+      const schedule = await scheduler.create({ spec: array('cron', 1), cron: '* * * * *', owner: 'alice', origin: 'v1' });
+      clock.advance(61_000);
+      expect(await scheduler.tick()).toEqual([]);
+      expect((await db.store.scheduleGet(schedule.id))?.nextAt).toBe(schedule.nextAt);
+      expect(await db.store.jobCount({ owner: 'alice' })).toBe(0);
+
+      await db.store.userUpdate({ id: alice.id, patch: { quotas: { queuedExecutions: 5 } } });
+      engine.quotas.forget('alice');
+      expect(await scheduler.tick()).toHaveLength(1);
+      expect(await db.store.jobCount({ owner: 'alice' })).toBe(1);
     });
 
     it('holds and refuses once the compute seconds of the period are spent, until the next period', async () => {

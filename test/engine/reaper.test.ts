@@ -8,21 +8,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
 import { Engine } from '../../src/engine/engine.js';
 import { Reaper } from '../../src/engine/reaper.js';
-import type { Clock } from '../../src/engine/clock.js';
 import type { NodeRow } from '../../src/core/model.js';
+import { ManualClock } from '../helpers/clock.js';
 import { makeTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
 import { pgAvailable } from '../helpers/pg.js';
-
-/** A clock the test moves by hand. */
-class ManualClock implements Clock {
-  private at = Date.parse('2026-11-22T10:00:00.000Z');
-  now(): Date {
-    return new Date(this.at);
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
 
 const worker = { cpus: 4, memoryMb: 4096, queues: ['default'], kinds: ['shell' as const], max: 10 };
 

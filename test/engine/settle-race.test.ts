@@ -134,4 +134,21 @@ describe.skipIf(!pgAvailable())('settling a job when branches finish together (P
       ]);
     }
   });
+
+  it('two cancels of a running job at the same moment both see it CANCELLED (or are refused)', { timeout: 120_000 }, async () => {
+    for (let round = 0; round < 30; round += 1) {
+      const queue = `q${newId()}`;
+      const job = await engine.submit({ name: 'cancel twice', queue, tasks: [{ name: 'a', run: 'true' }, { name: 'b', run: 'true' }] }, { owner: queue });
+      const nodeId = newId();
+      const [first] = await engine.claim({ nodeId, cpus: 4, memoryMb: 1024, queues: [queue], kinds: ['shell'], max: 4 });
+      await engine.start(nodeId, first.id);
+      const answers = await Promise.allSettled([engine.cancelJob(job.id), engine.cancelJob(job.id)]);
+      for (const answer of answers) {
+        if (answer.status === 'fulfilled') expect(answer.value.state).toBe('CANCELLED');
+        else expect(String(answer.reason)).toMatch(/is CANCELLED and cannot be cancelled/);
+      }
+      expect((await engine.getJob(job.id)).state).toBe('CANCELLED');
+      expect(await engine.executionCounts(job.id)).toEqual({ CANCELLED: 1 });
+    }
+  });
 });

@@ -1075,6 +1075,12 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.executionCountByOwner({ owners: ['alice', 'bob', 'carol'], states: ['STARTING', 'RUNNING'] })).toEqual({ alice: 2, bob: 1 });
         expect(await store.executionCountByOwner({ owners: ['alice'], states: ['RUNNABLE'] })).toEqual({ alice: 1 });
         expect(await store.executionComputeMs({ owner: 'alice', since: at(0) })).toBe(3500);
+        await store.executionInsertMany([
+          makeExecution(job, { state: 'RUNNING', kind: 'each', childCount: 10, childCreated: 3 }),
+          makeExecution(job, { state: 'RUNNING', kind: 'each', childCount: 4, childCreated: null }),
+        ]);
+        expect(await store.executionCountUnmadeOf({ owner: 'alice' })).toBe(7);
+        expect(await store.executionCountUnmadeOf({ owner: 'bob' })).toBe(0);
         expect(await store.executionComputeMs({ owner: 'bob', since: at(0) })).toBe(0);
       });
     });

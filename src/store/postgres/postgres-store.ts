@@ -438,6 +438,9 @@ export class PostgresQueries implements Queries {
   executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>> {
     return this.one((x) => users.executionCountByOwner(x, params));
   }
+  executionCountUnmadeOf(params: { owner: string }): Promise<number> {
+    return this.one((x) => users.executionCountUnmadeOf(x, params.owner));
+  }
   executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number> {
     return this.one((x) => users.executionComputeMs(x, params));
   }

@@ -59,12 +59,8 @@ export async function tokenInsert(x: PgExec, token: TokenRow): Promise<void> {
 
 export async function tokenGetByHash(x: PgExec, hash: string, now = new Date()): Promise<{ token: TokenRow; user: UserRow } | undefined> {
   const token = await x.row(TOKENS, numbered(shared.TOKEN_GET_BY_HASH), [hash]);
-  if (!token) return undefined;
-  const user = await userGet(x, token.userId);
-  if (!user) return undefined;
-  const at = now.toISOString();
-  if ((await x.run(numbered(shared.TOKEN_TOUCH), [at, token.id, staleBefore(now)])) > 0) token.lastUsedAt = at;
-  return { token, user };
+  const user = token && (await touchedOwner(x, token, shared.TOKEN_TOUCH, now));
+  return token && user ? { token, user } : undefined;
 }
 
 export function tokenList(x: PgExec, userId: string): Promise<TokenRow[]> {
@@ -93,12 +89,22 @@ export async function pubkeyGetByFingerprint(
   now = new Date(),
 ): Promise<{ pubkey: PubkeyRow; user: UserRow } | undefined> {
   const pubkey = await x.row(PUBKEYS, numbered(shared.PUBKEY_GET_BY_FINGERPRINT), [fingerprint]);
-  if (!pubkey) return undefined;
-  const user = await userGet(x, pubkey.userId);
+  const user = pubkey && (await touchedOwner(x, pubkey, shared.PUBKEY_TOUCH, now));
+  return pubkey && user ? { pubkey, user } : undefined;
+}
+
+/** The user a credential belongs to, after touching the credential's last use (at most once a minute). */
+async function touchedOwner(
+  x: PgExec,
+  row: { id: string; userId: string; lastUsedAt: string | null },
+  touchSql: string,
+  now: Date,
+): Promise<UserRow | undefined> {
+  const user = await userGet(x, row.userId);
   if (!user) return undefined;
   const at = now.toISOString();
-  if ((await x.run(numbered(shared.PUBKEY_TOUCH), [at, pubkey.id, staleBefore(now)])) > 0) pubkey.lastUsedAt = at;
-  return { pubkey, user };
+  if ((await x.run(numbered(touchSql), [at, row.id, staleBefore(now)])) > 0) row.lastUsedAt = at;
+  return user;
 }
 
 export async function shareInsert(x: PgExec, share: ShareRow): Promise<void> {
@@ -134,6 +140,10 @@ const EXECUTION_COUNT_BY_OWNER = `
 export async function executionCountByOwner(x: PgExec, params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>> {
   const rows = await x.all(EXECUTION_COUNT_BY_OWNER, [params.states, params.owners, RUNNABLE_KINDS]);
   return Object.fromEntries(rows.map((row) => [row.owner as string, Number(row.n)]));
+}
+
+export function executionCountUnmadeOf(x: PgExec, owner: string): Promise<number> {
+  return x.number(numbered(shared.EXECUTION_COUNT_UNMADE_OF_OWNER), [owner]);
 }
 
 /** Milliseconds from start to end of an owner's runnable executions that ended at or after `since`. */

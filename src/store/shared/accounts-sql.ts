@@ -35,6 +35,11 @@ export const USAGE_ADD = `
     result_bytes = usage.result_bytes + excluded.result_bytes`;
 export const USAGE_GET = `SELECT compute_ms, result_bytes FROM usage WHERE owner = ? AND period_start = ?`;
 
+/** Items of an owner's windowed eaches not made yet: queued work that has no row yet. */
+export const EXECUTION_COUNT_UNMADE_OF_OWNER = `
+  SELECT COALESCE(SUM(child_count - child_created), 0) AS n FROM executions
+  WHERE state = 'RUNNING' AND owner = ? AND child_created < child_count`;
+
 export const QUEUED_STATES: readonly State[] = ['SUBMITTED', 'PENDING', 'RUNNABLE'];
 export const RUNNING_STATES: readonly State[] = ['STARTING', 'RUNNING'];
 

@@ -428,6 +428,9 @@ export class SqliteQueries implements Queries {
   executionCountByOwner(params: { owners: string[]; states: readonly State[] }): Promise<Record<string, number>> {
     return this.one((c) => users.executionCountByOwner(c, params));
   }
+  executionCountUnmadeOf(params: { owner: string }): Promise<number> {
+    return this.one((c) => users.executionCountUnmadeOf(c, params.owner));
+  }
   executionComputeMs(params: { owner: string; since: string; jobId?: string }): Promise<number> {
     return this.one((c) => users.executionComputeMs(c, params));
   }

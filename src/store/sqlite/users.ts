@@ -46,12 +46,8 @@ export function tokenInsert(c: SqliteConnection, token: TokenRow): void {
 
 export function tokenGetByHash(c: SqliteConnection, hash: string, now = new Date()): { token: TokenRow; user: UserRow } | undefined {
   const token = c.row(TOKENS, sql.TOKEN_GET_BY_HASH, [hash]);
-  if (!token) return undefined;
-  const user = userGet(c, token.userId);
-  if (!user) return undefined;
-  const at = now.toISOString();
-  if (c.run(sql.TOKEN_TOUCH, [at, token.id, staleBefore(now)]) > 0) token.lastUsedAt = at;
-  return { token, user };
+  const user = token && touchedOwner(c, token, sql.TOKEN_TOUCH, now);
+  return token && user ? { token, user } : undefined;
 }
 
 export function tokenList(c: SqliteConnection, userId: string): TokenRow[] {
@@ -80,12 +76,17 @@ export function pubkeyGetByFingerprint(
   now = new Date(),
 ): { pubkey: PubkeyRow; user: UserRow } | undefined {
   const pubkey = c.row(PUBKEYS, sql.PUBKEY_GET_BY_FINGERPRINT, [fingerprint]);
-  if (!pubkey) return undefined;
-  const user = userGet(c, pubkey.userId);
+  const user = pubkey && touchedOwner(c, pubkey, sql.PUBKEY_TOUCH, now);
+  return pubkey && user ? { pubkey, user } : undefined;
+}
+
+/** The user a credential belongs to, after touching the credential's last use (at most once a minute). */
+function touchedOwner(c: SqliteConnection, row: { id: string; userId: string; lastUsedAt: string | null }, touchSql: string, now: Date): UserRow | undefined {
+  const user = userGet(c, row.userId);
   if (!user) return undefined;
   const at = now.toISOString();
-  if (c.run(sql.PUBKEY_TOUCH, [at, pubkey.id, staleBefore(now)]) > 0) pubkey.lastUsedAt = at;
-  return { pubkey, user };
+  if (c.run(touchSql, [at, row.id, staleBefore(now)]) > 0) row.lastUsedAt = at;
+  return user;
 }
 
 export function shareInsert(c: SqliteConnection, share: ShareRow): void {
@@ -122,6 +123,10 @@ const EXECUTION_COUNT_BY_OWNER = `
 export function executionCountByOwner(c: SqliteConnection, params: { owners: string[]; states: readonly State[] }): Record<string, number> {
   const rows = c.all(EXECUTION_COUNT_BY_OWNER, [JSON.stringify(params.states), JSON.stringify(params.owners), JSON.stringify(RUNNABLE_KINDS)]);
   return Object.fromEntries(rows.map((row) => [row.owner as string, Number(row.n)]));
+}
+
+export function executionCountUnmadeOf(c: SqliteConnection, owner: string): number {
+  return c.number(sql.EXECUTION_COUNT_UNMADE_OF_OWNER, [owner]);
 }
 
 /** Milliseconds from start to end of an owner's runnable executions that ended at or after `since`. */

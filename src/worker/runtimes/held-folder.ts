@@ -36,14 +36,14 @@ export function _walkByDescriptor(use: boolean | undefined): void {
   procFdUsable = use;
 }
 
-/** ELOOP/ENOTDIR (a link or not a folder) and ENOENT: the name is not a folder we may enter. */
+/** A link (ELOOP, EMLINK on BSD), not a folder or file of the kind asked (ENOTDIR, EISDIR, ENXIO for a FIFO), or gone. */
 const NOT_A_PLAIN_ENTRY = new Set(['ELOOP', 'ENOTDIR', 'ENOENT', 'EMLINK', 'ENXIO', 'EISDIR']);
 
 function isNotAPlainEntry(error: unknown): boolean {
   return NOT_A_PLAIN_ENTRY.has((error as NodeJS.ErrnoException).code ?? '');
 }
 
-export class FolderChangedError extends Error {
+class FolderChangedError extends Error {
   constructor(path: string) {
     super(`${path} was replaced while the worker was reading it`);
     this.name = 'FolderChangedError';

@@ -422,6 +422,42 @@ describe('webhooks (§8.4)', () => {
     expect(task).toHaveLength(1);
     expect(task[0].body).toMatchObject({ jobId: job.id, position: 1, name: 't', state: 'COMPLETED', result: 'hi', var: 'out' });
   });
+
+  it('says what GET /jobs says of a failed job: the failing task’s error, the exact position', async () => {
+    const job = await tork.runYaml(
+      [
+        'name: hooked failure',
+        'webhooks:',
+        `  - url: ${url}/failed`,
+        "    if: \"{{ job.State == 'FAILED' }}\"",
+        `  - url: ${url}/cancelled-task`,
+        '    event: task.StateChange',
+        "    if: \"{{ task.State == 'CANCELLED' }}\"",
+        'tasks:',
+        '  - name: first',
+        '    run: "true"',
+        '  - name: fan',
+        '    parallel:',
+        '      tasks:',
+        '        - name: bad',
+        '          run: echo nope; exit 4',
+        '  - name: never',
+        '    run: "true"',
+      ].join('\n'),
+    );
+    expect(job.state).toBe('FAILED');
+    await eventually(() => received.some((r) => r.path === '/failed') && received.some((r) => r.path === '/cancelled-task'));
+    const { body: page } = await tork.json<{ items: Array<Record<string, unknown>> }>('GET', '/jobs?q=hooked');
+    const listed = page.items.find((item) => item.id === job.id);
+    const failed = received.filter((r) => r.path === '/failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0].body).toMatchObject({ state: 'FAILED', position: 2, error: job.error });
+    expect(failed[0].body.error).toMatch(/^exit code 4/);
+    expect(failed[0].body).toEqual(listed);
+    // The parallel task its child failed is CANCELLED in Tork's words, at its own position.
+    const cancelled = received.filter((r) => r.path === '/cancelled-task');
+    expect(cancelled.map((r) => r.body)).toEqual([expect.objectContaining({ name: 'fan', state: 'CANCELLED', position: 2 })]);
+  });
 });
 
 describe('scheduled jobs (checks 23–25)', () => {

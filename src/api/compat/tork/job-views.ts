@@ -15,7 +15,7 @@ import { renderTemplate } from '../../../core/expr.js';
 import { secretValuesOf } from '../../../core/redact.js';
 import { resourcesOf } from '../../../engine/expand.js';
 import { taskOutcome } from './outcomes.js';
-import { estimateFromRow, jobPosition, jobProgress } from './progress.js';
+import { jobPosition, jobProgress } from './progress.js';
 import { Redactor } from './redact.js';
 import { endStamp, torkJobState } from './states.js';
 import { goTime, omitEmpty, omitEmptyMap, type Wire, type WireObject } from './wire.js';
@@ -269,8 +269,7 @@ function scheduleOf(job: JobRow): WireObject | undefined {
 
 export interface SummaryFacts {
   createdBy: WireObject;
-  /** Null when only the job row is at hand (webhooks): position is then estimated. */
-  tasks: TaskRow[] | null;
+  tasks: TaskRow[];
   /** The current task's executions of a running job, for its share of the progress. */
   executions?: ExecutionRow[];
   /** Tork's error of a failed job. */
@@ -279,9 +278,8 @@ export interface SummaryFacts {
 
 /** Tork's JobSummary (§4.2): list items, the submit answer, job webhooks. */
 export function jobSummaryView(job: JobRow, facts: SummaryFacts): WireObject {
-  const { position, progress } = facts.tasks
-    ? { position: jobPosition(job, facts.tasks), progress: jobProgress(job, facts.tasks, facts.executions) }
-    : estimateFromRow(job);
+  const position = jobPosition(job, facts.tasks);
+  const progress = jobProgress(job, facts.tasks, facts.executions);
   const end = jobEnd(job, facts.error);
   return {
     id: job.id,

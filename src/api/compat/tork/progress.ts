@@ -45,22 +45,6 @@ export function jobProgress(job: JobRow, tasks: readonly TaskRow[], executions: 
   return roundTwo((((position - 1) + share / 100) / job.taskCount) * 100);
 }
 
-/**
- * Position and progress from the job row alone, for webhook payloads, which are rendered inside
- * the engine's transaction without the task list: the count of settled tasks is read back from
- * barge's stored progress. Exact for running and completed jobs; for a failed job barge's
- * progress also counts the failed task and the ones skipped after it, so the position is an
- * estimate there.
- */
-export function estimateFromRow(job: JobRow): { position: number; progress: number } {
-  const state = torkJobState(job.state);
-  if (state === 'PENDING') return { position: 0, progress: 0 };
-  if (state === 'COMPLETED') return { position: job.taskCount + 1, progress: 100 };
-  const settled = Math.round((job.progress / 100) * job.taskCount);
-  const position = Math.max(1, Math.min(settled + 1, job.taskCount));
-  return { position, progress: job.taskCount === 0 ? 0 : roundTwo(((position - 1) / job.taskCount) * 100) };
-}
-
-export function roundTwo(value: number): number {
+function roundTwo(value: number): number {
   return Math.round(value * 100) / 100;
 }

@@ -5,11 +5,11 @@
  * with its zero value, as Go's structs have them. Delivery, retries and timeouts are the engine's
  * outbox dispatcher's.
  *
- * The renderer sees only the job row and the execution, inside the engine's transaction: the
- * job's position is estimated from its stored progress (see progress.ts), and a task's position
- * is found by its top-level task's name.
+ * The renderer reads what a JobSummary needs (the owner's stored user, the job's tasks, Tork's
+ * error of a failed job) in the engine's transaction, so a payload says what `GET /jobs` says.
  */
 import type { ExecutionRow, JobRow, Json, UserRow } from '../../../core/model.js';
+import { readJobFacts, type JobFactsRead } from './facts.js';
 import { registerWebhookRenderer, type WebhookRenderer } from '../../../engine/webhooks.js';
 import { jobSummaryView, taskSummaryView, userView } from './job-views.js';
 import type { Wire, WireObject } from './wire.js';
@@ -50,16 +50,19 @@ function asGoStruct(view: WireObject, zero: WireObject): Record<string, Wire> {
   return out;
 }
 
-/** The 1-based position of a top-level execution's task, found by name; undefined if ambiguous. */
-function positionOf(job: JobRow, execution: ExecutionRow): number | undefined {
-  if (execution.parentId !== null) return undefined;
-  const matches = job.spec.tasks.flatMap((task, i) => (task.name === execution.name ? [i + 1] : []));
-  return matches.length === 1 ? matches[0] : undefined;
+/** What the payloads read in the engine's transaction: the owner, and the job's summary facts. */
+interface PayloadFacts extends JobFactsRead {
+  owner?: UserRow;
 }
 
-/** The owner as Tork's webhooks carry `createdBy`: the stored user, with its id and createdAt. */
-function summary(job: JobRow, owner?: UserRow): WireObject {
-  return jobSummaryView(job, { createdBy: userView(job.owner, owner), tasks: null });
+function summary(job: JobRow, facts: PayloadFacts): WireObject {
+  return jobSummaryView(job, { createdBy: userView(job.owner, facts.owner), ...facts });
+}
+
+/** A task's position is its top-level task's, children included (they share their parent's). */
+function taskSummary(execution: ExecutionRow, facts: PayloadFacts): WireObject {
+  const task = facts.tasks.find((t) => t.id === execution.taskId);
+  return taskSummaryView(execution, task ? task.position + 1 : undefined);
 }
 
 /** The outbox stores plain JSON: the wire's omitted (undefined) members are dropped. */
@@ -68,14 +71,20 @@ function toJson(view: WireObject): Json {
 }
 
 export const torkWebhookRenderer: WebhookRenderer = {
-  body(event, job, execution, owner) {
-    if (event.startsWith('task.') && execution) return toJson(taskSummaryView(execution, positionOf(job, execution)));
-    return toJson(summary(job, owner));
+  async facts(tx, job) {
+    const [owner, facts] = await Promise.all([tx.userGetByName(job.owner), readJobFacts(tx, job)]);
+    return { owner, ...facts } satisfies PayloadFacts;
   },
-  condition(job, execution) {
+  body(event, job, execution, facts) {
+    const read = facts as PayloadFacts;
+    if (event.startsWith('task.') && execution) return toJson(taskSummary(execution, read));
+    return toJson(summary(job, read));
+  },
+  condition(job, execution, facts) {
+    const read = facts as PayloadFacts;
     return {
-      job: asGoStruct(summary(job), JOB_ZERO),
-      task: execution ? asGoStruct(taskSummaryView(execution, positionOf(job, execution)), TASK_ZERO) : null,
+      job: asGoStruct(summary(job, read), JOB_ZERO),
+      task: execution ? asGoStruct(taskSummary(execution, read), TASK_ZERO) : null,
     };
   },
 };

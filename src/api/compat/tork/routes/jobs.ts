@@ -12,7 +12,8 @@ import { convertedJob, decodedSubmission } from '../submission.js';
 import { caller, CreatedBy, untilGone, visibleJob, type TorkContext } from '../context.js';
 import { badRequest, notFound, refuseOtherMethods, TorkError } from '../errors.js';
 import { acceptedSummaryView, jobSummaryView, jobView, type SummaryFacts } from '../job-views.js';
-import { subjobError, torkJobError, torkJobErrorOf } from '../outcomes.js';
+import { readJobFacts } from '../facts.js';
+import { subjobError, torkJobErrorOf } from '../outcomes.js';
 import { jobLogPage } from '../logs.js';
 import { jobPosition } from '../progress.js';
 import { JOB_PAGING, LOG_PAGING, page, parsePaging, parseSearch, queryParam } from '../query.js';
@@ -121,21 +122,9 @@ async function restartRefusal(context: TorkContext, id: string, error: ConflictE
   return now ? badRequest(`job is ${torkJobState(now.state)} and can not be restarted`) : notFound('job not found');
 }
 
-/**
- * What a list item needs beyond the row: its tasks, the current task's executions while it runs
- * (its share of the progress, as `GET /jobs/:id` counts it) and Tork's error when it failed.
- */
 async function summaryFacts(context: TorkContext, job: JobRow, users: CreatedBy): Promise<SummaryFacts> {
-  const { store } = context.engine;
-  const tasks = await store.taskList(job.id);
-  const running = ['RUNNING', 'SCHEDULED'].includes(torkJobState(job.state));
-  const current = running ? [...tasks].sort((a, b) => a.position - b.position)[jobPosition(job, tasks) - 1] : undefined;
-  const [createdBy, executions, error] = await Promise.all([
-    users.of(job.owner),
-    current ? store.executionList({ jobId: job.id, taskId: current.id, parentId: null, limit: 1_000 }) : [],
-    torkJobError(store, job),
-  ]);
-  return { createdBy, tasks, executions, error };
+  const [createdBy, facts] = await Promise.all([users.of(job.owner), readJobFacts(context.engine.store, job)]);
+  return { createdBy, ...facts };
 }
 
 /** A job with its tasks, executions and sub-job ids, as Tork's full Job. */
