@@ -151,12 +151,7 @@ export class Engine {
         parentExecutionId: null,
         metadata: options.metadata ?? {},
       });
-      if (await this.quotas.limitsQueue(options.owner)) {
-        // Counted with the new executions written (drain writes what the flow holds back): over
-        // the quota, the throw rolls them back.
-        await flow.drain();
-        await this.quotas.checkQueued(flow.tx, options.owner);
-      }
+      await this.quotas.checkQueuedIn(flow, options.owner);
       return created;
     });
     if (job.state === 'RUNNABLE') this.store.notify('work').catch(() => undefined);

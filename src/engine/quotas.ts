@@ -20,6 +20,7 @@ import { TooManyError } from '../core/errors.js';
 import type { ExecutionRow, Quotas } from '../core/model.js';
 import type { Queries } from '../store/store.js';
 import type { Clock } from './clock.js';
+import type { Flow } from './flow.js';
 
 const DEFAULT_PERIOD_SECONDS = 86_400;
 const QUEUED_STATES = ['SUBMITTED', 'PENDING', 'RUNNABLE'] as const;
@@ -86,8 +87,15 @@ export class QuotaGate {
     await this.checkQueued(this.store, owner, false);
   }
 
-  async limitsQueue(owner: string): Promise<boolean> {
-    return (await this.quotasOf(owner)).queuedExecutions !== undefined;
+  /**
+   * Refuses, inside the transaction that created a job, when its owner now has more executions
+   * queued than allowed; the throw rolls the job back. Draining first writes what the flow holds
+   * back, so the count sees the new executions.
+   */
+  async checkQueuedIn(flow: Flow, owner: string): Promise<void> {
+    if ((await this.quotasOf(owner)).queuedExecutions === undefined) return;
+    await flow.drain();
+    await this.checkQueued(flow.tx, owner);
   }
 
   /**

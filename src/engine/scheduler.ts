@@ -5,7 +5,7 @@
  */
 import { Periodic } from './periodic.js';
 import type { JobRow, JobSpec, ScheduleRow } from '../core/model.js';
-import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { ConflictError, NotFoundError, TooManyError, ValidationError } from '../core/errors.js';
 import { CronError, nextFiring, parseCron } from '../core/cron.js';
 import { validateJobSpec } from '../core/spec.js';
 import type { Engine } from './engine.js';
@@ -86,6 +86,34 @@ export class Scheduler {
     if (!(await this.engine.store.scheduleDelete(id))) throw new NotFoundError('schedule', id);
   }
 
+  /**
+   * One firing, in the transaction that advances the schedule. Over the owner's queued quota the
+   * firing waits (the transaction rolls back, `nextAt` stays) and is tried again on the next tick,
+   * as queued work waits rather than fails.
+   */
+  private async fire(schedule: ScheduleRow, now: Date): Promise<JobRow | null> {
+    const { quotas } = this.engine;
+    try {
+      return await inFlow(this.engine.store, this.engine.flowSettings(), async (flow) => {
+        const nextAt = nextFiring(parseCron(schedule.cron), now).toISOString();
+        const won = await flow.tx.scheduleAdvance({ id: schedule.id, expectedNextAt: schedule.nextAt, nextAt, firedAt: now.toISOString() });
+        if (!won) return null;
+        const job = await flow.createJob({
+          spec: schedule.spec as JobSpec,
+          owner: schedule.owner,
+          origin: schedule.origin,
+          parentExecutionId: null,
+          metadata: { schedule: { id: schedule.id, cron: schedule.cron } },
+        });
+        await quotas.checkQueuedIn(flow, schedule.owner);
+        return job;
+      });
+    } catch (error) {
+      if (error instanceof TooManyError) return null;
+      throw error;
+    }
+  }
+
   /** Fires every due schedule once; returns the jobs it submitted. Public so tests can drive it. */
   async tick(): Promise<JobRow[]> {
     const { store, clock } = this.engine;
@@ -93,18 +121,7 @@ export class Scheduler {
     const due = await store.scheduleListDue({ now: now.toISOString(), limit: 100 });
     const fired: JobRow[] = [];
     for (const schedule of due) {
-      const job = await inFlow(store, this.engine.flowSettings(), async (flow) => {
-        const nextAt = nextFiring(parseCron(schedule.cron), now).toISOString();
-        const won = await flow.tx.scheduleAdvance({ id: schedule.id, expectedNextAt: schedule.nextAt, nextAt, firedAt: now.toISOString() });
-        if (!won) return null;
-        return flow.createJob({
-          spec: schedule.spec as JobSpec,
-          owner: schedule.owner,
-          origin: schedule.origin,
-          parentExecutionId: null,
-          metadata: { schedule: { id: schedule.id, cron: schedule.cron } },
-        });
-      });
+      const job = await this.fire(schedule, now);
       if (job) fired.push(job);
     }
     if (fired.length > 0) await store.notify('work').catch(() => undefined);

@@ -9,6 +9,7 @@ import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
 import { createUser } from '../../src/api/auth/index.js';
 import { TooManyError } from '../../src/core/errors.js';
 import { Engine } from '../../src/engine/engine.js';
+import { Scheduler } from '../../src/engine/scheduler.js';
 import { pgAvailable } from '../helpers/pg.js';
 import { ManualClock } from '../helpers/clock.js';
 import { makeTestStore, storeKinds, type TestStore } from '../helpers/stores.js';
@@ -72,6 +73,21 @@ for (const kind of storeKinds) {
       await windowed.submit(array('four', 4), { owner: 'alice' });
       expect((await windowed.quotas.usage('alice')).queuedExecutions).toBe(4);
       await expect(windowed.submit(array('two', 2), { owner: 'alice' })).rejects.toBeInstanceOf(TooManyError);
+    });
+
+    it('lets a cron firing over the queued quota wait for room instead of failing', async () => {
+      const alice = await createUser(db.store, { name: 'alice', role: 'user', quotas: { queuedExecutions: 0 } });
+      const scheduler = new Scheduler(engine);
+      const schedule = await scheduler.create({ spec: array('cron', 1), cron: '* * * * *', owner: 'alice', origin: 'v1' });
+      clock.advance(61_000);
+      expect(await scheduler.tick()).toEqual([]);
+      expect((await db.store.scheduleGet(schedule.id))?.nextAt).toBe(schedule.nextAt);
+      expect(await db.store.jobCount({ owner: 'alice' })).toBe(0);
+
+      await db.store.userUpdate({ id: alice.id, patch: { quotas: { queuedExecutions: 5 } } });
+      engine.quotas.forget('alice');
+      expect(await scheduler.tick()).toHaveLength(1);
+      expect(await db.store.jobCount({ owner: 'alice' })).toBe(1);
     });
 
     it('holds and refuses once the compute seconds of the period are spent, until the next period', async () => {
