@@ -86,7 +86,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     if (folder.previousNodeId) await removeLeftoverCgroups(folder.previousNodeId);
     const shell = createShellRuntime(shellOptions(config, nodeId));
     warnings.push(...sandboxWarnings(shell.describe(), config));
-    const lua = createLuaRuntime({});
+    const lua = createLuaRuntime({ threads: config.cpus });
     const container = await containerChoice;
     nodeInfo = { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) };
     worker = new Worker({
