@@ -1,6 +1,7 @@
-/** `npm run bench`: every benchmark, each comparing barge with another tool in the same run. */
+/** `npm run bench`: every benchmark, each comparing barge with another tool (or itself) in the same run. */
 import { claimQuotas } from './claim-quotas.js';
 import { fanout } from './fanout.js';
+import { workerLoad } from './worker-load.js';
 
 const result = await fanout();
 console.log(
@@ -14,3 +15,12 @@ console.log(
   `claim-quotas: ${quotas.items} items claimed ${quotas.batch} at a time: no quotas ${Math.round(quotas.freeMs)} ms, ` +
     `running and compute quotas ${Math.round(quotas.limitedMs)} ms, ratio ${quotas.ratio.toFixed(2)}`,
 );
+
+for (const inProcess of [false, true]) {
+  const load = await workerLoad({ inProcess });
+  console.log(
+    `worker under API load (${load.mode}): ${load.items} × true, ${load.clients} clients reading /v1/jobs: ` +
+      `${load.unloadedPerSecond.toFixed(1)} items/s idle, ${load.loadedPerSecond.toFixed(1)} items/s loaded, ` +
+      `ratio ${load.ratio.toFixed(2)} (goal ≥ 0.80)`,
+  );
+}

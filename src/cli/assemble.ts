@@ -3,7 +3,7 @@
  * engine, worker, UI), `barge server` (API and engine) and `barge worker` (engine and worker).
  */
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { NodeRow } from '../core/model.js';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
@@ -13,33 +13,35 @@ import { Reaper } from '../engine/reaper.js';
 import { Scheduler } from '../engine/scheduler.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import {
-  createLuaRuntime,
-  createShellRuntime,
-  detectContainerRuntime,
-  type Runtime,
-  type ShellRuntimeOptions,
-} from '../worker/runtimes/index.js';
 import { removeLeftoverCgroups } from '../worker/runtimes/limits.js';
 import { CpuUsage } from '../worker/cpu-usage.js';
-import { engineSource } from '../worker/source.js';
-import { Worker } from '../worker/worker.js';
+import { ThreadedWorker } from './worker-thread.js';
+import { buildWorker, chooseContainerRuntime, type Mode } from './worker-parts.js';
 import { buildApp } from '../api/app.js';
 import { JwtVerifier, loadOrCreateSigningKey } from '../api/auth/jwt.js';
 import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
-import { credentialsPath } from './credentials.js';
 import { DataFolder } from './data-folder.js';
 
-export type Mode = 'up' | 'server' | 'worker';
+export type { Mode } from './worker-parts.js';
 
 export interface Running {
   url: string | null;
   /** Printed loudly at start: e.g. shell tasks run without a sandbox. */
   warnings: string[];
   engine: Engine;
-  worker: Worker | null;
+  worker: WorkerHandle | null;
+  stop(): Promise<void>;
+}
+
+/** A worker in this thread (Worker) or in its own (ThreadedWorker): what the caller may ask of it. */
+export interface WorkerHandle {
+  readonly nodeId: string;
+  readonly capacity: { cpus: number; memoryMb: number };
+  readonly queues: string[];
+  /** Joins the node's info at its next heartbeat (the API's port, once it listens). */
+  addInfo(info: NodeRow['info']): void;
   stop(): Promise<void>;
 }
 
@@ -56,7 +58,9 @@ export async function start(mode: Mode, config: ServerConfig): Promise<Running> 
 
 async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder): Promise<Running> {
   // Asking podman or docker takes a moment: do it while the store opens.
-  const containerChoice = mode === 'server' ? Promise.resolve(undefined) : chooseContainerRuntime(config, folder.nodeId);
+  // (`barge up`'s worker thread asks for itself.)
+  const workerHere = mode === 'worker' || (mode === 'up' && config.inProcessWorker);
+  const containerChoice = workerHere ? chooseContainerRuntime(config, folder.nodeId) : Promise.resolve(undefined);
   const store: Store = await openStore(config.db);
   const engine = new Engine({
     store,
@@ -77,35 +81,22 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   reaper.start();
   dispatcher.start();
 
-  let worker: Worker | null = null;
+  let worker: WorkerHandle | null = null;
   const warnings: string[] = [];
-  // Read by the worker at each heartbeat, so the port can join once the API listens.
-  let nodeInfo: NodeRow['info'] = {};
   if (mode !== 'server') {
     // A worker killed with -9 could not remove its cgroups (and what still runs in them).
     if (folder.previousNodeId) await removeLeftoverCgroups(folder.previousNodeId);
-    const shell = createShellRuntime(shellOptions(config, nodeId));
-    warnings.push(...sandboxWarnings(shell.describe(), config));
-    const lua = createLuaRuntime({ threads: config.cpus });
-    const container = await containerChoice;
-    nodeInfo = { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) };
-    worker = new Worker({
-      source: engineSource(engine),
-      artifacts: engine.artifacts,
-      nodeId,
-      name: mode === 'up' ? 'barge up' : 'worker',
-      role: mode === 'up' ? 'standalone' : 'worker',
-      version: VERSION,
-      workRoot: join(config.data, 'work'),
-      runtimes: { shell, lua, ...(container ? { container: container.runtime } : {}) },
-      cpus: config.cpus,
-      memoryMb: config.memory,
-      queues: config.queues,
-      drainGraceMs: config.drainGrace * 1000,
-      outputLimits: { maxFiles: config.maxOutputFiles, maxBytes: Math.floor(config.maxOutputMb * 1024 * 1024) },
-      info: nodeInfo,
-    });
-    worker.start();
+    if (mode === 'up' && !config.inProcessWorker) {
+      // Its own thread, store connection and engine: the API's requests cannot slow its claims,
+      // spawns and log handling (they shared one event loop before), nor it the API's answers.
+      const threaded = await ThreadedWorker.start({ config, nodeId, bus: engine.bus });
+      warnings.push(...threaded.warnings);
+      worker = threaded;
+    } else {
+      const built = await buildWorker(mode, config, nodeId, engine, await containerChoice);
+      warnings.push(...built.warnings);
+      worker = built.worker;
+    }
   }
 
   let app: FastifyInstance | null = null;
@@ -125,7 +116,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-    nodeInfo.port = port;
+    worker?.addInfo({ port });
     folder.announce(url);
     if (mode === 'server') void heartbeatServer(engine, nodeId);
   }
@@ -146,46 +137,6 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     return stopping;
   };
   return { url, engine, worker, warnings, stop };
-}
-
-/** The shell runtime as configured; also for tasks with an image under `--image-policy ignore`. */
-function shellOptions(config: ServerConfig, nodeId: string): ShellRuntimeOptions {
-  return {
-    isolation: config.isolation,
-    requireSandbox: config.requireSandbox,
-    taskUser: config.taskUser,
-    maxProcesses: config.maxProcesses,
-    nodeId,
-    // Should a bound system folder hold them, the task must not see the data folder or the CLI's token.
-    hiddenPaths: [config.data, dirname(credentialsPath())],
-  };
-}
-
-/** What the operator must hear at start: shell tasks run on the host itself, or not at all. */
-function sandboxWarnings(shell: Record<string, string | number | boolean>, config: ServerConfig): string[] {
-  if (shell.isolation !== 'none') return [];
-  const why = String(shell.noSandbox ?? 'no sandbox');
-  if (config.requireSandbox) return [`shell tasks will FAIL on this worker: --require-sandbox is set and there is no sandbox (${why})`];
-  const who = process.getuid?.() === 0 ? 'root' : 'the worker\'s own user';
-  return [
-    `shell tasks run WITHOUT a sandbox, as ${who}, with full access to this host (${why}); ` +
-      'install bubblewrap, or pass --require-sandbox to refuse them',
-  ];
-}
-
-/**
- * The runtime for tasks with an `image`, and what the node's info says about it (the reaper's
- * explainWaiting reads `info.container`). `ignore`: the shell runs their `run` script, as under
- * Tork's shell runtime. Otherwise podman or docker when one works here; without one the worker
- * does not claim such tasks and they wait, queued, for a worker that has one.
- */
-async function chooseContainerRuntime(config: ServerConfig, nodeId: string): Promise<{ runtime: Runtime; info: string } | undefined> {
-  if (config.imagePolicy === 'ignore') {
-    return { runtime: createShellRuntime({ ...shellOptions(config, nodeId), ignoreImage: true }), info: 'shell (image ignored)' };
-  }
-  if (config.containers === 'off') return undefined;
-  const runtime = await detectContainerRuntime();
-  return runtime ? { runtime, info: String(runtime.describe().container) } : undefined;
 }
 
 async function heartbeatServer(engine: Engine, nodeId: string): Promise<void> {

@@ -44,6 +44,8 @@ export interface ServerConfig {
   isolation: 'auto' | 'bwrap' | 'none';
   /** The longest `each` list a job may have; a longer one is refused with a 400. (Default: 1,000,000) */
   maxArrayItems: number;
+  /** `barge up` runs its worker on the API's own thread instead of a worker thread of its own. (Default: false) */
+  inProcessWorker: boolean;
   /** Fail shell tasks rather than run them without a sandbox. (Default: false) */
   requireSandbox: boolean;
   /** The user a root worker runs sandboxed shell tasks as: name, uid or uid:gid. (Default: nobody, 65534) */
@@ -91,6 +93,7 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'maxOutputFiles', flag: '--max-output-files <n>', env: 'BARGE_MAX_OUTPUT_FILES', help: 'files an execution may leave in outputs/, or it fails (default 10000)' },
   { key: 'maxOutputMb', flag: '--max-output-mb <mb>', env: 'BARGE_MAX_OUTPUT_MB', help: 'MB an execution may leave in outputs/, or it fails (default 1024)' },
   { key: 'maxArrayItems', flag: '--max-array-items <n>', env: 'BARGE_MAX_ARRAY_ITEMS', help: 'the longest each list a job may have (default 1000000)' },
+  { key: 'inProcessWorker', flag: '--in-process-worker', env: 'BARGE_IN_PROCESS_WORKER', help: "barge up: run the worker on the API's thread, not its own (default off)" },
   { key: 'jwtIssuer', flag: '--jwt-issuer <iss>', env: 'BARGE_JWT_ISSUER', help: 'trust JWTs from this outside issuer (with --jwt-jwks)' },
   { key: 'jwtJwks', flag: '--jwt-jwks <file|url>', env: 'BARGE_JWT_JWKS', help: "the outside issuer's JWKS, a file or an http(s) URL" },
   { key: 'jwtAudience', flag: '--jwt-audience <face=aud,…>', env: 'BARGE_JWT_AUDIENCE', help: "JWT audience per face, e.g. v1=barge,tork=tork (default: the face's name)" },
@@ -125,6 +128,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     drainGrace: toNumber(pick('drainGrace') ?? 10, 'drain-grace'),
     isolation: toIsolation(pick('isolation') ?? 'auto'),
     maxArrayItems: toInt(pick('maxArrayItems') ?? 1_000_000, 'max-array-items'),
+    inProcessWorker: toBool(pick('inProcessWorker') ?? false),
     requireSandbox: toBool(pick('requireSandbox') ?? false),
     taskUser: optionalString(pick('taskUser')),
     maxProcesses: positiveInt(pick('maxProcesses') ?? 4096, 'max-processes'),

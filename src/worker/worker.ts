@@ -77,6 +77,11 @@ export class Worker {
     this.queues = options.queues ?? ['default'];
   }
 
+  /** Joins the node's info at its next heartbeat (the API's port, once it listens). */
+  addInfo(info: NodeRow['info']): void {
+    this.options.info = { ...this.options.info, ...info };
+  }
+
   get nodeId(): string {
     return this.options.nodeId;
   }
