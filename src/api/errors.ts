@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BargeError, TooManyError, ValidationError, formatProblem, type ErrorCode, type Problem } from '../core/errors.js';
+import { MIN_ID_PREFIX } from '../engine/ids.js';
 
 /** Codes on the wire: barge's error kinds, BARGE_E_INTERNAL for a server fault. */
 export type WireErrorCode = ErrorCode;
@@ -114,12 +115,17 @@ function toProblem(issue: AjvIssue, context: string): Problem {
   if (issue.keyword === 'pattern' && typeof params.pattern === 'string' && params.pattern === ID_PATTERN) {
     message = 'must be a 32-character lowercase hex id';
   }
+  if (issue.keyword === 'pattern' && params.pattern === ID_OR_PREFIX_PATTERN) {
+    message = `must be a lowercase hex id, or a unique prefix of at least ${MIN_ID_PREFIX} of its characters`;
+  }
   if (path === '' && context === 'body') message = `the request body ${message}`;
   return { path, message };
 }
 
 /** The id format of jobs, tasks and executions (engine/ids.ts). */
 export const ID_PATTERN = '^[0-9a-f]{32}$';
+/** A whole id or a prefix of at least MIN_ID_PREFIX (engine/ids.ts) of its characters. */
+export const ID_OR_PREFIX_PATTERN = `^[0-9a-f]{${MIN_ID_PREFIX},32}$`;
 
 /**
  * Fastify's router refuses some URLs before any hook or handler runs (a path parameter over

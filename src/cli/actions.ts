@@ -12,6 +12,7 @@ import { type BargeClient, ApiError, CliError } from './client.js';
 import {
   eventsTable,
   executionDetails,
+  executionsTable,
   jobDetails,
   jobsTable,
   nodesTable,
@@ -159,11 +160,45 @@ async function listJobs(client: BargeClient, options: JobsOptions): Promise<Page
 }
 
 /** `barge get`: a job, or an execution when no job has that id. */
+/** How many executions `barge get` lists under a job (`barge executions` lists them all). */
+const GET_EXECUTIONS = 20;
+
 export async function get(client: BargeClient, id: string, options: JsonOption): Promise<number> {
   const found = await jobOrExecution(client, id);
   if (options.json) printJson(found.value);
-  else if (found.kind === 'job') out(jobDetails(found.value, Date.now()));
-  else out(executionDetails(found.value, Date.now()));
+  else if (found.kind === 'execution') out(executionDetails(found.value, Date.now()));
+  else {
+    const job = found.value;
+    const page = await client.jobExecutions(job.id, { limit: GET_EXECUTIONS });
+    const lines = [jobDetails(job, Date.now())];
+    if (page.items.length > 0) lines.push('', executionsTable(page.items, Date.now()));
+    if (page.nextCursor) lines.push(`… more: barge executions ${job.id.slice(0, 12)}`);
+    out(lines.join('\n'));
+  }
+  return 0;
+}
+
+export interface ExecutionsOptions extends JsonOption {
+  state?: string;
+  limit: number;
+}
+
+/** `barge executions JOB`: the job's executions, oldest first, up to --limit. */
+export async function executions(client: BargeClient, jobId: string, options: ExecutionsOptions): Promise<number> {
+  const items: Execution[] = [];
+  let cursor: string | undefined;
+  do {
+    const limit = Math.min(1000, options.limit - items.length);
+    const page = await client.jobExecutions(jobId, { state: options.state?.toUpperCase(), limit, cursor });
+    items.push(...page.items);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && items.length < options.limit);
+  if (options.json) printJson({ items, nextCursor: cursor ?? null });
+  else if (items.length === 0) say('no executions');
+  else {
+    out(executionsTable(items, Date.now()));
+    if (cursor) say(`(first ${items.length}; raise --limit for more)`);
+  }
   return 0;
 }
 
@@ -221,9 +256,10 @@ export async function queues(client: BargeClient, options: JsonOption): Promise<
 /** Cancels a job, or one execution when no job has that id. */
 export async function cancel(client: BargeClient, id: string, options: JsonOption): Promise<number> {
   const found = await jobOrExecution(client, id);
-  const after = found.kind === 'job' ? await client.cancelJob(id) : await client.cancelExecution(id);
+  const fullId = found.value.id;
+  const after = found.kind === 'job' ? await client.cancelJob(fullId) : await client.cancelExecution(fullId);
   if (options.json) printJson(after);
-  else out(`cancelled ${found.kind} ${id} (now ${after.state})`);
+  else out(`cancelled ${found.kind} ${fullId} (now ${after.state})`);
   return 0;
 }
 

@@ -56,7 +56,7 @@ function registerSubmitting(program: Command): void {
 
   clientCommand(program, 'wait')
     .description('wait for a job with a progress bar; exit 0 only if it SUCCEEDED')
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id (or a unique prefix of 6+ characters)')
     .option('--json', 'print the final job as JSON')
     .action((id: string, options: actions.JsonOption, command: Command) => execute(command, (client) => actions.waitFor(client, id, options)));
 }
@@ -74,26 +74,34 @@ function registerReading(program: Command): void {
 
   clientCommand(program, 'get')
     .description('show a job with its execution counts and tasks (or an execution)')
-    .argument('<id>', 'job or execution id')
+    .argument('<id>', 'job or execution id (or a unique prefix of 6+ characters)')
     .option('--json', 'print it as JSON')
     .action((id: string, options: actions.JsonOption, command: Command) => execute(command, (client) => actions.get(client, id, options)));
 
+  clientCommand(program, 'executions')
+    .description("list a job's executions (id, item, state, attempt, node, time), oldest first")
+    .argument('<job>', 'job id (or a unique prefix of 6+ characters)')
+    .option('--state <states>', 'only these states, comma-separated (e.g. RUNNING,FAILED)')
+    .option('--limit <n>', 'at most this many executions', positiveInt, 1000)
+    .option('--json', 'print {items, nextCursor} as JSON')
+    .action((job: string, options: actions.ExecutionsOptions, command: Command) => execute(command, (client) => actions.executions(client, job, options)));
+
   clientCommand(program, 'logs')
     .description("print a job's logs (every execution's) or one execution's log")
-    .argument('<id>', 'job or execution id')
+    .argument('<id>', 'job or execution id (or a unique prefix of 6+ characters)')
     .option('-f, --follow', 'keep following until it ends')
     .option('--json', 'print each log line as one JSON object a line')
     .action((id: string, options: actions.LogsOptions, command: Command) => execute(command, (client) => actions.logs(client, id, options)));
 
   clientCommand(program, 'events')
     .description("show a job's history of state changes, oldest first")
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id (or a unique prefix of 6+ characters)')
     .option('--json', 'print {items} as JSON')
     .action((id: string, options: actions.JsonOption, command: Command) => execute(command, (client) => actions.events(client, id, options)));
 
   clientCommand(program, 'results')
     .description("download a job's outputs and results as a tar.gz")
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id (or a unique prefix of 6+ characters)')
     .requiredOption('-o, --output <file>', 'where to write the tar.gz (- for stdout)')
     .action((id: string, options: { output: string }, command: Command) => execute(command, (client) => actions.results(client, id, options.output)));
 
@@ -111,13 +119,13 @@ function registerReading(program: Command): void {
 function registerChanging(program: Command): void {
   clientCommand(program, 'cancel')
     .description('cancel a job (or one execution)')
-    .argument('<id>', 'job or execution id')
+    .argument('<id>', 'job or execution id (or a unique prefix of 6+ characters)')
     .option('--json', 'print the job or execution as JSON')
     .action((id: string, options: actions.JsonOption, command: Command) => execute(command, (client) => actions.cancel(client, id, options)));
 
   clientCommand(program, 'restart')
     .description('restart a FAILED or CANCELLED job')
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id (or a unique prefix of 6+ characters)')
     .option('--wait', 'wait for it with a progress bar; exit 0 only if it SUCCEEDED')
     .option('--json', 'print the job as JSON')
     .action((id: string, options: actions.JsonOption & { wait?: boolean }, command: Command) =>
@@ -126,7 +134,7 @@ function registerChanging(program: Command): void {
 
   clientCommand(program, 'rm')
     .description('delete a finished job, its logs and its results')
-    .argument('<id>', 'job id')
+    .argument('<id>', 'job id (or a unique prefix of 6+ characters)')
     .action((id: string, _options: unknown, command: Command) => execute(command, (client) => actions.remove(client, id)));
 }
 

@@ -171,6 +171,32 @@ export function eventsTable(events: JobEvent[]): string {
   );
 }
 
+/**
+ * `barge executions` and the tail of `barge get`: one row per execution, ids shortened to 12
+ * characters (any unique prefix is accepted back), and how long it ran or has been waiting.
+ */
+export function executionsTable(executions: Execution[], now: number): string {
+  return table(
+    ['ID', 'ITEM', 'STATE', 'ATTEMPT', 'NODE', 'TIME'],
+    executions.map((execution) => [
+      execution.id.slice(0, 12),
+      executionLabel({ ...execution, attempt: 1 }),
+      execution.reason ? `${execution.state} (${execution.reason})` : execution.state,
+      execution.attempt,
+      execution.nodeId ? execution.nodeId.slice(0, 12) : '-',
+      executionTime(execution, now),
+    ]),
+  );
+}
+
+/** Finished: how long it ran. Running: for how long so far. Waiting: since when. */
+export function executionTime(execution: Pick<Execution, 'createdAt' | 'startedAt' | 'completedAt'>, now: number): string {
+  const { createdAt, startedAt, completedAt } = execution;
+  if (completedAt) return startedAt ? `took ${formatDuration(Date.parse(completedAt) - Date.parse(startedAt))}` : 'never started';
+  if (startedAt) return `running ${formatDuration(now - Date.parse(startedAt))}`;
+  return `waiting ${formatDuration(now - Date.parse(createdAt))}`;
+}
+
 /** How an execution is named in log prefixes and headers: `square.sh[3]`, `build (attempt 2)`. */
 export function executionLabel(execution: Pick<Execution, 'name' | 'idx' | 'parentId' | 'attempt'>): string {
   const index = execution.parentId ? `[${execution.idx}]` : '';
@@ -204,7 +230,9 @@ export function executionDetails(execution: Execution, now: number): string {
     ['created', formatTime(execution.createdAt, now)],
     ['started', formatTime(execution.startedAt, now)],
     ['completed', formatTime(execution.completedAt, now)],
+    ['time', executionTime(execution, now)],
   ];
+  if (execution.attempt > 1) fields.splice(3, 0, ['attempt', String(execution.attempt)]);
   if (execution.exitCode !== null) fields.push(['exit code', String(execution.exitCode)]);
   if (execution.childCount > 0) fields.push(['children', `${execution.childDone}/${execution.childCount} done`]);
   if (execution.result !== null && execution.result !== undefined) fields.push(['result', formatValue(execution.result)]);

@@ -8,3 +8,6 @@ export function newId(): string {
 export function isId(value: string): boolean {
   return /^[0-9a-f]{32}$/.test(value);
 }
+
+/** The shortest id prefix accepted where a person types an id (as git's abbreviated hashes). */
+export const MIN_ID_PREFIX = 6;

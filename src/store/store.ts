@@ -52,6 +52,13 @@ export interface JobListParams extends JobFilter {
   beforeId?: string;
 }
 
+export interface IdPrefixParams {
+  table: 'jobs' | 'executions';
+  /** Lowercase hex, at most 32 characters. */
+  prefix: string;
+  limit: number;
+}
+
 export interface ExecutionListParams {
   jobId?: string;
   /** Executions leased to this node. */
@@ -153,6 +160,11 @@ export interface Queries {
   // jobs
   jobInsert(job: JobRow): Promise<void>;
   jobGet(id: string): Promise<JobRow | undefined>;
+  /**
+   * Up to `limit` ids of jobs or executions starting with `prefix`, in id order: a range over the
+   * primary key (never a scan), so a short id typed by a person resolves in one index probe.
+   */
+  idsByPrefix(params: IdPrefixParams): Promise<string[]>;
   jobList(params: JobListParams): Promise<JobRow[]>;
   jobCount(filter: JobFilter): Promise<number>;
   /** Guarded state write; true when the row changed. */

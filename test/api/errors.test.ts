@@ -227,7 +227,7 @@ describe('404 and bad ids', () => {
     }
     const answer = await api.json('/v1/jobs/xyz');
     expect(answer.status).toBe(400);
-    expect(answer.body.details).toEqual([{ path: 'id', message: 'must be a 32-character lowercase hex id' }]);
+    expect(answer.body.details).toEqual([{ path: 'id', message: 'must be a lowercase hex id, or a unique prefix of at least 6 of its characters' }]);
   });
 });
 

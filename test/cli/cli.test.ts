@@ -306,6 +306,26 @@ describe('barge CLI', () => {
       expect(text).toMatch(/^1\s+b\s+SUCCEEDED\s+a$/m);
     });
 
+    it('lists executions in get and executions, and takes id prefixes everywhere (events print 12 characters)', async () => {
+      const text = await ok(['get', jobId.slice(0, 8)]);
+      expect(text).toMatch(new RegExp(`^id:\\s+${jobId}$`, 'm'));
+      expect(text).toMatch(/^ID\s+ITEM\s+STATE\s+ATTEMPT\s+NODE\s+TIME$/m);
+      expect(text).toMatch(/^[0-9a-f]{12}\s+a\s+SUCCEEDED\s+1\s+\S+\s+took \d+s$/m);
+      const listed = await ok(['executions', jobId.slice(0, 6)]);
+      expect(listed.split('\n')[0]).toMatch(/^ID\s+ITEM\s+STATE\s+ATTEMPT\s+NODE\s+TIME$/);
+      expect(listed).toMatch(/^[0-9a-f]{12}\s+b\s+SUCCEEDED\s+1\s/m);
+      const page = await json<{ items: ExecutionJson[]; nextCursor: string | null }>(['executions', jobId]);
+      expect(page.items.filter((execution) => execution.kind === 'shell')).toHaveLength(2);
+      const events = await ok(['events', jobId.slice(0, 12)]);
+      const shortId = /\s([0-9a-f]{12})\s/.exec(events.split('\n').find((line) => /execution/.test(line)) ?? '')?.[1];
+      expect(shortId).toBeDefined();
+      expect(['A\n', 'B\n']).toContain(await ok(['logs', shortId!]));
+      expect(await ok(['get', shortId!])).toMatch(new RegExp(`^id:\\s+${shortId}[0-9a-f]{20}$`, 'm'));
+      const tooShort = await barge(['get', 'abcde']);
+      expect(tooShort.code).toBe(1);
+      expect(tooShort.stderr).toMatch(/at least 6/);
+    });
+
     it("logs prints a job's executions, labelled, or one execution's", async () => {
       expect(await ok(['logs', jobId])).toBe('a | A\nb | B\n');
       const executions = await apiGet<{ items: ExecutionJson[] }>(`/v1/jobs/${jobId}/executions`);

@@ -103,6 +103,29 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       });
     });
 
+    describe('ids by prefix', () => {
+      it('answers the ids starting with a prefix, in id order, within the limit, and none of their neighbours', async () => {
+        const names = ['abcdef00', 'abcdef01', 'abcdef1f', 'abcdee99', 'abcdf000', 'ffffff00'];
+        const jobs = await insertJobs(names.map((start) => makeJob({ id: start.padEnd(32, '0') })));
+        const [first, second, third] = jobs;
+        expect(await store.idsByPrefix({ table: 'jobs', prefix: 'abcdef', limit: 10 })).toEqual(ids([first!, second!, third!]));
+        expect(await store.idsByPrefix({ table: 'jobs', prefix: 'abcdef0', limit: 10 })).toEqual(ids([first!, second!]));
+        expect(await store.idsByPrefix({ table: 'jobs', prefix: 'abcdef', limit: 2 })).toEqual(ids([first!, second!]));
+        expect(await store.idsByPrefix({ table: 'jobs', prefix: 'ffffff', limit: 10 })).toEqual([jobs[5]!.id]);
+        expect(await store.idsByPrefix({ table: 'jobs', prefix: first!.id, limit: 10 })).toEqual([first!.id]);
+        expect(await store.idsByPrefix({ table: 'jobs', prefix: '012345', limit: 10 })).toEqual([]);
+      });
+
+      it('looks executions up in their own table', async () => {
+        const job = makeJob({ id: 'aaaaaa'.padEnd(32, '1') });
+        await store.jobInsert(job);
+        const executions = ['aaaaaa', 'aaaaab'].map((start, idx) => makeExecution(job, { id: start.padEnd(32, '2'), idx }));
+        await store.executionInsertMany(executions);
+        expect(await store.idsByPrefix({ table: 'executions', prefix: 'aaaaaa', limit: 10 })).toEqual([executions[0]!.id]);
+        expect(await store.idsByPrefix({ table: 'jobs', prefix: 'aaaaaa', limit: 10 })).toEqual([job.id]);
+      });
+    });
+
     describe('jobs: list, paging, cursor, filters', () => {
       it('lists newest first with limit and offset', async () => {
         const jobs = await insertJobs(Array.from({ length: 5 }, (_, i) => makeJob({ name: `job ${i}` })));

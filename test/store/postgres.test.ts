@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { idsByPrefixSql } from '../../src/store/postgres/jobs.js';
 import { PostgresStore } from '../../src/store/postgres/postgres-store.js';
 import type { Queries } from '../../src/store/store.js';
 import { freshPgUrl, pgAvailable } from '../helpers/pg.js';
@@ -98,6 +99,29 @@ describe.skipIf(!pgAvailable())('postgres transactions', () => {
     const { read, waitedFor: afterWait } = await decider;
     expect(afterWait).toBe(true);
     expect(read?.progress).toBe(50);
+  });
+});
+
+describe.skipIf(!pgAvailable())('postgres id prefix lookups', () => {
+  it('search the primary key by range, never scan the table', async () => {
+    const schema = `prefix_${randomBytes(6).toString('hex')}`;
+    const store = await PostgresStore.open(databaseUrl, { schema });
+    const client = new pg.Client({ connectionString: databaseUrl.replace(/\?.*$/u, '') });
+    await client.connect();
+    try {
+      await client.query(`SET search_path TO ${schema}`);
+      // An empty table: make the planner show whether the index can serve the range at all.
+      await client.query('SET enable_seqscan = off');
+      for (const table of ['jobs', 'executions'] as const) {
+        const { rows } = await client.query(`EXPLAIN ${idsByPrefixSql(table)}`, ['abcdef', 'abcdefg', 11]);
+        const plan = rows.map((row: { 'QUERY PLAN': string }) => row['QUERY PLAN']).join('\n');
+        expect(plan).toMatch(/Index (Only )?Scan using \w+ on \w+/);
+        expect(plan).toMatch(/Index Cond: \(\(id >= .*\) AND \(id < .*\)\)/);
+      }
+    } finally {
+      await client.end();
+      await store.close();
+    }
   });
 });
 

@@ -5,7 +5,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { STATES } from '../../core/states.js';
-import { ID_PATTERN } from '../errors.js';
+import { ID_OR_PREFIX_PATTERN, ID_PATTERN } from '../errors.js';
 
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Timestamp = Type.String({ format: 'date-time' });
@@ -145,7 +145,12 @@ export const Health = Type.Object({
 
 // ---- requests ------------------------------------------------------------------------------
 
-export const IdParams = Type.Object({ id: Id });
+/** In a path, an id may be shortened to a unique prefix (as git's hashes): the route resolves it. */
+export const IdOrPrefix = Type.String({
+  pattern: ID_OR_PREFIX_PATTERN,
+  description: 'an id, or a unique prefix of at least 6 of its characters (git-style)',
+});
+export const IdParams = Type.Object({ id: IdOrPrefix });
 export type IdParams = Static<typeof IdParams>;
 
 /** A yes/no query parameter: `1`/`true` or `0`/`false` (Ajv would coerce only true/false). */

@@ -11,10 +11,10 @@ import { canSee, principalOf, type Principal } from '../auth/index.js';
 import { forbidden } from '../errors.js';
 import { NewShare, ShareList, UserName } from './account-schemas.js';
 import { ownedJob, type V1Options } from './context.js';
-import { errorResponses, Id, IdParams } from './schemas.js';
+import { errorResponses, IdOrPrefix, IdParams } from './schemas.js';
 
 const tags = ['jobs'];
-const ShareParams = Type.Object({ id: Id, user: UserName });
+const ShareParams = Type.Object({ id: IdOrPrefix, user: UserName });
 type ShareParams = Static<typeof ShareParams>;
 
 export const shareRoutes: FastifyPluginAsync<V1Options> = async (app, { engine }) => {

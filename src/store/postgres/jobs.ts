@@ -1,7 +1,8 @@
 /** PostgreSQL statements for jobs and tasks. Lists are bound as text[] and matched with ANY. */
 import type { JobRow, State, TaskRow } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
+import type { IdPrefixParams, JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
+import { idPrefixRange } from '../shared/clauses.js';
 import { JOBS, TASKS, patchEntries } from '../shared/codec.js';
 import { searchWords } from '../shared/search.js';
 import {
@@ -57,6 +58,14 @@ export async function jobInsert(x: PgExec, job: JobRow): Promise<void> {
 
 export function jobGet(x: PgExec, id: string): Promise<JobRow | undefined> {
   return x.row(JOBS, JOB_GET, [id]);
+}
+
+/** Exported for the test that checks its plan is a primary-key range search. */
+export const idsByPrefixSql = (table: IdPrefixParams['table']) => `SELECT id FROM ${table} WHERE id >= $1 AND id < $2 ORDER BY id LIMIT $3`;
+
+export async function idsByPrefix(x: PgExec, params: IdPrefixParams): Promise<string[]> {
+  const rows = await x.all(idsByPrefixSql(params.table), [...idPrefixRange(params.prefix), params.limit]);
+  return rows.map((row) => row.id as string);
 }
 
 export function jobLock(x: PgExec, params: { id: string; mode: 'update' | 'share' }): Promise<JobRow | undefined> {

@@ -32,6 +32,7 @@ import type {
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  IdPrefixParams,
   JobDeleteLimits,
   JobFilter,
   JobListParams,
@@ -172,6 +173,9 @@ export class PostgresQueries implements Queries {
   }
   jobGet(id: string): Promise<JobRow | undefined> {
     return this.one((x) => jobs.jobGet(x, id));
+  }
+  idsByPrefix(params: IdPrefixParams): Promise<string[]> {
+    return this.one((x) => jobs.idsByPrefix(x, params));
   }
   jobList(params: JobListParams): Promise<JobRow[]> {
     return this.one((x) => jobs.jobList(x, params));

@@ -19,3 +19,11 @@ export function countsByJobAndState(rows: readonly RawRow[]): Record<string, Par
   for (const row of rows) (counts[row.job_id as string] ??= {})[row.state as State] = Number(row.n);
   return counts;
 }
+
+/**
+ * The id range `[prefix, prefix + 'g')` holding exactly the hex ids that start with `prefix`
+ * ('g' sorts after every hex digit in any collation), so a primary-key index answers it.
+ */
+export function idPrefixRange(prefix: string): [low: string, high: string] {
+  return [prefix, `${prefix}g`];
+}

@@ -2,7 +2,8 @@
 import { stateIn } from './executions.js';
 import type { JobRow, State, TaskRow } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
-import type { JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
+import type { IdPrefixParams, JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
+import { idPrefixRange } from '../shared/clauses.js';
 import { JOBS, TASKS, encodeSqliteRow, encodeSqliteValue, patchEntries } from '../shared/codec.js';
 import { fts5AllWords, searchWords } from '../shared/search.js';
 import type { Bind, SqliteConnection } from './connection.js';
@@ -49,6 +50,13 @@ export function jobInsert(c: SqliteConnection, job: JobRow): void {
 
 export function jobGet(c: SqliteConnection, id: string): JobRow | undefined {
   return c.row(JOBS, JOB_GET, [id]);
+}
+
+/** Exported for the test that checks its plan is a primary-key range search. */
+export const idsByPrefixSql = (table: IdPrefixParams['table']) => `SELECT id FROM ${table} WHERE id >= ? AND id < ? ORDER BY id LIMIT ?`;
+
+export function idsByPrefix(c: SqliteConnection, params: IdPrefixParams): string[] {
+  return c.all(idsByPrefixSql(params.table), [...idPrefixRange(params.prefix), params.limit]).map((row) => row.id as string);
 }
 
 export function jobListStranded(c: SqliteConnection, params: { limit: number; ids?: string[] }): string[] {

@@ -42,6 +42,7 @@ import type {
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  IdPrefixParams,
   JobDeleteLimits,
   JobFilter,
   JobListParams,
@@ -154,6 +155,9 @@ export class SqliteQueries implements Queries {
   }
   jobGet(id: string): Promise<JobRow | undefined> {
     return this.one((c) => jobs.jobGet(c, id));
+  }
+  idsByPrefix(params: IdPrefixParams): Promise<string[]> {
+    return this.one((c) => jobs.idsByPrefix(c, params));
   }
   jobList(params: JobListParams): Promise<JobRow[]> {
     return this.one((c) => jobs.jobList(c, params));
