@@ -29,7 +29,7 @@ export async function buildWorker(
   container: { runtime: Runtime; info: string } | undefined,
 ): Promise<{ worker: Worker; warnings: string[] }> {
   const shell = createShellRuntime(shellOptions(config, nodeId));
-  const lua = createLuaRuntime({});
+  const lua = createLuaRuntime({ threads: config.cpus });
   const worker = new Worker({
     source: engineSource(engine),
     artifacts: engine.artifacts,

@@ -115,6 +115,7 @@ export class Worker {
       }
       await all;
     }
+    await Promise.all(Object.values(this.options.runtimes).map((runtime) => runtime?.close?.()));
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     this.offRevoked?.();

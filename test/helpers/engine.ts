@@ -10,6 +10,7 @@ import { Reaper } from '../../src/engine/reaper.js';
 import type { JobRow } from '../../src/core/model.js';
 import { isFinal } from '../../src/core/states.js';
 import { createLuaRuntime, createShellRuntime } from '../../src/worker/runtimes/index.js';
+import type { LuaThreadPool } from '../../src/worker/runtimes/lua-pool.js';
 import { engineSource } from '../../src/worker/source.js';
 import { Worker, type WorkerOptions } from '../../src/worker/worker.js';
 import { makeTestStore, type StoreKind, type TestStore } from './stores.js';
@@ -29,6 +30,8 @@ export async function makeEngine(
   options: {
     cpus?: number;
     memoryMb?: number;
+    /** Lua threads the worker's lua runtime runs on. */
+    luaPool?: LuaThreadPool;
     leaseMs?: number;
     startWorker?: boolean;
     /** Where artifacts go, under the test's folder. (Default: 'artifacts') */
@@ -52,7 +55,7 @@ export async function makeEngine(
     nodeId: newId(),
     version: 'test',
     workRoot: join(db.dir, 'work'),
-    runtimes: { shell: createShellRuntime({ killGraceMs: 500 }), lua: createLuaRuntime({}) },
+    runtimes: { shell: createShellRuntime({ killGraceMs: 500 }), lua: createLuaRuntime({ pool: options.luaPool }) },
     cpus: options.cpus ?? 4,
     memoryMb: options.memoryMb ?? 4096,
     renewMs: 200,

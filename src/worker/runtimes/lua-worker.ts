@@ -1,17 +1,23 @@
 /**
- * The worker thread that runs one Lua script, as source text for `new Worker(code, { eval: true })`.
+ * A long-lived worker thread that runs Lua scripts one at a time, as source text for
+ * `new Worker(code, { eval: true })`. It loads wasmoon once and makes a fresh `LuaEngine` (a new Lua
+ * state, nothing kept from the previous script) for every task it is sent.
  * Plain CommonJS on purpose: it runs unchanged whether barge runs from its TypeScript sources
  * (vitest, tsx) or from dist/, and it loads wasmoon from an absolute path the main thread resolved,
  * so it does not depend on the process's current folder.
  *
+ * Messages from the main thread: `{ type: 'run', task }`, sent only once the previous task is done.
  * Messages to the main thread: `{ type: 'log', stream, line }` for each line of output, in order,
- * then one `{ type: 'done', ok, result?, message?, trace? }`.
+ * then one `{ type: 'done', ok, result?, message?, trace? }` per task.
  */
 import type { LogStream } from '../../core/model.js';
 
-export interface LuaWorkerData {
+export interface LuaThreadData {
   wasmoonPath: string;
   driver: string;
+}
+
+export interface LuaTask {
   script: string;
   scriptName: string;
   args: string[];
@@ -21,6 +27,8 @@ export interface LuaWorkerData {
   memoryBytes: number;
   maxLineLength: number;
 }
+
+export type LuaThreadRequest = { type: 'run'; task: LuaTask };
 
 export type LuaWorkerMessage =
   | { type: 'log'; stream: LogStream; line: string }
@@ -33,10 +41,11 @@ const { pathToFileURL } = require('node:url');
 const fs = require('node:fs');
 const path = require('node:path');
 
-const data = workerData;
-const realWorkDir = fs.realpathSync(data.workDir);
-const pending = { stdout: '', stderr: '' };
-let lastError = '';
+// The task being run; everything below reads it, and a new task replaces all of it.
+let data;
+let realWorkDir;
+let pending;
+let lastError;
 
 function send(message) {
   parentPort.postMessage(message);
@@ -90,43 +99,50 @@ function fail(name, error) {
   return undefined; // wasmoon turns undefined into nil (null would break it)
 }
 
-const host = {
-  __barge_write: write,
-  __barge_getenv: (name) => (Object.prototype.hasOwnProperty.call(data.env, name) ? data.env[name] : undefined),
-  __barge_read: (name) => {
-    try {
-      return fs.readFileSync(resolveInside(name), 'utf8');
-    } catch (error) {
-      return fail(name, error);
-    }
-  },
-  __barge_save: (name, text, append) => {
-    try {
-      const full = resolveInside(name);
-      fs.mkdirSync(path.dirname(full), { recursive: true });
-      if (append) fs.appendFileSync(full, text);
-      else fs.writeFileSync(full, text);
-      return true;
-    } catch (error) {
-      return fail(name, error);
-    }
-  },
-  __barge_lasterror: () => lastError,
-  __barge_arg: (i) => data.args[i - 1],
-  __barge_argc: data.args.length,
-  __barge_script: data.script,
-  __barge_script_name: data.scriptName,
-};
+function hostFor() {
+  return {
+    __barge_write: write,
+    __barge_getenv: (name) => (Object.prototype.hasOwnProperty.call(data.env, name) ? data.env[name] : undefined),
+    __barge_read: (name) => {
+      try {
+        return fs.readFileSync(resolveInside(name), 'utf8');
+      } catch (error) {
+        return fail(name, error);
+      }
+    },
+    __barge_save: (name, text, append) => {
+      try {
+        const full = resolveInside(name);
+        fs.mkdirSync(path.dirname(full), { recursive: true });
+        if (append) fs.appendFileSync(full, text);
+        else fs.writeFileSync(full, text);
+        return true;
+      } catch (error) {
+        return fail(name, error);
+      }
+    },
+    __barge_lasterror: () => lastError,
+    __barge_arg: (i) => data.args[i - 1],
+    __barge_argc: data.args.length,
+    __barge_script: data.script,
+    __barge_script_name: data.scriptName,
+  };
+}
 
-async function main() {
-  const { LuaFactory } = await import(pathToFileURL(data.wasmoonPath).href);
-  const engine = await new LuaFactory().createEngine({ traceAllocations: true, enableProxy: false, injectObjects: false });
-  for (const [name, value] of Object.entries(host)) engine.global.set(name, value);
-  engine.global.set('__barge_limit_memory', () => {
-    if (data.memoryBytes > 0) engine.global.setMemoryMax(data.memoryBytes);
-  });
+const factory = import(pathToFileURL(workerData.wasmoonPath).href).then(({ LuaFactory }) => new LuaFactory());
+
+async function run(task) {
+  data = task;
+  pending = { stdout: '', stderr: '' };
+  lastError = '';
+  realWorkDir = fs.realpathSync(data.workDir);
+  const engine = await (await factory).createEngine({ traceAllocations: true, enableProxy: false, injectObjects: false });
   try {
-    const outcome = await engine.doString(data.driver);
+    for (const [name, value] of Object.entries(hostFor())) engine.global.set(name, value);
+    engine.global.set('__barge_limit_memory', () => {
+      if (data.memoryBytes > 0) engine.global.setMemoryMax(data.memoryBytes);
+    });
+    const outcome = await engine.doString(workerData.driver);
     flush();
     send({ type: 'done', ok: outcome.ok === true, result: outcome.result, message: outcome.message, trace: outcome.trace });
   } finally {
@@ -134,8 +150,10 @@ async function main() {
   }
 }
 
-main().catch((error) => {
-  flush();
-  send({ type: 'done', ok: false, message: error && error.message ? error.message : String(error) });
+parentPort.on('message', (request) => {
+  run(request.task).catch((error) => {
+    if (pending) flush();
+    send({ type: 'done', ok: false, message: error && error.message ? error.message : String(error) });
+  });
 });
 `;

@@ -1,6 +1,7 @@
 /**
- * The `lua` runtime: a task's `lua` script in Lua 5.4 (wasmoon, WebAssembly) on its own worker
- * thread, so that a script stuck in `while true do end` is stopped by terminating the thread.
+ * The `lua` runtime: a task's `lua` script in Lua 5.4 (wasmoon, WebAssembly) in a fresh Lua state
+ * on a pooled worker thread (lua-pool.ts), so that a script stuck in `while true do end` is stopped by
+ * terminating the thread, which is then replaced.
  *
  * Conventions follow the SlideRule runner: `arg[1]` is the script's name, `arg[2]` its argument
  * string (`spec.args[0]`), further args in `arg[3]…` (also passed as `...`); `print` writes tab-joined
@@ -19,13 +20,13 @@ import { createRequire } from 'node:module';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { cpus as machineCpus } from 'node:os';
 import type { TaskSpec } from '../../core/spec-types.js';
 import { coerceError } from '../../core/errors.js';
 import type { RunOutcome, RunRequest, Runtime } from './runtime.js';
 import { DEFAULT_MAX_LINE_LENGTH, LastLines, LineSplitter } from './lines.js';
-import { LUA_DRIVER } from './lua-driver.js';
-import { LUA_WORKER_SOURCE, type LuaWorkerData, type LuaWorkerMessage } from './lua-worker.js';
+import { LuaThreadPool } from './lua-pool.js';
+import type { LuaTask, LuaWorkerMessage } from './lua-worker.js';
 import { cancelled, failed, refused, succeeded, timedOut, type Ending } from './outcomes.js';
 import { resolveInside, SpecRefusal, writeTaskFiles } from './workspace.js';
 
@@ -36,15 +37,23 @@ export interface LuaRuntimeOptions {
   minHeapMb?: number;
   /** The name the script sees in `arg[1]` and in error messages. (Default: 'script.lua') */
   scriptName?: string;
+  /** Idle Lua threads kept for the next tasks: the worker's slots. (Default: this machine's cpus) */
+  threads?: number;
+  /** Threads to run on instead of a pool of its own (tests and benches look into it). */
+  pool?: LuaThreadPool;
 }
 
 const NOTHING_RAN: Ending = { exitCode: null };
 const OUT_OF_MEMORY = /not enough memory/;
 
+/** Where the Lua threads load wasmoon from: an absolute path, whatever the current folder. */
+export function wasmoonPath(): string {
+  return createRequire(import.meta.url).resolve('wasmoon');
+}
+
 export function createLuaRuntime(options: LuaRuntimeOptions = {}): Runtime {
-  const wasmoonPath = createRequire(import.meta.url).resolve('wasmoon');
-  const settings = {
-    wasmoonPath,
+  const settings: Settings = {
+    pool: options.pool ?? new LuaThreadPool(Math.max(1, Math.ceil(options.threads ?? machineCpus().length)), wasmoonPath()),
     maxLineLength: options.maxLineLength ?? DEFAULT_MAX_LINE_LENGTH,
     minHeapMb: options.minHeapMb ?? 64,
     scriptName: options.scriptName ?? 'script.lua',
@@ -54,10 +63,11 @@ export function createLuaRuntime(options: LuaRuntimeOptions = {}): Runtime {
     run: (request) => runLua(request, settings),
     healthCheck: () => probe(settings),
     describe: () => ({ lua: 'wasmoon', luaVersion: '5.4' }),
+    close: () => settings.pool.close(),
   };
 }
 
-type Settings = { wasmoonPath: string; maxLineLength: number; minHeapMb: number; scriptName: string };
+type Settings = { pool: LuaThreadPool; maxLineLength: number; minHeapMb: number; scriptName: string };
 
 async function runLua(request: RunRequest, settings: Settings): Promise<RunOutcome> {
   if (request.signal.aborted) return cancelled(NOTHING_RAN);
@@ -98,11 +108,9 @@ async function prepareFolder(request: RunRequest): Promise<string> {
   return cwd;
 }
 
-/** Runs the script on a fresh thread; settles once, on the first of done, crash, timeout or cancel. */
+/** Runs the script on a pooled thread; settles once, on the first of done, crash, timeout or cancel. */
 function runInThread(request: RunRequest, settings: Settings, cwd: string): Promise<RunOutcome> {
-  const data: LuaWorkerData = {
-    wasmoonPath: settings.wasmoonPath,
-    driver: LUA_DRIVER,
+  const task: LuaTask = {
     script: request.spec.lua ?? '',
     scriptName: settings.scriptName,
     args: (request.spec.args ?? []).map(String),
@@ -112,14 +120,8 @@ function runInThread(request: RunRequest, settings: Settings, cwd: string): Prom
     memoryBytes: Math.max(0, Math.floor(request.memoryMb * 1024 * 1024)),
     maxLineLength: settings.maxLineLength,
   };
-  const worker = new Worker(LUA_WORKER_SOURCE, {
-    eval: true,
-    workerData: data,
-    env: {},
-    stdout: true,
-    stderr: true,
-    resourceLimits: { maxOldGenerationSizeMb: Math.max(settings.minHeapMb, Math.ceil(request.memoryMb)) },
-  });
+  const { pool } = settings;
+  const thread = pool.acquire(Math.max(settings.minHeapMb, Math.ceil(request.memoryMb)));
   const recent = new LastLines(10);
   const log = (stream: 'stdout' | 'stderr', line: string): void => {
     recent.add(line);
@@ -127,19 +129,23 @@ function runInThread(request: RunRequest, settings: Settings, cwd: string): Prom
   };
   // Anything the thread itself prints (wasmoon warnings) goes to the task's stderr.
   const threadOutput = new LineSplitter((line) => log('stderr', line), settings.maxLineLength);
-  worker.stdout.on('data', (chunk: Buffer) => threadOutput.push(chunk));
-  worker.stderr.on('data', (chunk: Buffer) => threadOutput.push(chunk));
 
   return new Promise((resolve) => {
     let settled = false;
     const timers: NodeJS.Timeout[] = [];
-    const settle = (outcome: RunOutcome): void => {
+    /** `reusable`: the task ended on its own and left the thread fit for the next one. */
+    const settle = (outcome: RunOutcome, reusable = false): void => {
       if (settled) return;
       settled = true;
       for (const timer of timers) clearTimeout(timer);
       request.signal.removeEventListener('abort', onAbort);
       threadOutput.end();
-      void worker.terminate().finally(() => resolve(outcome));
+      if (reusable) {
+        pool.release(thread);
+        resolve(outcome);
+      } else {
+        void pool.retire(thread).finally(() => resolve(outcome));
+      }
     };
     const onAbort = (): void => settle(cancelled(NOTHING_RAN));
     request.signal.addEventListener('abort', onAbort, { once: true });
@@ -147,18 +153,24 @@ function runInThread(request: RunRequest, settings: Settings, cwd: string): Prom
       const timeoutMs = request.timeoutMs;
       timers.push(setTimeout(() => settle(timedOut(timeoutMs, NOTHING_RAN)), timeoutMs));
     }
-    worker.on('message', (message: LuaWorkerMessage) => {
-      if (message.type === 'log') log(message.stream === 'stderr' ? 'stderr' : 'stdout', message.line);
-      else settle(finished(message, request, log));
+    thread.run(task, {
+      message: (message: LuaWorkerMessage) => {
+        if (message.type === 'log') log(message.stream === 'stderr' ? 'stderr' : 'stdout', message.line);
+        else {
+          const outcome = finished(message, request, log);
+          settle(outcome, outcome.reason !== 'memory limit');
+        }
+      },
+      output: (chunk) => threadOutput.push(chunk),
+      error: (error) => {
+        if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+          settle(failed(`memory limit of ${request.memoryMb} MB exceeded`, 'memory limit', NOTHING_RAN));
+        } else {
+          settle(failed(`lua runtime error: ${error.message}`, null, NOTHING_RAN));
+        }
+      },
+      exit: (code) => settle(failed(`lua worker stopped unexpectedly (exit ${code})`, null, NOTHING_RAN)),
     });
-    worker.on('error', (error: Error & { code?: string }) => {
-      if (error.code === 'ERR_WORKER_OUT_OF_MEMORY') {
-        settle(failed(`memory limit of ${request.memoryMb} MB exceeded`, 'memory limit', NOTHING_RAN));
-      } else {
-        settle(failed(`lua runtime error: ${error.message}`, null, NOTHING_RAN));
-      }
-    });
-    worker.on('exit', (code) => settle(failed(`lua worker stopped unexpectedly (exit ${code})`, null, NOTHING_RAN)));
   });
 }
 

@@ -41,4 +41,6 @@ export interface Runtime {
   healthCheck(): Promise<void>;
   /** Facts for the node's info, e.g. `{ isolation: 'bwrap+rlimit' }`. */
   describe(): Record<string, string | number | boolean>;
+  /** Stops what the runtime keeps between runs (pooled threads); called once nothing runs. */
+  close?(): Promise<void>;
 }
