@@ -317,16 +317,16 @@ export class Flow {
       if (this.refuseOverLimits) throw new ValidationError([{ path: `tasks[${parent.name}].each.list`, message }]);
       return this.failNew(parent, message, 'limit');
     }
-    // Items beyond the window (the concurrency, at most arrayWindow) are made as earlier ones settle.
-    const concurrency = each.concurrency && each.concurrency > 0 ? each.concurrency : list.length;
-    const window = Math.min(concurrency, this.options.arrayWindow, list.length);
-    const windowed = window < list.length;
-    const patch = { startedAt: this.now(), childCount: list.length, childCreated: windowed ? window : null };
+    // The first items are made now (at most ITEMS_PER_STEP, so this transaction stays short); the
+    // rest as earlier ones settle, up to the window (the concurrency, at most arrayWindow) at once.
+    const made = Math.min(windowOf(parent, this.options.arrayWindow), list.length, ITEMS_PER_STEP);
+    const windowed = made < list.length;
+    const patch = { startedAt: this.now(), childCount: list.length, childCreated: windowed ? made : null };
     if (!(await this.enter(parent, 'RUNNING', patch))) return;
     await this.markJobRunning(job.id);
     if (list.length === 0) return this.completeComposite(parent);
     if (windowed) await this.tx.arrayItemsInsert({ executionId: parent.id, chunks: storedChunks(list) });
-    for (let idx = 0; idx < window; idx += 1) await this.launchItem(job, parent, idx, list[idx]);
+    for (let idx = 0; idx < made; idx += 1) await this.launchItem(job, parent, idx, list[idx]);
   }
 
   /**
@@ -340,9 +340,15 @@ export class Flow {
     await this.launchNew(child, { record: false });
   }
 
-  /** A settled item of a windowed each makes room for the next one (from its stored list). */
+  /**
+   * A settled item of a windowed each makes room for the next ones (from its stored list): the
+   * window fills up again, at most ITEMS_PER_STEP at a time.
+   */
   private async makeNextItem(parent: ExecutionRow): Promise<void> {
-    const taken = await this.tx.executionTakeItems({ id: parent.id, max: 1 });
+    const unsettled = (parent.childCreated ?? 0) - parent.childDone;
+    const room = Math.min(windowOf(parent, this.options.arrayWindow) - unsettled, ITEMS_PER_STEP);
+    if (room <= 0) return;
+    const taken = await this.tx.executionTakeItems({ id: parent.id, max: room });
     if (!taken) return;
     const values = await this.options.arrays.read(this.tx, parent.id, taken.first, taken.count);
     const job = await this.job(parent.jobId);
@@ -800,6 +806,15 @@ export class Flow {
     if (this.events.length > 0) await this.tx.eventInsertMany(this.events.splice(0));
     if (this.outbox.length > 0) await this.tx.outboxInsertMany(this.outbox.splice(0));
   }
+}
+
+/** Array items made in one transaction at most (a submit's, a finish's): each costs a render and an insert. */
+const ITEMS_PER_STEP = 100;
+
+/** How many items of an each may exist unsettled at once: its concurrency, at most `arrayWindow`. */
+function windowOf(each: ExecutionRow, arrayWindow: number): number {
+  const concurrency = each.spec.each?.concurrency ?? 0;
+  return Math.min(concurrency > 0 ? concurrency : Infinity, arrayWindow);
 }
 
 /** Where an execution can be cancelled from (not SUBMITTED: it is being created in another transaction). */

@@ -36,7 +36,10 @@ function sequence(args: unknown[], budget: Budget): number[] {
   const count = Math.max(0, stop - start);
   if (count > MAX_SEQUENCE) fail(`sequence: ${count} items is more than the ${MAX_SEQUENCE} allowed`);
   budget.charge(count);
-  return Array.from({ length: count }, (_, i) => start + i);
+  // A plain loop: Array.from with a mapping function is ten times slower on a million items.
+  const items: number[] = [];
+  for (let i = 0; i < count; i += 1) items.push(start + i);
+  return items;
 }
 
 function randomInt(args: unknown[]): number {
