@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, each comparing barge with another tool (or itself) in the same run. */
 import { claimQuotas } from './claim-quotas.js';
 import { fanout } from './fanout.js';
+import { luaBench } from './lua.js';
 import { workerLoad } from './worker-load.js';
 
 const result = await fanout();
@@ -24,3 +25,11 @@ for (const inProcess of [false, true]) {
       `ratio ${load.ratio.toFixed(2)} (goal ≥ 0.80)`,
   );
 }
+
+const lua = await luaBench();
+console.log(
+  `lua: ${lua.tasks} × \`return 1\` on ${lua.slots} slots: pooled threads ${Math.round(lua.pooled)}/s ` +
+    `(a thread per task, as before the pool: ${lua.threadPerTask.toFixed(1)}/s), through the engine on SQLite ${Math.round(lua.engine)}/s; ` +
+    `a fresh wasmoon engine per task on one thread ${Math.round(lua.baseline)}/s; ` +
+    `ratio pooled/baseline ${(lua.pooled / lua.baseline).toFixed(2)}, engine/baseline ${(lua.engine / lua.baseline).toFixed(2)}`,
+);
