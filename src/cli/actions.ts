@@ -19,6 +19,7 @@ import {
   queuesTable,
 } from './format.js';
 import { followExecutionLog, followJobLogs, jsonSink, printExecutionLog, printJobLogs, textSink } from './logs.js';
+import { DEFAULT_GIVE_UP_AFTER_MS, Patience } from './patience.js';
 import { describeEnd, exitCodeOf, followAgainHint, untilInterrupted, watchJob } from './progress.js';
 import { argLines, mapSpec, mergeInputs, parseInputs, readJobFile, readStdin, readText, runSpec, type Limits } from './specs.js';
 import type { Execution, Job, JobEvent, Page } from './wire.js';
@@ -34,9 +35,16 @@ export interface JsonOption {
   json?: boolean;
 }
 
+/** `--give-up-after`: how long waiting rides out an unreachable server, in ms. */
+export interface PatienceOption {
+  giveUpAfter?: number;
+}
+
+const patienceFor = (jobId: string, options: PatienceOption): Patience => new Patience(jobId, options.giveUpAfter ?? DEFAULT_GIVE_UP_AFTER_MS);
+
 // ---- submitting ------------------------------------------------------------------------------
 
-export interface SubmitOptions extends JsonOption {
+export interface SubmitOptions extends JsonOption, PatienceOption {
   input: string[];
   wait?: boolean;
 }
@@ -48,7 +56,7 @@ export async function submit(client: BargeClient, path: string, options: SubmitO
   return afterSubmit(client, job, { ...options, what: `"${job.name}"` });
 }
 
-export interface RunOptions extends Limits {
+export interface RunOptions extends Limits, PatienceOption {
   name?: string;
   detach?: boolean;
 }
@@ -61,7 +69,8 @@ export async function runCommand(client: BargeClient, argv: string[], options: R
     return 0;
   }
   if (process.stderr.isTTY) say(`barge: job ${job.id}`);
-  const followed = await untilInterrupted((signal) => followJobLogs(client, job.id, textSink(), { signal, labels: false }));
+  const followed = await untilInterrupted((signal) => followJobLogs(client, job.id, textSink(), { signal, labels: false, patience: patienceFor(job.id, options) }),
+  );
   if (!followed.job) {
     say(followAgainHint(job.id));
     return INTERRUPTED;
@@ -78,7 +87,7 @@ function commandExitCode(ended: Execution[]): number {
   return last?.state === 'FAILED' && typeof code === 'number' && code > 0 && code < 256 ? code : 1;
 }
 
-export interface MapOptions extends Limits, JsonOption {
+export interface MapOptions extends Limits, JsonOption, PatienceOption {
   argsFile: string;
   concurrency?: number;
   detach?: boolean;
@@ -97,7 +106,11 @@ export async function map(client: BargeClient, scriptPath: string, options: MapO
 }
 
 /** Prints the submitted job, or waits for it when asked. */
-async function afterSubmit(client: BargeClient, job: Job, options: JsonOption & { wait?: boolean; what: string }): Promise<number> {
+async function afterSubmit(
+  client: BargeClient,
+  job: Job,
+  options: JsonOption & PatienceOption & { wait?: boolean; what: string },
+): Promise<number> {
   if (!options.wait) {
     if (options.json) printJson(job);
     else out(job.id);
@@ -111,8 +124,8 @@ async function afterSubmit(client: BargeClient, job: Job, options: JsonOption & 
 
 // ---- waiting ---------------------------------------------------------------------------------
 
-export async function waitFor(client: BargeClient, jobId: string, options: JsonOption = {}): Promise<number> {
-  const outcome = await untilInterrupted((signal) => watchJob(client, jobId, { signal }));
+export async function waitFor(client: BargeClient, jobId: string, options: JsonOption & PatienceOption = {}): Promise<number> {
+  const outcome = await untilInterrupted((signal) => watchJob(client, jobId, { signal, patience: patienceFor(jobId, options) }));
   if (outcome.interrupted) {
     say(followAgainHint(jobId));
     return INTERRUPTED;
@@ -202,7 +215,7 @@ export async function executions(client: BargeClient, jobId: string, options: Ex
   return 0;
 }
 
-export interface LogsOptions extends JsonOption {
+export interface LogsOptions extends JsonOption, PatienceOption {
   follow?: boolean;
 }
 
@@ -214,9 +227,11 @@ export async function logs(client: BargeClient, id: string, options: LogsOptions
     else await printExecutionLog(client, found.value, sink);
     return 0;
   }
+  const jobId = found.kind === 'job' ? found.value.id : found.value.jobId;
+  const patience = patienceFor(jobId, options);
   const completed = await untilInterrupted(async (signal) => {
-    if (found.kind === 'job') return (await followJobLogs(client, found.value.id, sink, { signal })).job !== undefined;
-    return (await followExecutionLog(client, found.value, sink, { signal })) !== undefined;
+    if (found.kind === 'job') return (await followJobLogs(client, found.value.id, sink, { signal, patience })).job !== undefined;
+    return (await followExecutionLog(client, found.value, sink, { signal, patience })) !== undefined;
   });
   return completed ? 0 : INTERRUPTED;
 }
@@ -263,7 +278,7 @@ export async function cancel(client: BargeClient, id: string, options: JsonOptio
   return 0;
 }
 
-export async function restart(client: BargeClient, id: string, options: JsonOption & { wait?: boolean }): Promise<number> {
+export async function restart(client: BargeClient, id: string, options: JsonOption & PatienceOption & { wait?: boolean }): Promise<number> {
   const job = await client.restartJob(id);
   if (options.wait) {
     say(`restarted job ${id}`);

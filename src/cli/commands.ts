@@ -8,6 +8,7 @@
  */
 import { type Command, InvalidArgumentError } from 'commander';
 import * as actions from './actions.js';
+import { parseDuration } from '../core/duration.js';
 import { BargeClient, CliError, resolveConnection, type ConnectionOverrides } from './client.js';
 import { formatError } from './format.js';
 
@@ -29,6 +30,7 @@ function registerSubmitting(program: Command): void {
     .option('--input <key=value>', 'set an input (repeatable; overrides the file)', collect, [])
     .option('--wait', 'wait for the job with a progress bar; exit 0 only if it SUCCEEDED')
     .option('--json', 'print the job as JSON (the final job with --wait)')
+    .option('--give-up-after <duration>', GIVE_UP_HELP, duration)
     .action((file: string, options: actions.SubmitOptions, command: Command) => execute(command, (client) => actions.submit(client, file, options)));
 
   clientCommand(program, 'run')
@@ -39,6 +41,7 @@ function registerSubmitting(program: Command): void {
     .option('--name <name>', 'job name (default: the command line)')
     .option('--detach', 'print the job id and return at once')
     .usage('[options] -- <command> [args...]')
+    .option('--give-up-after <duration>', GIVE_UP_HELP, duration)
     .action((argv: string[], options: actions.RunOptions, command: Command) => execute(command, (client) => actions.runCommand(client, argv, options)));
 
   clientCommand(program, 'map')
@@ -52,13 +55,15 @@ function registerSubmitting(program: Command): void {
     .option('--lua', 'run the script with the Lua runtime')
     .option('--detach', 'print the job id and return at once')
     .option('--json', 'print the job as JSON (the final job unless --detach)')
+    .option('--give-up-after <duration>', GIVE_UP_HELP, duration)
     .action((script: string, options: actions.MapOptions, command: Command) => execute(command, (client) => actions.map(client, script, options)));
 
   clientCommand(program, 'wait')
     .description('wait for a job with a progress bar; exit 0 only if it SUCCEEDED')
     .argument('<id>', 'job id (or a unique prefix of 6+ characters)')
     .option('--json', 'print the final job as JSON')
-    .action((id: string, options: actions.JsonOption, command: Command) => execute(command, (client) => actions.waitFor(client, id, options)));
+    .option('--give-up-after <duration>', GIVE_UP_HELP, duration)
+    .action((id: string, options: actions.JsonOption & actions.PatienceOption, command: Command) => execute(command, (client) => actions.waitFor(client, id, options)));
 }
 
 function registerReading(program: Command): void {
@@ -91,6 +96,7 @@ function registerReading(program: Command): void {
     .argument('<id>', 'job or execution id (or a unique prefix of 6+ characters)')
     .option('-f, --follow', 'keep following until it ends')
     .option('--json', 'print each log line as one JSON object a line')
+    .option('--give-up-after <duration>', GIVE_UP_HELP, duration)
     .action((id: string, options: actions.LogsOptions, command: Command) => execute(command, (client) => actions.logs(client, id, options)));
 
   clientCommand(program, 'events')
@@ -128,7 +134,8 @@ function registerChanging(program: Command): void {
     .argument('<id>', 'job id (or a unique prefix of 6+ characters)')
     .option('--wait', 'wait for it with a progress bar; exit 0 only if it SUCCEEDED')
     .option('--json', 'print the job as JSON')
-    .action((id: string, options: actions.JsonOption & { wait?: boolean }, command: Command) =>
+    .option('--give-up-after <duration>', GIVE_UP_HELP, duration)
+    .action((id: string, options: actions.JsonOption & actions.PatienceOption & { wait?: boolean }, command: Command) =>
       execute(command, (client) => actions.restart(client, id, options)),
     );
 
@@ -162,6 +169,20 @@ export async function execute(command: Command, work: (client: BargeClient) => P
     process.stderr.write(`${formatError(error.message, error.details)}\n`);
     process.exitCode = 1;
   }
+}
+
+const GIVE_UP_HELP = 'while the server is unreachable (a restart), keep retrying this long, e.g. 30s, 10m (default: 5m)';
+
+/** A Go-style duration (`30s`, `10m`, `1h30m`) in milliseconds. */
+function duration(value: string): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch {
+    throw new InvalidArgumentError('expected a duration such as 30s, 10m or 1h');
+  }
+  if (ms < 0) throw new InvalidArgumentError('expected a duration of 0 or more');
+  return ms;
 }
 
 function collect(value: string, previous: string[]): string[] {

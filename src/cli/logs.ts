@@ -3,8 +3,9 @@
  * runnable executions' logs (composites have none); when there is more than one, each line is
  * prefixed with the execution it came from (`square.sh[3] | …`).
  */
-import { type BargeClient, CliError, UnreachableError } from './client.js';
+import type { BargeClient } from './client.js';
 import { executionLabel } from './format.js';
+import { Patience } from './patience.js';
 import { pause } from './progress.js';
 import { isFinalState, LEAF_KINDS, type Execution, type Job, type LogLine } from './wire.js';
 
@@ -53,43 +54,33 @@ export async function printJobLogs(client: BargeClient, jobId: string, sink: Log
   }
 }
 
-/** How often a dropped log stream is reopened before giving up. */
-const RECONNECTS = 10;
-
 /**
  * Follows an execution's log until it ends; returns the final execution, or undefined when the
- * signal stopped it first. A dropped stream is reopened after the last line seen.
+ * signal stopped it first. A dropped stream (a server restart) is reopened after the last line
+ * seen, for as long as `patience` allows.
  */
 export async function followExecutionLog(
   client: BargeClient,
   execution: Execution,
   sink: LogSink,
-  options: { label?: string; signal?: AbortSignal } = {},
+  options: { label?: string; signal?: AbortSignal; patience?: Patience } = {},
 ): Promise<Execution | undefined> {
+  const patience = options.patience ?? new Patience(execution.jobId);
   let after = 0;
-  let failures = 0;
   for (;;) {
     try {
       for await (const event of client.followLogs(execution.id, after, options.signal)) {
-        failures = 0;
+        patience.reached();
         if (event.type === 'end') return event.execution;
         after = event.line.number;
         sink.write(execution, event.line, options.label);
       }
+      // The stream ended without `end`: the server went away mid-stream.
+      if (!(await patience.retryAfter(new TypeError('the log stream ended early'), options.signal))) return undefined;
     } catch (error) {
-      if (options.signal?.aborted) return undefined;
-      if (!(error instanceof UnreachableError) && !isDroppedStream(error)) throw error;
+      if (!(await patience.retryAfter(error, options.signal))) return undefined;
     }
-    if (options.signal?.aborted) return undefined;
-    failures += 1;
-    if (failures > RECONNECTS) throw new CliError(`lost the log stream of execution ${execution.id} ${RECONNECTS} times in a row`);
-    if (!(await pause(1_000, options.signal))) return undefined;
   }
-}
-
-/** A connection that broke in the middle of the body (server restart, proxy timeout). */
-function isDroppedStream(error: unknown): boolean {
-  return error instanceof TypeError || (error instanceof Error && /terminated|socket|ECONNRESET/i.test(error.message));
 }
 
 /** How many executions' logs are followed at once; the rest wait for a slot. */
@@ -111,8 +102,9 @@ export async function followJobLogs(
   client: BargeClient,
   jobId: string,
   sink: LogSink,
-  options: { signal?: AbortSignal; labels?: boolean; pollMs?: number } = {},
+  options: { signal?: AbortSignal; labels?: boolean; pollMs?: number; patience?: Patience } = {},
 ): Promise<FollowJobResult> {
+  const patience = options.patience ?? new Patience(jobId);
   const followed = new Set<string>();
   const active = new Set<Promise<void>>();
   const ended: Execution[] = [];
@@ -121,7 +113,7 @@ export async function followJobLogs(
   const follow = (execution: Execution): void => {
     followed.add(execution.id);
     const label = labelled ? executionLabel(execution) : undefined;
-    const running = followExecutionLog(client, execution, sink, { label, signal: options.signal })
+    const running = followExecutionLog(client, execution, sink, { label, signal: options.signal, patience })
       .then((last) => void (last && ended.push(last)))
       .catch((error: unknown) => void (failure ??= error))
       .finally(() => active.delete(running));
@@ -130,9 +122,9 @@ export async function followJobLogs(
   for (;;) {
     if (failure) throw failure;
     // The job's state first: once it is final, the executions listed after it are all there are.
-    const job = await client.getJob(jobId, options.signal).catch(rethrowUnlessAborted(options.signal));
+    const job = await patience.persist(() => client.getJob(jobId, options.signal), options.signal);
     if (!job) return { ended };
-    const executions = await client.allJobExecutions(jobId, options.signal).catch(rethrowUnlessAborted(options.signal));
+    const executions = await patience.persist(() => client.allJobExecutions(jobId, options.signal), options.signal);
     if (!executions) return { ended };
     const leaves = runnable(executions);
     labelled ??= needsLabels(job, executions);
@@ -154,13 +146,6 @@ export async function followJobLogs(
       return { ended };
     }
   }
-}
-
-function rethrowUnlessAborted(signal: AbortSignal | undefined): (error: unknown) => undefined {
-  return (error) => {
-    if (signal?.aborted) return undefined;
-    throw error;
-  };
 }
 
 /** A job of one plain task run once reads best without prefixes; anything more needs them. */

@@ -8,8 +8,9 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
-import { type BargeClient, UnreachableError } from './client.js';
+import type { BargeClient } from './client.js';
 import { formatDuration, formatElapsed } from './format.js';
+import { Patience } from './patience.js';
 import { isFinalState, type Job, type SpecTask } from './wire.js';
 
 /** A job's executions, seen as items: what a person counts in a fan-out. */
@@ -159,12 +160,11 @@ export interface WatchOptions {
   lineEveryMs?: number;
   /** Stops waiting (Ctrl-C); the job keeps running. */
   signal?: AbortSignal;
+  /** Rides out a server restart. (Default: the default patience for this job) */
+  patience?: Patience;
 }
 
 export type WatchOutcome = { interrupted: false; job: Job; elapsedMs: number } | { interrupted: true };
-
-/** How long a restarting server may stay away before waiting gives up. */
-const UNREACHABLE_GRACE_MS = 15_000;
 
 /** Polls the job until it is final (or the signal fires), reporting progress on the way. */
 export async function watchJob(client: BargeClient, jobId: string, options: WatchOptions = {}): Promise<WatchOutcome> {
@@ -173,22 +173,12 @@ export async function watchJob(client: BargeClient, jobId: string, options: Watc
     options.showProgress === false ? undefined : stream.isTTY ? barReporter(stream) : lineReporter(stream, options.lineEveryMs ?? 2_000);
   const meter = new RateMeter();
   const began = Date.now();
-  let unreachableSince: number | undefined;
+  const patience = options.patience ?? new Patience(jobId);
   try {
     for (;;) {
-      let job: Job;
-      try {
-        job = await client.getJob(jobId, options.signal);
-        unreachableSince = undefined;
-      } catch (error) {
-        if (options.signal?.aborted) return { interrupted: true };
-        // A server restart is not the job's end: keep asking for a while.
-        if (!(error instanceof UnreachableError)) throw error;
-        unreachableSince ??= Date.now();
-        if (Date.now() - unreachableSince > UNREACHABLE_GRACE_MS) throw error;
-        if (!(await pause(options.pollMs ?? 500, options.signal))) return { interrupted: true };
-        continue;
-      }
+      // A server restart is not the job's end: keep asking (patience says when to stop).
+      const job = await patience.persist(() => client.getJob(jobId, options.signal), options.signal);
+      if (!job) return { interrupted: true };
       const tally = tallyJob(job);
       meter.sample(Date.now(), finished(tally));
       reporter?.update(tally, meter.rate(), meter.etaMs(tally.total - finished(tally)));

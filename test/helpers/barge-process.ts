@@ -28,9 +28,10 @@ export interface BargeProcess {
 export async function startBarge(
   args: string[],
   env: NodeJS.ProcessEnv = {},
-  options: { waitForHttp?: boolean } = {},
+  options: { waitForHttp?: boolean; port?: number } = {},
 ): Promise<BargeProcess> {
-  const port = await freePort();
+  // A given port: a restart that clients must find where it was.
+  const port = options.port ?? (await freePort());
   const child = spawn(process.execPath, ['bin/barge.js', ...args, '--port', String(port)], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,7 +1,9 @@
 /**
  * The Lua side of the lua runtime: a driver chunk that strips the standard library down to what is
- * safe, installs barge's `print`, `io` and `os.getenv`, sets up the SlideRule-style `arg` table,
- * runs the script and turns its first return value into the result text.
+ * safe, installs barge's `print`, `io` and `os.getenv`, and returns the function that runs a task:
+ * it sets up the SlideRule-style `arg` table, runs the script and turns its first return value into
+ * the result text. The thread runs the chunk in a fresh Lua state before the task comes, so only
+ * that function is on the task's path; each state runs one task.
  *
  * It talks to the worker thread only through the `__barge_*` globals the thread sets before running
  * it, and removes them before the script starts. Wasmoon's own `io` would reach an in-memory
@@ -18,7 +20,6 @@ local host = {
   arg = __barge_arg,
   limit_memory = __barge_limit_memory,
 }
-local script, script_name, argc = __barge_script, __barge_script_name, __barge_argc
 for name in pairs(_G) do
   if type(name) == 'string' and name:sub(1, 8) == '__barge_' then _G[name] = nil end
 end
@@ -182,13 +183,6 @@ io.lines = function(path, ...)
   end
 end
 
--- arg as the SlideRule runner sets it: arg[1] the script, arg[2] its argument string, then the rest.
-local args = { n = argc }
-for i = 1, argc do args[i] = host.arg(i) end
-arg = { [0] = 'barge' }
-arg[1] = script_name
-for i = 1, argc do arg[i + 1] = args[i] end
-
 local function json_string(text)
   local escapes = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t' }
   return '"' .. text:gsub('[%c"\\]', function(c) return escapes[c] or string.format('\\u%04x', c:byte()) end) .. '"'
@@ -260,23 +254,33 @@ local function describe_error(err)
   return tostring(err)
 end
 
-local chunk, syntax_error = raw_load(script, '=' .. script_name, 't')
-if not chunk then return { ok = false, message = syntax_error } end
+-- Everything above is done before a task comes; the task's own part starts here.
+return function(script, script_name, argc)
+  -- arg as the SlideRule runner sets it: arg[1] the script, arg[2] its argument string, then the rest.
+  local args = { n = argc }
+  for i = 1, argc do args[i] = host.arg(i) end
+  arg = { [0] = 'barge' }
+  arg[1] = script_name
+  for i = 1, argc do arg[i + 1] = args[i] end
 
-host.limit_memory()
-local outcome = pack(xpcall(chunk, function(err)
-  -- The frames below the script (xpcall, this driver) mean nothing to its author.
-  local trace = traceback('', 2):gsub("\n%s*%[C%]: in function 'xpcall'.*$", '')
-  return { message = describe_error(err), trace = trace }
-end, unpack(args, 1, args.n)))
-if not outcome[1] then
-  local err = outcome[2]
-  collectgarbage()
-  -- Memory errors skip the handler, so err may be the bare message.
-  if type(err) == 'table' and err.message then return { ok = false, message = err.message, trace = err.trace } end
-  return { ok = false, message = describe_error(err) }
+  local chunk, syntax_error = raw_load(script, '=' .. script_name, 't')
+  if not chunk then return { ok = false, message = syntax_error } end
+
+  host.limit_memory()
+  local outcome = pack(xpcall(chunk, function(err)
+    -- The frames below the script (xpcall, this driver) mean nothing to its author.
+    local trace = traceback('', 2):gsub("\n%s*%[C%]: in function 'xpcall'.*$", '')
+    return { message = describe_error(err), trace = trace }
+  end, unpack(args, 1, args.n)))
+  if not outcome[1] then
+    local err = outcome[2]
+    collectgarbage()
+    -- Memory errors skip the handler, so err may be the bare message.
+    if type(err) == 'table' and err.message then return { ok = false, message = err.message, trace = err.trace } end
+    return { ok = false, message = describe_error(err) }
+  end
+  local converted, result = pcall(to_result, outcome[2])
+  if not converted then return { ok = false, message = 'cannot convert the result: ' .. describe_error(result) } end
+  return { ok = true, result = result }
 end
-local converted, result = pcall(to_result, outcome[2])
-if not converted then return { ok = false, message = 'cannot convert the result: ' .. describe_error(result) } end
-return { ok = true, result = result }
 `;

@@ -1,7 +1,7 @@
 /**
  * A long-lived worker thread that runs Lua scripts one at a time, as source text for
- * `new Worker(code, { eval: true })`. It loads wasmoon once and makes a fresh `LuaEngine` (a new Lua
- * state, nothing kept from the previous script) for every task it is sent.
+ * `new Worker(code, { eval: true })`. It loads wasmoon once and runs every task it is sent in a fresh
+ * `LuaEngine` (a new Lua state, nothing kept from the previous script), prepared while it was idle.
  * Plain CommonJS on purpose: it runs unchanged whether barge runs from its TypeScript sources
  * (vitest, tsx) or from dist/, and it loads wasmoon from an absolute path the main thread resolved,
  * so it does not depend on the process's current folder.
@@ -99,7 +99,7 @@ function fail(name, error) {
   return undefined; // wasmoon turns undefined into nil (null would break it)
 }
 
-function hostFor() {
+function hostFor(engine) {
   return {
     __barge_write: write,
     __barge_getenv: (name) => (Object.prototype.hasOwnProperty.call(data.env, name) ? data.env[name] : undefined),
@@ -123,30 +123,47 @@ function hostFor() {
     },
     __barge_lasterror: () => lastError,
     __barge_arg: (i) => data.args[i - 1],
-    __barge_argc: data.args.length,
-    __barge_script: data.script,
-    __barge_script_name: data.scriptName,
+    __barge_limit_memory: () => {
+      if (data.memoryBytes > 0) engine.global.setMemoryMax(data.memoryBytes);
+    },
   };
 }
 
 const factory = import(pathToFileURL(workerData.wasmoonPath).href).then(({ LuaFactory }) => new LuaFactory());
+
+/** A fresh Lua state with the driver run in it, waiting for a task: made while the thread is idle. */
+async function prepare() {
+  const engine = await (await factory).createEngine({ traceAllocations: true, enableProxy: false, injectObjects: false });
+  try {
+    for (const [name, value] of Object.entries(hostFor(engine))) engine.global.set(name, value);
+    const runTask = await engine.doString(workerData.driver);
+    return { engine, runTask };
+  } catch (error) {
+    engine.global.close();
+    throw error;
+  }
+}
+
+let next = prepare();
+// A failed preparation is reported by the task that needs it.
+next.catch(() => undefined);
 
 async function run(task) {
   data = task;
   pending = { stdout: '', stderr: '' };
   lastError = '';
   realWorkDir = fs.realpathSync(data.workDir);
-  const engine = await (await factory).createEngine({ traceAllocations: true, enableProxy: false, injectObjects: false });
+  const ready = next;
+  next = null;
+  const { engine, runTask } = await (ready || prepare());
   try {
-    for (const [name, value] of Object.entries(hostFor())) engine.global.set(name, value);
-    engine.global.set('__barge_limit_memory', () => {
-      if (data.memoryBytes > 0) engine.global.setMemoryMax(data.memoryBytes);
-    });
-    const outcome = await engine.doString(workerData.driver);
+    const outcome = runTask(data.script, data.scriptName, data.args.length);
     flush();
     send({ type: 'done', ok: outcome.ok === true, result: outcome.result, message: outcome.message, trace: outcome.trace });
   } finally {
     engine.global.close();
+    next = prepare();
+    next.catch(() => undefined);
   }
 }
 
