@@ -558,11 +558,29 @@ export class Engine {
   }
 
   private async liveProgress(job: JobRow, tasks: TaskRow[]): Promise<number> {
+    if (job.state === 'CANCELLED' && job.taskCount > 0) return this.progressWhenCancelled(job, tasks);
     if (isFinal(job.state) || job.taskCount === 0) return job.progress;
     let done = tasks.filter((t) => isFinal(t.state)).length;
     const running = await this.store.executionList({ jobId: job.id, parentId: null, states: ['RUNNING'], limit: 100 });
     for (const composite of running) {
       if (composite.childCount > 0) done += composite.childDone / composite.childCount;
+    }
+    return Math.round((done / job.taskCount) * 10000) / 100;
+  }
+
+  /**
+   * How far a cancelled job got, in items: tasks that ran to their end count whole, a cancelled
+   * `each`/`parallel` counts the share of its items that had finished (the stored progress counts
+   * only settled tasks, so a cancelled 1-task map would read 0% whatever it had done).
+   */
+  private async progressWhenCancelled(job: JobRow, tasks: TaskRow[]): Promise<number> {
+    const tops = await this.store.executionList({ jobId: job.id, parentId: null, limit: Math.max(100, tasks.length * 4) });
+    const latest = new Map(tops.map((execution) => [execution.taskId, execution]));
+    let done = 0;
+    for (const task of tasks) {
+      if (task.state === 'SUCCEEDED' || task.state === 'SKIPPED' || task.state === 'FAILED') done += 1;
+      const composite = task.state === 'CANCELLED' ? latest.get(task.id) : undefined;
+      if (composite && composite.childCount > 0) done += Math.min(composite.childDone, composite.childCount) / composite.childCount;
     }
     return Math.round((done / job.taskCount) * 10000) / 100;
   }
