@@ -20,6 +20,7 @@ import { formatValue } from './expr/format.js';
 import { ExpressionError, parseExpression } from './expr/parse.js';
 
 export { formatValue } from './expr/format.js';
+export { integerRangeOf, type IntegerRange } from './expr/range.js';
 export {
   BUDGET_ITEMS,
   ExpressionError,

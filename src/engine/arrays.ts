@@ -8,6 +8,7 @@
  * each (a submit's, for a first task), so after a crash the next settle carries on from the
  * cursor: nothing needs finishing in the background.
  */
+import { integerRangeOf } from '../core/expr.js';
 import type { ArrayItemsChunk, Queries } from '../store/store.js';
 
 /** Items per stored chunk: reading the item to make next parses at most this many. */
@@ -33,6 +34,9 @@ export function storedChunks(list: readonly unknown[]): ArrayItemsChunk[] {
 
 function integerRun(list: readonly unknown[]): IntegerRun | undefined {
   if (list.length < 2) return undefined;
+  // A `sequence()` says its bounds: no need to read (and compute) a million items to find them.
+  const range = integerRangeOf(list);
+  if (range) return { start: range.start, step: range.step };
   const [start, second] = list;
   if (typeof start !== 'number' || typeof second !== 'number') return undefined;
   const step = second - start;

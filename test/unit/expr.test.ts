@@ -7,6 +7,7 @@ import {
   evaluateExpression,
   ExpressionError,
   formatValue,
+  integerRangeOf,
   isTruthyCondition,
   MAX_DEPTH,
   MAX_SEQUENCE,
@@ -191,6 +192,28 @@ describe('functions', () => {
     expect(run(`len(sequence(0, ${MAX_SEQUENCE}))`)).toBe(MAX_SEQUENCE);
     expect(failure(`sequence(0, ${MAX_SEQUENCE + 1})`)).toContain(`more than the ${MAX_SEQUENCE} allowed`);
     expect(failure('sequence(0, 1.5)')).toContain('sequence: arguments must be integers');
+  });
+
+  it('sequence is a list wherever it is used, though its items are computed only when read', () => {
+    const range = run('sequence(3, 6)') as number[];
+    expect(Array.isArray(range)).toBe(true);
+    expect([range.length, range[0], range[2], range[3]]).toEqual([3, 3, 5, undefined]);
+    expect([...range]).toEqual([3, 4, 5]);
+    expect(Object.keys(range)).toEqual(['0', '1', '2']);
+    expect(JSON.stringify(range)).toBe('[3,4,5]');
+    expect(renderTemplate('{{ sequence(1,3) }} {{ len(sequence(1,3)) }} {{ sequence(1,3)[1] }}', ctx)).toBe('[1 2] 2 2');
+    expect(run('sequence(0, 3) + [9]')).toEqual([0, 1, 2, 9]);
+    expect(run('sequence(0, 3) == [0, 1, 2]')).toBe(true);
+    expect(run('2 in sequence(0, 3)')).toBe(true);
+    expect(run('last(sequence(0, 3))')).toBe(2);
+    expect(run('toJSON(sequence(0, 2))')).toBe(run('toJSON([0, 1])'));
+    expect(() => {
+      range[0] = 7;
+    }).toThrow(TypeError);
+    expect(range[0]).toBe(3);
+    // Storage reads its bounds instead of its items; any other list has none.
+    expect(integerRangeOf(run(`sequence(-2, ${MAX_SEQUENCE - 2})`))).toEqual({ start: -2, step: 1, count: MAX_SEQUENCE });
+    expect(integerRangeOf(run('[0, 1, 2]'))).toBeUndefined();
   });
 
   it('randomInt gives a non-negative integer, below n when given', () => {
