@@ -39,6 +39,12 @@ export interface ValidateOptions {
    * YAML decoder does. Pass false for Tork's JSON strictness. (Default: true)
    */
   coerceScalars?: boolean;
+  /**
+   * Refuse a task with nothing to run (no run, lua, image or composite) instead of running it as
+   * an empty script, which Tork allows and /v1 does not: there it is almost always a typo such as
+   * `script:` for `run:`. (Default: false, Tork's rule)
+   */
+  requireSomethingToRun?: boolean;
 }
 
 // ---- text ---------------------------------------------------------------------------------------
@@ -81,7 +87,10 @@ class Checker {
   readonly problems: Problem[] = [];
   taskDepth = 0;
 
-  constructor(readonly coerceScalars: boolean) {}
+  constructor(
+    readonly coerceScalars: boolean,
+    readonly requireSomethingToRun = false,
+  ) {}
 
   report(path: string, message: string): void {
     this.problems.push({ path, message });
@@ -429,6 +438,9 @@ function checkTaskCombinations(c: Checker, raw: Obj, path: string, topLevel: boo
     }
   } else if (isSet(raw.lua)) {
     for (const key of NOT_WITH_LUA.filter((field) => isSet(raw[field]))) c.report(fieldPath(path, key), 'cannot be combined with lua');
+  } else if (c.requireSomethingToRun && !isSet(raw.run) && !isSet(raw.image)) {
+    const name = typeof raw.name === 'string' ? `task "${raw.name}"` : 'this task';
+    c.report(path, `${name} has nothing to run: give it run (a shell script), lua, image, or parallel, each or subjob`);
   }
   if (!topLevel && isSet(raw.needs)) c.report(fieldPath(path, 'needs'), 'only allowed on top-level tasks');
 }
@@ -534,7 +546,7 @@ const JOB_FIELDS: Record<keyof JobSpec, Reader> = {
  * problem, each with its field path.
  */
 export function validateJobSpec(input: unknown, options: ValidateOptions = {}): JobSpec {
-  const c = new Checker(options.coerceScalars ?? true);
+  const c = new Checker(options.coerceScalars ?? true, options.requireSomethingToRun ?? false);
   reportNul(c, input, '');
   const spec = readObject(c, input, '', JOB_FIELDS, ['name', 'tasks']);
   if (!spec || c.problems.length > 0) {

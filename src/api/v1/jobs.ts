@@ -67,7 +67,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (app, { engine, cl
       // Read everything that can be refused before the job exists.
       const waitMs = request.query.wait === undefined ? null : parseWait(request.query.wait);
       const spec = submittedSpec(request);
-      const created = await engine.submit(spec, { owner: principal.name, origin: 'v1' });
+      const created = await engine.submit(spec, { owner: principal.name, origin: 'v1', validation: { requireSomethingToRun: true } });
       if (waitMs !== null) await engine.waitForJob(created.id, waitMs, untilGone(reply, closing));
       const body = await describe(engine, created.id);
       const stillRunning = waitMs !== null && !isFinal(body.state);
