@@ -40,6 +40,8 @@ export interface ServerConfig {
   queues: string[];
   /** Seconds running executions get to finish on shutdown. (Default: 10) */
   drainGrace: number;
+  /** Seconds a Lua task without its own `timeout` may run; 0 for no limit. (Default: 600) */
+  luaTimeout: number;
   /** Shell runtime isolation: auto (bwrap when installed), bwrap, none. (Default: auto) */
   isolation: 'auto' | 'bwrap' | 'none';
   /** The longest `each` list a job may have; a longer one is refused with a 400. (Default: 1,000,000) */
@@ -86,6 +88,7 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'memory', flag: '--memory <mb>', env: 'BARGE_MEMORY', help: "worker memory in MB (default: this machine's)" },
   { key: 'queues', flag: '--queues <list>', env: 'BARGE_QUEUES', help: 'comma-separated queues the worker serves (default default)' },
   { key: 'drainGrace', flag: '--drain-grace <seconds>', env: 'BARGE_DRAIN_GRACE', help: 'seconds running work gets on shutdown (default 10)' },
+  { key: 'luaTimeout', flag: '--lua-timeout <seconds>', env: 'BARGE_LUA_TIMEOUT', help: 'time limit of a Lua task without its own timeout, 0 for none (default 600)' },
   { key: 'isolation', flag: '--isolation <mode>', env: 'BARGE_ISOLATION', help: 'shell sandbox: auto (bwrap when it works here, else none, with a warning), bwrap or none (default auto)' },
   { key: 'requireSandbox', flag: '--require-sandbox', env: 'BARGE_REQUIRE_SANDBOX', help: 'fail shell tasks rather than run them without a sandbox (default off)' },
   { key: 'taskUser', flag: '--task-user <user>', env: 'BARGE_TASK_USER', help: 'user a root worker runs sandboxed shell tasks as: name, uid or uid:gid (default nobody, 65534)' },
@@ -126,6 +129,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     memory: optionalNumber(pick('memory'), 'memory'),
     queues: toList(pick('queues') ?? 'default'),
     drainGrace: toNumber(pick('drainGrace') ?? 10, 'drain-grace'),
+    luaTimeout: toNumber(pick('luaTimeout') ?? 600, 'lua-timeout'),
     isolation: toIsolation(pick('isolation') ?? 'auto'),
     maxArrayItems: toInt(pick('maxArrayItems') ?? 1_000_000, 'max-array-items'),
     inProcessWorker: toBool(pick('inProcessWorker') ?? false),

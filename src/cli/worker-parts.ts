@@ -43,6 +43,7 @@ export async function buildWorker(
     memoryMb: config.memory,
     queues: config.queues,
     drainGraceMs: config.drainGrace * 1000,
+    defaultTimeoutMs: config.luaTimeout > 0 ? { lua: config.luaTimeout * 1000 } : {},
     outputLimits: { maxFiles: config.maxOutputFiles, maxBytes: Math.floor(config.maxOutputMb * 1024 * 1024) },
     info: { ...shell.describe(), lua: 'wasmoon', ...(container ? { container: container.info } : {}) },
   });

@@ -18,6 +18,9 @@ import { deliver } from './deliver.js';
 import { LogBatcher } from './logs.js';
 import { collectOutputs, DEFAULT_OUTPUT_LIMITS, OutputLimitError, type OutputLimits } from './outputs.js';
 
+/** See WorkerOptions.defaultTimeoutMs. */
+const DEFAULT_TIMEOUT_MS: Partial<Record<ExecutionKind, number>> = { lua: 10 * 60_000 };
+
 export interface WorkerOptions {
   source: WorkSource;
   artifacts: ArtifactStore;
@@ -44,6 +47,11 @@ export interface WorkerOptions {
   drainGraceMs?: number;
   /** Poll period when nothing wakes the worker. (Default: 1 s) */
   idlePollMs?: number;
+  /**
+   * Time limit per kind for executions without a `timeout` of their own: a Lua loop cannot be
+   * stopped from outside its thread by anything else. (Default: Lua 10 minutes, others none)
+   */
+  defaultTimeoutMs?: Partial<Record<ExecutionKind, number>>;
   /** Extra facts for the node row (isolation in use, …). */
   info?: NodeRow['info'];
   role?: NodeRow['role'];
@@ -223,7 +231,7 @@ export class Worker {
       // Scripts can tell a retry from a first run.
       spec: { ...execution.spec, env: { ...execution.spec.env, BARGE_ATTEMPT: String(execution.attempt) } },
       workDir,
-      timeoutMs: execution.timeoutMs ?? undefined,
+      timeoutMs: execution.timeoutMs ?? (this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS)[execution.kind],
       cpus: execution.cpus,
       memoryMb: execution.memoryMb,
       signal: run.abort.signal,

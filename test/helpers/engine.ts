@@ -37,6 +37,7 @@ export async function makeEngine(
     /** Where artifacts go, under the test's folder. (Default: 'artifacts') */
     artifactsFolder?: string;
     outputLimits?: WorkerOptions['outputLimits'];
+    defaultTimeoutMs?: WorkerOptions['defaultTimeoutMs'];
     engine?: Partial<EngineOptions>;
   } = {},
 ): Promise<EngineBundle> {
@@ -62,6 +63,7 @@ export async function makeEngine(
     idlePollMs: 100,
     drainGraceMs: 2_000,
     outputLimits: options.outputLimits,
+    defaultTimeoutMs: options.defaultTimeoutMs,
   });
   const reaper = new Reaper(engine, { nodeId: worker.nodeId, intervalMs: 200 });
   if (options.startWorker !== false) worker.start();
