@@ -238,6 +238,12 @@ ALTER TABLE users ADD COLUMN password_hash text;
  * - Logs are stored in chunks (one row per batch a worker sends, not one per line); the lines of
  *   the old table move over as one-line chunks. `bytes` is what the chunk costs in storage.
  */
+// The reaper's stranded-job check asks, per open job, whether any top-level execution is unfinished;
+// top-level executions are a handful per job, array items are many, so index only the former.
+const TOP_LEVEL_BY_JOB = `
+CREATE INDEX executions_top_level ON executions (job_id, state) WHERE parent_id IS NULL;
+`;
+
 const BIG_ARRAYS_AND_LOGS = `
 ALTER TABLE executions ADD COLUMN child_created integer;
 -- The few eaches still making items, per job: their items not made yet count as PENDING.
@@ -319,4 +325,5 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 4, name: 'user password hashes', sql: USER_PASSWORD_HASH },
   { version: 5, name: 'accounts', sql: ACCOUNTS },
   { version: 6, name: 'big arrays and big logs', sql: BIG_ARRAYS_AND_LOGS },
+  { version: 7, name: 'top-level executions by job', sql: TOP_LEVEL_BY_JOB },
 ];
