@@ -9,15 +9,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LuaFactory } from 'wasmoon';
-import { FolderArtifactStore } from '../src/artifacts/artifacts.js';
-import { Engine } from '../src/engine/engine.js';
-import { newId } from '../src/engine/ids.js';
-import { openStore } from '../src/store/open.js';
+import { timeArrayThroughEngine } from './engine-array.js';
 import { createLuaRuntime, wasmoonPath } from '../src/worker/runtimes/lua.js';
 import { LuaThreadPool } from '../src/worker/runtimes/lua-pool.js';
 import type { Runtime } from '../src/worker/runtimes/runtime.js';
-import { engineSource } from '../src/worker/source.js';
-import { Worker } from '../src/worker/worker.js';
 
 export interface LuaResult {
   tasks: number;
@@ -89,35 +84,15 @@ async function runOne(lua: Runtime, dir: string): Promise<void> {
 }
 
 async function throughEngine(tasks: number, slots: number, dir: string): Promise<number> {
-  const store = await openStore(`sqlite:${join(dir, 'barge.db')}`);
-  const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(dir, 'artifacts')) });
-  const worker = new Worker({
-    source: engineSource(engine),
-    artifacts: engine.artifacts,
-    nodeId: newId(),
-    version: 'bench',
-    workRoot: join(dir, 'work'),
+  const ms = await timeArrayThroughEngine({
+    dir,
+    name: 'lua',
+    items: tasks,
+    concurrency: slots,
+    task: { name: 'one', lua: 'return 1' },
     runtimes: { lua: createLuaRuntime({ threads: slots }) },
-    cpus: slots,
-    memoryMb: 64 * 1024,
   });
-  worker.start();
-  try {
-    const began = performance.now();
-    const job = await engine.submit(
-      {
-        name: 'lua',
-        tasks: [{ name: 'items', each: { list: `{{ sequence(0, ${tasks}) }}`, concurrency: slots, task: { name: 'one', lua: 'return 1' } } }],
-      },
-      { owner: 'bench' },
-    );
-    const done = await engine.waitForJob(job.id, 600_000);
-    if (done.state !== 'SUCCEEDED') throw new Error(`lua job ended ${done.state}: ${done.error}`);
-    return perSecond(tasks, began);
-  } finally {
-    await worker.stop();
-    await store.close();
-  }
+  return (tasks * 1000) / ms;
 }
 
 function perSecond(count: number, began: number): number {

@@ -4,6 +4,7 @@
  * types may change without the CLI noticing, the wire may not.
  */
 import type { State } from '../core/states.js';
+import type { Quotas } from '../core/model.js';
 
 export type { State };
 
@@ -159,14 +160,7 @@ export function isFinalState(state: string): boolean {
   return (FINAL as readonly string[]).includes(state);
 }
 
-export interface Quotas {
-  runningExecutions?: number;
-  queuedExecutions?: number;
-  computeSecondsPerPeriod?: number;
-  resultBytesPerPeriod?: number;
-  maxArrayItems?: number;
-  periodSeconds?: number;
-}
+export type { Quotas };
 
 export interface User {
   id: string;
