@@ -350,6 +350,7 @@ export class Engine {
           idx: execution.idx,
           attempt: execution.attempt + 1,
           now,
+          cpus: execution.cpus,
         }),
       );
     } else {
