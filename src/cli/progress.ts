@@ -9,10 +9,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import type { BargeClient } from './client.js';
-import { formatDuration, formatElapsed } from './format.js';
+import { formatDuration, formatElapsed, retriedAttempts } from './format.js';
 import { heldReason } from './held.js';
 import { Patience } from './patience.js';
-import { isFinalState, type Job, type SpecTask } from './wire.js';
+import { isFinalState, type Job } from './wire.js';
 
 /** A job's executions, seen as items: what a person counts in a fan-out. */
 export interface Tally {
@@ -26,18 +26,11 @@ export interface Tally {
 }
 
 /**
- * Counts items from the job's `counts`. A top-level `each`, `parallel` or `subjob` task has an
- * execution of its own that only holds the items; it is taken out, so a 20-line map reads 20 items,
- * not 21, and its parent does not show as one more running item.
+ * Counts items from the job's `counts`, which the server keeps about items: each task and array
+ * element once, in its latest attempt's state, composites (which only hold items) left out.
  */
 export function tallyJob(job: Job): Tally {
   const counts: Record<string, number> = { ...job.counts } as Record<string, number>;
-  for (const task of job.tasks ?? []) {
-    const spec = job.spec?.tasks?.[task.position];
-    // A PENDING composite may not have its execution yet (a later step of a sequence).
-    const launched = task.state !== 'PENDING' && task.state !== 'SUBMITTED';
-    if (spec && isComposite(spec) && launched && (counts[task.state] ?? 0) > 0) counts[task.state] -= 1;
-  }
   const count = (...states: string[]): number => states.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
   return {
     done: count('SUCCEEDED', 'SKIPPED'),
@@ -47,10 +40,6 @@ export function tallyJob(job: Job): Tally {
     waiting: count('RUNNABLE'),
     total: Object.values(counts).reduce((sum, n) => sum + n, 0),
   };
-}
-
-function isComposite(task: SpecTask): boolean {
-  return Boolean(task.each || task.parallel || task.subjob);
 }
 
 function finished(tally: Tally): number {
@@ -248,7 +237,8 @@ export function describeEnd(job: Job, elapsedMs: number): string {
   const tally = tallyJob(job);
   const took = job.startedAt && (job.completedAt ?? job.failedAt) ? Date.parse(job.completedAt ?? job.failedAt ?? '') - Date.parse(job.startedAt) : elapsedMs;
   const cancelled = tally.cancelled > 0 ? `, ${tally.cancelled} cancelled` : '';
-  const lines = [`job ${job.id} "${job.name}" ${job.state} in ${formatElapsed(took)}: ${tally.done}/${tally.total} done, ${tally.failed} failed${cancelled}`];
+  const retried = retriedAttempts(job);
+  const lines = [`job ${job.id} "${job.name}" ${job.state} in ${formatElapsed(took)}: ${tally.done}/${tally.total} done, ${tally.failed} failed${cancelled}${retried ? `; ${retried}` : ''}`];
   if (job.error) lines.push(`error: ${job.error}`);
   return lines.join('\n');
 }

@@ -141,8 +141,8 @@ describe('progress', () => {
       spec: { tasks: [{ name: 'map', each: {} }] },
     }) as unknown as Job;
 
-  it('does not count the each execution that holds the items', () => {
-    expect(tallyJob(job({ SUCCEEDED: 12, FAILED: 1, RUNNING: 5, RUNNABLE: 3, PENDING: 2 }))).toEqual({
+  it('tallies the items the server counts', () => {
+    expect(tallyJob(job({ SUCCEEDED: 12, FAILED: 1, RUNNING: 4, RUNNABLE: 3, PENDING: 2 }))).toEqual({
       done: 12,
       failed: 1,
       cancelled: 0,
