@@ -19,6 +19,7 @@ import { createMetrics, observeHttp } from './metrics.js';
 import { registerUiPlaceholder } from './ui-placeholder.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
+import { batchesPlugin, type BatchesAppOptions } from './compat/batches/index.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -34,6 +35,8 @@ export interface AppDeps {
   logger?: boolean;
   /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
   tork?: TorkAppOptions;
+  /** Serve ET Engine's Batches API at the root and under /v1 (/tools, /batches, /filesystems). (Default: off) */
+  batches?: BatchesAppOptions;
   /** Verifies bearer JWTs for every face and issues barge's own. (Default: none, JWTs are refused) */
   jwt?: JwtVerifier;
   /** Requests per credential (per address when there is none) in a window; more get 429 with Retry-After. (Default: no limit) */
@@ -99,6 +102,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jwt: deps.jwt,
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
+  if (deps.batches) await app.register(batchesPlugin, { engine: deps.engine, open: deps.open, jwt: deps.jwt, ...deps.batches });
   return app;
 }
 

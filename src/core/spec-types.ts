@@ -31,6 +31,12 @@ export interface EachSpec {
   var?: string;
   /** How many items run at once; 0 or absent = all. */
   concurrency?: number;
+  /**
+   * barge: false lets every item run to its end whatever the others do (a batch of independent
+   * jobs); the each then fails once all have ended if any failed. (Default: true, Tork's: the first
+   * failure fails the each and cancels the items still running)
+   */
+  failFast?: boolean;
   task: TaskSpec;
 }
 

@@ -21,6 +21,7 @@ import type { EventBus } from './events.js';
 import { PendingEvents } from './events.js';
 import { storedChunks, type ArrayItems } from './arrays.js';
 import { jobContext, newExecution, renderTask, resourcesOf } from './expand.js';
+import { resolveFilesystemMounts } from './filesystems.js';
 import { newId } from './ids.js';
 import type { JobCache, JobStatic } from './job-cache.js';
 import { webhookDeliveries, type WebhookEvent } from './webhooks.js';
@@ -410,6 +411,7 @@ export class Flow {
     metadata: JobRow['metadata'];
   }): Promise<JobRow> {
     const { spec } = input;
+    await resolveFilesystemMounts(this.tx, input.owner, spec);
     const now = this.now();
     const job: JobRow = {
       id: newId(),
@@ -502,6 +504,7 @@ export class Flow {
     if (child.state === 'FAILED' || child.state === 'CANCELLED') {
       const parent = await this.tx.executionGet(parentId);
       if (!parent || isFinal(parent.state)) return;
+      if (parent.spec.each?.failFast === false) return this.countChildDone(parentId);
       // The parent's move comes first and locks it: siblings failing at the same moment wait on it
       // and then find it final. Their own rows they hold are passed over by the cancel.
       const failed = await this.moveExecution(parent, 'FAILED', {
@@ -515,6 +518,10 @@ export class Flow {
       return;
     }
     await this.keepVar(child);
+    await this.countChildDone(parentId);
+  }
+
+  private async countChildDone(parentId: string): Promise<void> {
     // One statement counts the child and reads the parent (no longer RUNNING: it failed meanwhile).
     const parent = await this.tx.executionAddChildDone({ id: parentId, by: 1 });
     if (!parent) return;
@@ -544,6 +551,16 @@ export class Flow {
   }
 
   private async completeComposite(parent: ExecutionRow): Promise<void> {
+    if (parent.spec.each?.failFast === false) {
+      // Its items all ran to their end: the each failed if any of them did.
+      const counts = await this.tx.executionCountByState({ parentId: parent.id });
+      const failures = (counts.FAILED ?? 0) + (counts.CANCELLED ?? 0);
+      if (failures > 0) {
+        const error = `${failures} of ${parent.childCount} items failed`;
+        if (await this.moveExecution(parent, 'FAILED', { completedAt: this.now(), error, reason: 'child failed' })) this.work.push({ kind: 'settled', execution: parent });
+        return;
+      }
+    }
     await this.moveExecution(parent, 'SUCCEEDED', { completedAt: this.now(), progress: 100 });
     this.work.push({ kind: 'settled', execution: parent });
   }
