@@ -204,7 +204,8 @@ function findUnsupported(spec: TaskSpec, ignoreImage: boolean): RunOutcome | nul
   if (spec.lua !== undefined) return refused('lua', 'shell');
   if (spec.cmd?.length) return refused('cmd', 'shell');
   if (spec.entrypoint?.length) return refused('entrypoint', 'shell');
-  if (spec.mounts?.some((mount) => !isFilesystemMount(mount))) return refused('mounts other than filesystems', 'shell', true);
+  // Filesystem mounts are barge's own (engine/filesystems.ts); Tork's mount types are not for a shell.
+  if (spec.mounts?.some((mount) => !isFilesystemMount(mount))) return refused('mounts', 'shell', true);
   if (spec.sidecars?.length) return refused('sidecars', 'shell', true);
   if (spec.networks?.length) return refused('networks', 'shell', true);
   if (spec.gpus) return refused('gpus', 'shell', true);
