@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerServerCommands } from './serve.js';
 import { registerClientCommands } from './commands.js';
 import { registerAccountCommands } from './accounts.js';
+import { registerAdminCommands } from './admin.js';
 import { registerRegistryCommands } from './registry.js';
 import { VERSION } from '../version.js';
 
@@ -19,6 +20,7 @@ program
 registerServerCommands(program);
 registerClientCommands(program);
 registerAccountCommands(program);
+registerAdminCommands(program);
 registerRegistryCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {

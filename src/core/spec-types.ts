@@ -32,9 +32,9 @@ export interface EachSpec {
   /** How many items run at once; 0 or absent = all. */
   concurrency?: number;
   /**
-   * barge: false lets every item run to its end whatever the others do (a batch of independent
-   * jobs); the each then fails once all have ended if any failed. (Default: true, Tork's: the first
-   * failure fails the each and cancels the items still running)
+   * barge: false lets the other items run on when one fails or is cancelled, as independent jobs
+   * do (SlideRule's fan-out); the each then fails once all have settled. (Default: true, Tork's
+   * rule: the first failure fails the each and cancels the rest)
    */
   failFast?: boolean;
   task: TaskSpec;
