@@ -23,6 +23,7 @@ import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
 import { DataFolder } from './data-folder.js';
+import { scAppOptions, startScNodeWorker } from './siliconcompiler.js';
 
 export type { Mode } from './worker-parts.js';
 
@@ -99,6 +100,10 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     }
   }
 
+  // SiliconCompiler nodes run beside the face that keeps their job folders.
+  const scNodes = mode === 'worker' ? null : await startScNodeWorker(config, engine, nodeId, folder.previousNodeId);
+  if (scNodes) warnings.push(...scNodes.warnings);
+
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   // Cron schedules (Tork's scheduled jobs) fire on servers; a compare-and-set makes one fire each tick.
@@ -111,7 +116,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
       audiences: config.jwtAudience,
     });
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit });
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit, siliconcompiler: scAppOptions(config) });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -127,6 +132,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       // Order matters: stop taking requests, drain the worker, then the services, then the store.
       await app?.close();
       await worker?.stop();
+      await scNodes?.worker.stop();
       await scheduler.stop();
       await reaper.stop();
       await dispatcher.stop();
