@@ -56,6 +56,8 @@ export interface ScUnderTest {
   get(path: string): Promise<Answer>;
   postJson(path: string, body: unknown): Promise<Answer>;
   setQuotas(user: string, quotas: Quotas): Promise<void>;
+  /** A new ordinary user with an API key. */
+  user(name: string, quotas?: Quotas): Promise<{ username: string; key: string }>;
   close(): Promise<void>;
 }
 
@@ -86,8 +88,8 @@ export async function startSc(options: Partial<ScAppOptions> & { open?: boolean 
   const reaper = new Reaper(engine, { nodeId: newId(), intervalMs: 200 });
   reaper.start();
 
-  const user = async (name: string, role: 'user' | 'viewer'): Promise<{ username: string; key: string }> => {
-    const row = await createUser(engine.store, { name, role });
+  const user = async (name: string, role: 'user' | 'viewer', quotas?: Quotas): Promise<{ username: string; key: string }> => {
+    const row = await createUser(engine.store, { name, role, quotas });
     return { username: name, key: (await createCredential(engine.store, { userId: row.id, kind: 'apikey' })).secret };
   };
   const users = { alice: await user('alice', 'user'), bob: await user('bob', 'user'), viewer: await user('viewer', 'viewer') };
@@ -103,6 +105,7 @@ export async function startSc(options: Partial<ScAppOptions> & { open?: boolean 
     post,
     get: (path) => send(url, 'GET', path),
     postJson: (path, body) => post(path, JSON.stringify(body)),
+    user: (name, quotas) => user(name, 'user', quotas),
     async setQuotas(name, quotas) {
       const row = await engine.store.userGetByName(name);
       if (!row) throw new Error(`no user ${name}`);
@@ -129,6 +132,8 @@ function send(url: string, method: string, path: string, body?: string | Buffer,
         port: target.port,
         method,
         path,
+        // A fresh connection each time, as an early 413 leaves the rest of its request unread.
+        agent: false,
         // Only Content-Length, as the client's `requests.post(data=json.dumps(…))` sends.
         headers: { ...(payload ? { 'content-length': String(payload.length) } : {}), ...headers },
       },

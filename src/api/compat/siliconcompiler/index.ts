@@ -50,7 +50,7 @@ export interface ScAppOptions {
   node?: Partial<NodeSettings>;
   /** Terms of service shown by the client. (Default: none) */
   terms?: string;
-  /** Reported as `versions.sc`. (Default: null, as a source checkout of sc-server reports) */
+  /** Reported as `versions.sc`. (Default: `barge <version>`: no SiliconCompiler package answers here) */
   scVersion?: string;
 }
 
@@ -83,7 +83,7 @@ export const scPlugin: FastifyPluginAsync<ScPluginOptions> = async (app, options
     maxUnpackedBytes: sc.maxUnpackedBytes ?? (maxUploadBytes > 0 ? 4 * maxUploadBytes : 16 * 1024 ** 3),
     maxNodes: sc.maxNodes ?? 1_000,
     node: { command: DEFAULT_NODE_COMMAND, cpus: 1, memoryMb: 2048, ...sc.node },
-    versions: { sc: sc.scVersion ?? 'null', sc_schema: SC_SCHEMA_VERSION, sc_server: SC_SERVER_VERSION, barge: options.version },
+    versions: { sc: sc.scVersion ?? `barge ${options.version}`, sc_schema: SC_SCHEMA_VERSION, sc_server: SC_SERVER_VERSION },
     terms: sc.terms,
   };
   registerScErrors(app);
