@@ -223,6 +223,8 @@ export interface Queries {
   executionCountByState(params: { jobId?: string; parentId?: string }): Promise<Partial<Record<State, number>>>;
   /** The same counts for many jobs in one query (a list page), keyed by job id; jobs with none are absent. */
   executionCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>>;
+  /** Counts of items (latest attempts, composites left out; see shared/item-counts.ts), keyed by job id. */
+  executionItemCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>>;
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean>;
   /** The same guarded write, answering the row as it is after the move (undefined: no move). */
   executionMove(write: StateWrite<ExecutionPatch>): Promise<ExecutionRow | undefined>;

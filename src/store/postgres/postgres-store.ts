@@ -252,6 +252,10 @@ export class PostgresQueries implements Queries {
   executionCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
     return this.one((x) => executions.executionCountByStateMany(x, params));
   }
+
+  executionItemCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
+    return this.one((x) => executions.executionItemCountByStateMany(x, params));
+  }
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean> {
     return this.one((x) => executions.executionSetState(x, write));
   }

@@ -234,6 +234,10 @@ export class SqliteQueries implements Queries {
   executionCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
     return this.one((c) => executions.executionCountByStateMany(c, params));
   }
+
+  executionItemCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
+    return this.one((c) => executions.executionItemCountByStateMany(c, params));
+  }
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean> {
     return this.one((c) => executions.executionSetState(c, write));
   }
