@@ -23,7 +23,7 @@ import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
 import { DataFolder } from './data-folder.js';
-import { scAppOptions, startScNodeWorker } from './siliconcompiler.js';
+import { scAppOptions, ScNodes } from './siliconcompiler.js';
 
 export type { Mode } from './worker-parts.js';
 
@@ -101,8 +101,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   }
 
   // SiliconCompiler nodes run beside the face that keeps their job folders.
-  const scNodes = mode === 'worker' ? null : await startScNodeWorker(config, engine, nodeId, folder.previousNodeId);
-  if (scNodes) warnings.push(...scNodes.warnings);
+  const scNodes = mode === 'worker' ? null : await ScNodes.open(config, engine, nodeId, folder.previousNodeId);
 
   let app: FastifyInstance | null = null;
   let url: string | null = null;
@@ -116,7 +115,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
       audiences: config.jwtAudience,
     });
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit, siliconcompiler: scAppOptions(config) });
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit, ...(scNodes ? { siliconcompiler: scAppOptions(config, scNodes) } : {}) });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -132,7 +131,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       // Order matters: stop taking requests, drain the worker, then the services, then the store.
       await app?.close();
       await worker?.stop();
-      await scNodes?.worker.stop();
+      await scNodes?.stop();
       await scheduler.stop();
       await reaper.stop();
       await dispatcher.stop();

@@ -13,8 +13,9 @@ import { VERSION } from '../version.js';
 import type { ServerConfig } from './config.js';
 import { shellOptions } from './worker-parts.js';
 
-export function scAppOptions(config: ServerConfig): ScAppOptions {
+export function scAppOptions(config: ServerConfig, nodes: ScNodes): ScAppOptions {
   return {
+    onSubmitted: () => nodes.start(),
     root: config.scWorkdir,
     open: config.scOpen,
     checkIntervalSeconds: config.scCheckInterval,
@@ -25,28 +26,52 @@ export function scAppOptions(config: ServerConfig): ScAppOptions {
   };
 }
 
-/** Starts the node worker; a previous process's node worker gives back what it held. */
-export async function startScNodeWorker(
-  config: ServerConfig,
-  engine: Engine,
-  nodeId: string,
-  previousNodeId: string | undefined,
-): Promise<{ worker: Worker; warnings: string[] }> {
-  if (previousNodeId) await engine.releaseNode(nodeWorkerId(previousNodeId), 'node restarted');
-  const folders = new ScFolders(config.scWorkdir);
-  await folders.prepare();
-  const worker = createNodeWorker({
-    engine,
-    folders,
-    shell: createShellRuntime(shellOptions(config, nodeWorkerId(nodeId))),
-    processNodeId: nodeId,
-    version: VERSION,
-    cpus: config.cpus,
-    memoryMb: config.memory,
-  });
-  worker.start();
-  const warnings = config.scNodeCommand === undefined && !(await siliconCompilerImportable()) ? [NO_SILICONCOMPILER] : [];
-  return { worker, warnings };
+/**
+ * The node worker, started on first need: when this process accepts an SC job, or at start when
+ * unfinished SC jobs exist (a restart). A server that never sees SiliconCompiler runs no extra
+ * worker and lists no extra node.
+ */
+export class ScNodes {
+  private worker: Worker | null = null;
+
+  private constructor(
+    private readonly config: ServerConfig,
+    private readonly engine: Engine,
+    private readonly nodeId: string,
+  ) {}
+
+  /** Gives back what a previous process's node worker held, and starts now if SC jobs are open. */
+  static async open(config: ServerConfig, engine: Engine, nodeId: string, previousNodeId: string | undefined): Promise<ScNodes> {
+    const nodes = new ScNodes(config, engine, nodeId);
+    if (previousNodeId) await engine.releaseNode(nodeWorkerId(previousNodeId), 'node restarted');
+    const open = await engine.store.jobList({ origin: 'siliconcompiler', states: ['SUBMITTED', 'PENDING', 'RUNNABLE', 'STARTING', 'RUNNING'], limit: 1 });
+    if (open.length > 0) nodes.start();
+    return nodes;
+  }
+
+  start(): void {
+    if (this.worker) return;
+    const folders = new ScFolders(this.config.scWorkdir);
+    this.worker = createNodeWorker({
+      engine: this.engine,
+      folders,
+      shell: createShellRuntime(shellOptions(this.config, nodeWorkerId(this.nodeId))),
+      processNodeId: this.nodeId,
+      version: VERSION,
+      cpus: this.config.cpus,
+      memoryMb: this.config.memory,
+    });
+    this.worker.start();
+    if (this.config.scNodeCommand === undefined) {
+      void siliconCompilerImportable().then((found) => {
+        if (!found) process.stderr.write(`barge: WARNING: ${NO_SILICONCOMPILER}\n`);
+      });
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.worker?.stop();
+  }
 }
 
 const NO_SILICONCOMPILER =

@@ -50,6 +50,8 @@ export interface ScAppOptions {
   node?: Partial<NodeSettings>;
   /** Terms of service shown by the client. (Default: none) */
   terms?: string;
+  /** Called after each accepted job, e.g. to start the node worker on first need. (Default: none) */
+  onSubmitted?: () => void;
   /** Reported as `versions.sc`. (Default: `barge <version>`: no SiliconCompiler package answers here) */
   scVersion?: string;
 }
@@ -85,6 +87,7 @@ export const scPlugin: FastifyPluginAsync<ScPluginOptions> = async (app, options
     node: { command: DEFAULT_NODE_COMMAND, cpus: 1, memoryMb: 2048, ...sc.node },
     versions: { sc: sc.scVersion ?? `barge ${options.version}`, sc_schema: SC_SCHEMA_VERSION, sc_server: SC_SERVER_VERSION },
     terms: sc.terms,
+    onSubmitted: sc.onSubmitted,
   };
   registerScErrors(app);
   await readBodies(app);

@@ -36,6 +36,7 @@ export interface ScContext {
   /** `versions` of check_server. */
   versions: Record<string, string>;
   terms?: string;
+  onSubmitted?: () => void;
 }
 
 const COMPLETED = { status: 'completed', message: 'Job has no running steps.' } as const;
@@ -222,6 +223,7 @@ async function remoteRun(context: ScContext, request: FastifyRequest): Promise<R
     }
     const recorded = Object.fromEntries(facts.recorded);
     await context.folders.writeRecord(hash, { jobId: job.id, owner: job.owner, design: facts.design, jobname: facts.jobname, nodes: facts.nodes, recorded });
+    context.onSubmitted?.();
     return { message: `Starting job: ${hash}`, interval: context.checkIntervalSeconds, job_hash: hash };
   } finally {
     await rm(staging, { recursive: true, force: true });
