@@ -20,6 +20,7 @@ import { registerUiPlaceholder } from './ui-placeholder.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
 import { scPlugin, type ScAppOptions } from './compat/siliconcompiler/index.js';
+import { SRT_GUEST, srtPlugin } from './compat/srtslurm/index.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -37,6 +38,8 @@ export interface AppDeps {
   tork?: TorkAppOptions;
   /** Serve SiliconCompiler's remote server API at the root (/remote_run/, …). (Default: off) */
   siliconcompiler?: ScAppOptions;
+  /** Serve srtslurm's status API under /api; `open` lets tokenless reporters in as one ordinary user. (Default: off) */
+  srtslurm?: { open: boolean };
   /** Verifies bearer JWTs for every face and issues barge's own. (Default: none, JWTs are refused) */
   jwt?: JwtVerifier;
   /** Requests per credential (per address when there is none) in a window; more get 429 with Retry-After. (Default: no limit) */
@@ -66,7 +69,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   // Without tokens, the Host and Origin checks are what keeps web pages out (DNS rebinding).
-  if (deps.open || deps.tork?.open || deps.siliconcompiler?.open) registerLoopbackOnly(app);
+  if (deps.open || deps.tork?.open || deps.srtslurm?.open || deps.siliconcompiler?.open) registerLoopbackOnly(app);
   registerYamlBodies(app);
 
   const metrics = createMetrics(deps.engine);
@@ -103,6 +106,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
   if (deps.siliconcompiler) await app.register(scPlugin, { engine: deps.engine, version: deps.version, adminOpen: deps.open, sc: deps.siliconcompiler });
+  if (deps.srtslurm) {
+    await app.register(srtPlugin, { prefix: '/api', engine: deps.engine, open: deps.open, guest: deps.srtslurm.open ? SRT_GUEST : undefined, jwt: deps.jwt });
+  }
   return app;
 }
 

@@ -115,7 +115,16 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
       audiences: config.jwtAudience,
     });
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit, ...(scNodes ? { siliconcompiler: scAppOptions(config, scNodes) } : {}) });
+    app = await buildApp({
+      engine,
+      version: VERSION,
+      open: config.open,
+      tork: { open: config.torkOpen, guest: config.torkGuest, scheduler },
+      srtslurm: { open: config.srtOpen },
+      jwt,
+      rateLimit: config.rateLimit,
+      ...(scNodes ? { siliconcompiler: scAppOptions(config, scNodes) } : {}),
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -49,6 +49,9 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
   if (config.scOpen && !isLoopbackName(config.host)) {
     throw new Error(`--sc-open turns authentication off on SiliconCompiler's API and is only allowed on a loopback address, not ${config.host}`);
   }
+  if (config.srtOpen && !isLoopbackName(config.host)) {
+    throw new Error(`--srt-open turns authentication off on srtslurm's status API and is only allowed on a loopback address, not ${config.host}`);
+  }
   const began = performance.now();
   // Loaded here, not at the top: client commands (submit, jobs, …) then start without loading
   // Fastify, both stores and wasmoon.

@@ -27,6 +27,7 @@ import type {
   LogLine,
   NodeRow,
   OutboxRow,
+  OutsideJobRow,
   ScheduleRow,
   State,
   TaskRow,
@@ -52,6 +53,9 @@ import type {
   Store,
   UsageCount,
   UserPatch,
+  OutsideEventRow,
+  OutsideJobFilter,
+  OutsideJobKey,
 } from '../store.js';
 import { Mutex } from '../shared/mutex.js';
 import { listJobLines, listLines, type LogChunkQueries } from '../shared/logs.js';
@@ -63,6 +67,7 @@ import { openError } from '../shared/redact.js';
 import { interpretSqliteError } from './errors.js';
 import * as nodes from './nodes.js';
 import * as outbox from './outbox.js';
+import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
 import * as users from './users.js';
@@ -350,6 +355,30 @@ export class SqliteQueries implements Queries {
     lastError: string | null;
   }): Promise<void> {
     return this.one((c) => outbox.outboxUpdate(c, params));
+  }
+
+  // ---- outside jobs ------------------------------------------------------------------------
+
+  outsideJobLock(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((c) => outsideJobs.outsideJobGet(c, params));
+  }
+  outsideJobGet(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((c) => outsideJobs.outsideJobGet(c, params));
+  }
+  outsideJobInsert(row: OutsideJobRow): Promise<void> {
+    return this.one((c) => outsideJobs.outsideJobInsert(c, row));
+  }
+  outsideJobUpdate(row: OutsideJobRow): Promise<void> {
+    return this.one((c) => outsideJobs.outsideJobUpdate(c, row));
+  }
+  outsideJobList(params: OutsideJobFilter & { limit: number; offset: number }): Promise<OutsideJobRow[]> {
+    return this.one((c) => outsideJobs.outsideJobList(c, params));
+  }
+  outsideJobCount(params: OutsideJobFilter): Promise<number> {
+    return this.one((c) => outsideJobs.outsideJobCount(c, params));
+  }
+  outsideEventList(params: { origin: string; kind: string; externalId?: string; afterId: number; limit: number }): Promise<OutsideEventRow[]> {
+    return this.one((c) => outsideJobs.outsideEventList(c, params));
   }
 
   // ---- nodes, leadership -----------------------------------------------------------------
