@@ -20,6 +20,7 @@ import { registerUiPlaceholder } from './ui-placeholder.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
 import { scPlugin, type ScAppOptions } from './compat/siliconcompiler/index.js';
+import { registerSlideRuleNotFound, slideRuleOptions, slideRulePlugin } from './compat/sliderule/index.js';
 import { SRT_GUEST, srtPlugin } from './compat/srtslurm/index.js';
 
 export interface AppDeps {
@@ -38,6 +39,8 @@ export interface AppDeps {
   tork?: TorkAppOptions;
   /** Serve SiliconCompiler's remote server API at the root (/remote_run/, …). (Default: off) */
   siliconcompiler?: ScAppOptions;
+  /** Serve SlideRule Runner's API at the root (/submit, /report/jobs, /report/queue, /cancel). (Default: off) */
+  sliderule?: boolean;
   /** Serve srtslurm's status API under /api; `open` lets tokenless reporters in as one ordinary user. (Default: off) */
   srtslurm?: { open: boolean };
   /** Verifies bearer JWTs for every face and issues barge's own. (Default: none, JWTs are refused) */
@@ -106,6 +109,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
   if (deps.siliconcompiler) await app.register(scPlugin, { engine: deps.engine, version: deps.version, adminOpen: deps.open, sc: deps.siliconcompiler });
+  if (deps.sliderule) {
+    const sliderule = slideRuleOptions(deps);
+    registerSlideRuleNotFound(app, sliderule);
+    await app.register(slideRulePlugin, sliderule);
+  }
   if (deps.srtslurm) {
     await app.register(srtPlugin, { prefix: '/api', engine: deps.engine, open: deps.open, guest: deps.srtslurm.open ? SRT_GUEST : undefined, jwt: deps.jwt });
   }

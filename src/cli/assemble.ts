@@ -120,6 +120,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       version: VERSION,
       open: config.open,
       tork: { open: config.torkOpen, guest: config.torkGuest, scheduler },
+      sliderule: true,
       srtslurm: { open: config.srtOpen },
       jwt,
       rateLimit: config.rateLimit,
