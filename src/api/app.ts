@@ -20,6 +20,7 @@ import { registerUiPlaceholder } from './ui-placeholder.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
 import { scPlugin, type ScAppOptions } from './compat/siliconcompiler/index.js';
+import { batchesPlugin, type BatchesAppOptions } from './compat/batches/index.js';
 import { registerSlideRuleNotFound, slideRuleOptions, slideRulePlugin } from './compat/sliderule/index.js';
 import { SRT_GUEST, srtPlugin } from './compat/srtslurm/index.js';
 
@@ -39,6 +40,8 @@ export interface AppDeps {
   tork?: TorkAppOptions;
   /** Serve SiliconCompiler's remote server API at the root (/remote_run/, …). (Default: off) */
   siliconcompiler?: ScAppOptions;
+  /** Serve ET Engine's Batches API at the root and under /v1 (/tools, /batches, /filesystems). (Default: off) */
+  batches?: BatchesAppOptions;
   /** Serve SlideRule Runner's API at the root (/submit, /report/jobs, /report/queue, /cancel). (Default: off) */
   sliderule?: boolean;
   /** Serve srtslurm's status API under /api; `open` lets tokenless reporters in as one ordinary user. (Default: off) */
@@ -109,6 +112,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
   if (deps.siliconcompiler) await app.register(scPlugin, { engine: deps.engine, version: deps.version, adminOpen: deps.open, sc: deps.siliconcompiler });
+  if (deps.batches) await app.register(batchesPlugin, { engine: deps.engine, open: deps.open, jwt: deps.jwt, ...deps.batches });
   if (deps.sliderule) {
     const sliderule = slideRuleOptions(deps);
     registerSlideRuleNotFound(app, sliderule);

@@ -122,6 +122,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       tork: { open: config.torkOpen, guest: config.torkGuest, scheduler },
       sliderule: true,
       srtslurm: { open: config.srtOpen },
+      batches: { filesystemsRoot: join(config.data, 'filesystems') },
       jwt,
       rateLimit: config.rateLimit,
       ...(scNodes ? { siliconcompiler: scAppOptions(config, scNodes) } : {}),
