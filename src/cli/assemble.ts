@@ -25,6 +25,7 @@ import { VERSION } from '../version.js';
 import { reportSettingsOf, type ServerConfig } from './config.js';
 import { DataFolder } from './data-folder.js';
 import { logEngineEvents, makeLogger } from './logging.js';
+import { scAppOptions, ScNodes } from './siliconcompiler.js';
 
 export type { Mode } from './worker-parts.js';
 
@@ -111,6 +112,9 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     }
   }
 
+  // SiliconCompiler nodes run beside the face that keeps their job folders.
+  const scNodes = mode === 'worker' ? null : await ScNodes.open(config, engine, nodeId, folder.previousNodeId);
+
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   // Cron schedules (Tork's scheduled jobs) fire on servers; a compare-and-set makes one fire each tick.
@@ -123,7 +127,19 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
       audiences: config.jwtAudience,
     });
-    app = await buildApp({ engine, log, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, sliderule: true, srtslurm: { open: config.srtOpen }, batches: { filesystemsRoot: join(config.data, 'filesystems') }, jwt, rateLimit: config.rateLimit });
+    app = await buildApp({
+      engine,
+      log,
+      version: VERSION,
+      open: config.open,
+      tork: { open: config.torkOpen, guest: config.torkGuest, scheduler },
+      sliderule: true,
+      srtslurm: { open: config.srtOpen },
+      batches: { filesystemsRoot: join(config.data, 'filesystems') },
+      jwt,
+      rateLimit: config.rateLimit,
+      ...(scNodes ? { siliconcompiler: scAppOptions(config, scNodes) } : {}),
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -144,6 +160,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       await app?.close();
       await worker?.stop();
       if (worker) log.info({ nodeId: worker.nodeId }, `worker ${worker.nodeId.slice(0, 8)} stopped`);
+      await scNodes?.stop();
       await scheduler.stop();
       await reaper.stop();
       await dispatcher.stop();
