@@ -7,6 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCredential, createUser } from '../../../src/api/auth/index.js';
 import { waitFor } from '../../api/helpers.js';
 import { startBatches, type Answer, type BatchesUnderTest } from './helpers.js';
 
@@ -122,6 +123,23 @@ describe('authentication (§6, §10 #1-#3)', () => {
     expect((await t.sdk('GET', '/batches')).status).toBe(200);
     expect((await t.sdk('GET', '/batches', { authorization: `Bearer ${t.keys.alice}` })).status).toBe(200);
     expect((await t.sdk('GET', '/v1/batches', { authorization: t.api.tokens.alice })).status).toBe(200);
+  });
+
+  it('takes barge JWTs for the batches audience, and only those', async () => {
+    const issue = async (audience: string): Promise<string> =>
+      (await t.api.json<{ token: string }>('/v1/jwt', { method: 'POST', body: { audience, ttl: '1h' } })).body.token;
+    const good = await t.sdk('GET', '/v1/batches', { authorization: `Bearer ${await issue('batches')}` });
+    expect(good.status, good.text).toBe(200);
+    const other = await t.sdk('GET', '/v1/batches', { authorization: `Bearer ${await issue('v1')}` });
+    expect([other.status, other.text]).toEqual([401, 'Unknown authentication error in Bearer token']);
+  });
+
+  it('lets a viewer read and refuses it writes with Access denied', async () => {
+    const { store } = t.api.bundle.engine;
+    const viewer = await createUser(store, { name: 'vera', role: 'viewer' });
+    const key = (await createCredential(store, { userId: viewer.id, kind: 'apikey' })).secret;
+    expect((await t.sdk('GET', '/batches', { authorization: key })).status).toBe(200);
+    expectDenied(await t.sdk('POST', '/tools', { authorization: key, data: { tool_name: 'nope' } }));
   });
 
   it('answers OPTIONS without credentials with the CORS headers, and GET / (#3)', async () => {
