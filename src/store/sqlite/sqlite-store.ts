@@ -42,7 +42,9 @@ import type {
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  FinishedPerMinute,
   IdPrefixParams,
+  ItemState,
   JobDeleteLimits,
   JobFilter,
   JobListParams,
@@ -65,6 +67,7 @@ import * as nodes from './nodes.js';
 import * as outbox from './outbox.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
+import * as uiStats from './ui-stats.js';
 import * as users from './users.js';
 
 /** An open transaction, and whether it still is (a query after COMMIT is a bug, not a new write). */
@@ -290,6 +293,15 @@ export class SqliteQueries implements Queries {
   }
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>> {
     return this.one((c) => executions.queueStats(c));
+  }
+  executionItemStates(params: { parentId: string }): Promise<ItemState[]> {
+    return this.one((c) => uiStats.executionItemStates(c, params));
+  }
+  executionItemLatest(params: { parentId: string; idx: number }): Promise<ExecutionRow | undefined> {
+    return this.one((c) => uiStats.executionItemLatest(c, params));
+  }
+  executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]> {
+    return this.one((c) => uiStats.executionFinishedPerMinute(c, params));
   }
 
   // ---- logs, events, artifacts -----------------------------------------------------------
