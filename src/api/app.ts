@@ -19,6 +19,7 @@ import { createMetrics, observeHttp } from './metrics.js';
 import { registerUi } from './ui.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
+import { SRT_GUEST, srtPlugin } from './compat/srtslurm/index.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -34,6 +35,8 @@ export interface AppDeps {
   logger?: boolean;
   /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
   tork?: TorkAppOptions;
+  /** Serve srtslurm's status API under /api; `open` lets tokenless reporters in as one ordinary user. (Default: off) */
+  srtslurm?: { open: boolean };
   /** Verifies bearer JWTs for every face and issues barge's own. (Default: none, JWTs are refused) */
   jwt?: JwtVerifier;
   /** Requests per credential (per address when there is none) in a window; more get 429 with Retry-After. (Default: no limit) */
@@ -63,7 +66,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   // Without tokens, the Host and Origin checks are what keeps web pages out (DNS rebinding).
-  if (deps.open || deps.tork?.open) registerLoopbackOnly(app);
+  if (deps.open || deps.tork?.open || deps.srtslurm?.open) registerLoopbackOnly(app);
   registerYamlBodies(app);
 
   const metrics = createMetrics(deps.engine);
@@ -99,6 +102,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jwt: deps.jwt,
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
+  if (deps.srtslurm) {
+    await app.register(srtPlugin, { prefix: '/api', engine: deps.engine, open: deps.open, guest: deps.srtslurm.open ? SRT_GUEST : undefined, jwt: deps.jwt });
+  }
   return app;
 }
 

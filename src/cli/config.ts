@@ -71,6 +71,14 @@ export interface ServerConfig {
    * addresses. Off, such deliveries are refused (server-side request forgery). (Default: false)
    */
   allowPrivateWebhooks: boolean;
+  /**
+   * No tokens on srtslurm's status API only (`/api/jobs`, for srtctl reporters on a login node):
+   * tokenless callers are the ordinary user `srtslurm`; a token, when sent, is honoured. Loopback
+   * only. (Default: false)
+   */
+  srtOpen: boolean;
+  /** Status collectors every job reports its stages to (srtslurm's status API), besides its spec's own. (Default: none) */
+  statusEndpoints: string[];
 }
 
 /** Every setting: its flag, environment variable and barge.yaml key, for --help and loading. */
@@ -101,6 +109,8 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'jwtJwks', flag: '--jwt-jwks <file|url>', env: 'BARGE_JWT_JWKS', help: "the outside issuer's JWKS, a file or an http(s) URL" },
   { key: 'jwtAudience', flag: '--jwt-audience <face=aud,…>', env: 'BARGE_JWT_AUDIENCE', help: "JWT audience per face, e.g. v1=barge,tork=tork (default: the face's name)" },
   { key: 'rateLimit', flag: '--rate-limit <n/window>', env: 'BARGE_RATE_LIMIT', help: 'requests per credential, e.g. 600/1m (default: no limit)' },
+  { key: 'srtOpen', flag: '--srt-open', env: 'BARGE_SRT_OPEN', help: "no tokens needed on srtslurm's status API (/api/jobs): tokenless callers are the user srtslurm (loopback addresses only)" },
+  { key: 'statusEndpoints', flag: '--status-endpoint <url...>', env: 'BARGE_STATUS_ENDPOINTS', help: 'srtslurm status collectors every job reports its stages to; repeat or separate with commas (default none)' },
   { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
 ];
 
@@ -143,6 +153,8 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     jwtAudience: toPairs(pick('jwtAudience') ?? '', 'jwt-audience'),
     rateLimit: toRateLimit(pick('rateLimit')),
     allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
+    srtOpen: toBool(pick('srtOpen') ?? false),
+    statusEndpoints: toList(pick('statusEndpoints') ?? ''),
   };
   if ((config.jwtIssuer === undefined) !== (config.jwtJwks === undefined)) {
     throw new Error('--jwt-issuer and --jwt-jwks go together: name the issuer and where its keys are');

@@ -69,6 +69,16 @@ export function formatCounts(counts: Counts | undefined): string {
   return entries.length === 0 ? '-' : entries.map(([state, n]) => `${state} ${n}`).join(', ');
 }
 
+/**
+ * `2 failed attempts were retried`: attempts that did not count as items' ends (a retry, a lost
+ * worker's attempt, a restarted job's earlier run), or undefined when there were none.
+ */
+export function retriedAttempts(job: Pick<Job, 'counts' | 'attempts'>): string | undefined {
+  if (!job.attempts) return undefined;
+  const failed = (job.attempts.FAILED ?? 0) - (job.counts?.FAILED ?? 0);
+  return failed > 0 ? `${failed} earlier failed ${failed === 1 ? 'attempt' : 'attempts'} retried` : undefined;
+}
+
 /** A value for one table cell or `key: value` line: strings as they are, the rest as JSON. */
 export function formatValue(value: unknown): string {
   if (value === null || value === undefined) return '-';
@@ -99,8 +109,10 @@ export function jobDetails(job: Job, now: number): string {
     ['created', formatTime(job.createdAt, now)],
     ['started', formatTime(job.startedAt, now)],
     ['completed', formatTime(job.completedAt ?? job.failedAt, now)],
-    ['executions', formatCounts(job.counts)],
+    ['items', formatCounts(job.counts)],
   ];
+  const retried = retriedAttempts(job);
+  if (retried) fields.push(['attempts', `${formatCounts(job.attempts)} (${retried})`]);
   if (job.description) fields.splice(2, 0, ['description', job.description]);
   if (job.parentExecutionId) fields.push(['parent', job.parentExecutionId]);
   if (Object.keys(job.inputs ?? {}).length > 0) fields.push(['inputs', formatInputs(job.inputs)]);

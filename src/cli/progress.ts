@@ -9,9 +9,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import cliProgress from 'cli-progress';
 import type { BargeClient } from './client.js';
-import { formatDuration, formatElapsed } from './format.js';
+import { formatDuration, formatElapsed, retriedAttempts } from './format.js';
+import { heldReason } from './held.js';
 import { Patience } from './patience.js';
-import { isFinalState, type Job, type SpecTask } from './wire.js';
+import { isFinalState, type Job } from './wire.js';
 
 /** A job's executions, seen as items: what a person counts in a fan-out. */
 export interface Tally {
@@ -19,34 +20,26 @@ export interface Tally {
   failed: number;
   cancelled: number;
   running: number;
+  /** RUNNABLE: ready, waiting for a worker to take them. */
+  waiting: number;
   total: number;
 }
 
 /**
- * Counts items from the job's `counts`. A top-level `each`, `parallel` or `subjob` task has an
- * execution of its own that only holds the items; it is taken out, so a 20-line map reads 20 items,
- * not 21, and its parent does not show as one more running item.
+ * Counts items from the job's `counts`, which the server keeps about items: each task and array
+ * element once, in its latest attempt's state, composites (which only hold items) left out.
  */
 export function tallyJob(job: Job): Tally {
   const counts: Record<string, number> = { ...job.counts } as Record<string, number>;
-  for (const task of job.tasks ?? []) {
-    const spec = job.spec?.tasks?.[task.position];
-    // A PENDING composite may not have its execution yet (a later step of a sequence).
-    const launched = task.state !== 'PENDING' && task.state !== 'SUBMITTED';
-    if (spec && isComposite(spec) && launched && (counts[task.state] ?? 0) > 0) counts[task.state] -= 1;
-  }
   const count = (...states: string[]): number => states.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
   return {
     done: count('SUCCEEDED', 'SKIPPED'),
     failed: count('FAILED'),
     cancelled: count('CANCELLED'),
     running: count('RUNNING', 'STARTING'),
+    waiting: count('RUNNABLE'),
     total: Object.values(counts).reduce((sum, n) => sum + n, 0),
   };
-}
-
-function isComposite(task: SpecTask): boolean {
-  return Boolean(task.each || task.parallel || task.subjob);
 }
 
 function finished(tally: Tally): number {
@@ -89,14 +82,21 @@ export function formatEta(etaMs: number | undefined): string {
   return etaMs === undefined ? 'ETA -' : `ETA ${formatDuration(etaMs)}`;
 }
 
-/** `12/100 done, 1 failed, 4 running, 3.2/s, ETA 27s` */
-export function progressLine(tally: Tally, rate: number, etaMs: number | undefined): string {
+/**
+ * `12/100 done, 1 failed, 4 running, 3.2/s, ETA 27s`, and when items wait for a worker, why:
+ * `…, 2 running, 6 waiting (workers full: …), …`.
+ */
+export function progressLine(tally: Tally, rate: number, etaMs: number | undefined, held?: string): string {
   const cancelled = tally.cancelled > 0 ? `, ${tally.cancelled} cancelled` : '';
-  return `${tally.done}/${tally.total} done, ${tally.failed} failed${cancelled}, ${tally.running} running, ${formatRate(rate)}, ${formatEta(etaMs)}`;
+  return `${tally.done}/${tally.total} done, ${tally.failed} failed${cancelled}, ${tally.running} running${waitingText(tally, held)}, ${formatRate(rate)}, ${formatEta(etaMs)}`;
+}
+
+function waitingText(tally: Tally, held: string | undefined): string {
+  return held && tally.waiting > 0 ? `, ${tally.waiting} waiting (${held})` : '';
 }
 
 interface Reporter {
-  update(tally: Tally, rate: number, etaMs: number | undefined): void;
+  update(tally: Tally, rate: number, etaMs: number | undefined, held?: string): void;
   stop(): void;
 }
 
@@ -104,7 +104,7 @@ function barReporter(stream: NodeJS.WriteStream): Reporter {
   const bar = new cliProgress.SingleBar(
     {
       stream,
-      format: '{bar} {value}/{total} done | {failed} failed | {running} running | {rateText} | {etaText}',
+      format: '{bar} {value}/{total} done | {failed} failed | {running} running{heldText} | {rateText} | {etaText}',
       hideCursor: true,
       barsize: 30,
     },
@@ -112,9 +112,10 @@ function barReporter(stream: NodeJS.WriteStream): Reporter {
   );
   let started = false;
   return {
-    update(tally, rate, etaMs) {
+    update(tally, rate, etaMs, held) {
       // cli-progress fills {eta} and {rate}-like tokens itself; ours have their own names.
-      const payload = { failed: tally.failed, running: tally.running, rateText: formatRate(rate), etaText: formatEta(etaMs) };
+      const heldText = waitingText(tally, held).replace(/^, /, ' | ');
+      const payload = { failed: tally.failed, running: tally.running, heldText, rateText: formatRate(rate), etaText: formatEta(etaMs) };
       if (!started) {
         bar.start(tally.total, tally.done, payload);
         started = true;
@@ -134,8 +135,8 @@ function lineReporter(stream: NodeJS.WritableStream, everyMs: number): Reporter 
   let lastPrinted = '';
   let latest = '';
   return {
-    update(tally, rate, etaMs) {
-      latest = progressLine(tally, rate, etaMs);
+    update(tally, rate, etaMs, held) {
+      latest = progressLine(tally, rate, etaMs, held);
       const now = Date.now();
       if (now - lastPrintedAt < everyMs) return;
       stream.write(`${latest}\n`);
@@ -174,6 +175,7 @@ export async function watchJob(client: BargeClient, jobId: string, options: Watc
   const meter = new RateMeter();
   const began = Date.now();
   const patience = options.patience ?? new Patience(jobId);
+  const held = new HeldExplainer(client, jobId);
   try {
     for (;;) {
       // A server restart is not the job's end: keep asking (patience says when to stop).
@@ -181,12 +183,37 @@ export async function watchJob(client: BargeClient, jobId: string, options: Watc
       if (!job) return { interrupted: true };
       const tally = tallyJob(job);
       meter.sample(Date.now(), finished(tally));
-      reporter?.update(tally, meter.rate(), meter.etaMs(tally.total - finished(tally)));
+      const why = reporter && !isFinalState(job.state) ? await held.reason(tally, options.signal) : undefined;
+      reporter?.update(tally, meter.rate(), meter.etaMs(tally.total - finished(tally)), why);
       if (isFinalState(job.state)) return { interrupted: false, job, elapsedMs: Date.now() - began };
       if (!(await pause(options.pollMs ?? 500, options.signal))) return { interrupted: true };
     }
   } finally {
     reporter?.stop();
+  }
+}
+
+/**
+ * Asks why items wait while some do, at most every few seconds (two requests each time), and
+ * keeps the last answer in between.
+ */
+class HeldExplainer {
+  private askedAt = -Infinity;
+  private last: string | undefined;
+
+  constructor(
+    private readonly client: BargeClient,
+    private readonly jobId: string,
+    private readonly everyMs = 2_000,
+  ) {}
+
+  async reason(tally: Tally, signal?: AbortSignal): Promise<string | undefined> {
+    if (tally.waiting === 0) return (this.last = undefined);
+    if (Date.now() - this.askedAt < this.everyMs) return this.last;
+    this.askedAt = Date.now();
+    // Only a better progress line depends on it: a failed look-up is no reason to stop waiting.
+    this.last = await heldReason(this.client, this.jobId, signal).catch(() => this.last);
+    return this.last;
   }
 }
 
@@ -210,7 +237,8 @@ export function describeEnd(job: Job, elapsedMs: number): string {
   const tally = tallyJob(job);
   const took = job.startedAt && (job.completedAt ?? job.failedAt) ? Date.parse(job.completedAt ?? job.failedAt ?? '') - Date.parse(job.startedAt) : elapsedMs;
   const cancelled = tally.cancelled > 0 ? `, ${tally.cancelled} cancelled` : '';
-  const lines = [`job ${job.id} "${job.name}" ${job.state} in ${formatElapsed(took)}: ${tally.done}/${tally.total} done, ${tally.failed} failed${cancelled}`];
+  const retried = retriedAttempts(job);
+  const lines = [`job ${job.id} "${job.name}" ${job.state} in ${formatElapsed(took)}: ${tally.done}/${tally.total} done, ${tally.failed} failed${cancelled}${retried ? `; ${retried}` : ''}`];
   if (job.error) lines.push(`error: ${job.error}`);
   return lines.join('\n');
 }

@@ -46,6 +46,9 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
   if (config.torkOpen && !isLoopbackName(config.host)) {
     throw new Error(`--tork-open turns authentication off on Tork's API and is only allowed on a loopback address, not ${config.host}`);
   }
+  if (config.srtOpen && !isLoopbackName(config.host)) {
+    throw new Error(`--srt-open turns authentication off on srtslurm's status API and is only allowed on a loopback address, not ${config.host}`);
+  }
   const began = performance.now();
   // Loaded here, not at the top: client commands (submit, jobs, …) then start without loading
   // Fastify, both stores and wasmoon.

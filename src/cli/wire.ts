@@ -47,7 +47,10 @@ export interface Job {
   startedAt: string | null;
   completedAt: string | null;
   failedAt: string | null;
+  /** Items by state: each task and array element once, in its latest attempt's state. */
   counts?: Counts;
+  /** Every execution by state, retries included (single-job answers). */
+  attempts?: Counts;
   /** On `GET /v1/jobs/{id}` and submit answers only. */
   tasks?: JobTask[];
   spec?: { tasks?: SpecTask[] } & Record<string, unknown>;

@@ -150,6 +150,8 @@ export type OutboxKind = 'webhook' | 'report';
 export interface OutboxRow {
   id?: number;
   kind: OutboxKind;
+  /** 'POST' (webhooks, a status report's create), or 'PUT' (a status report's update). */
+  method: 'POST' | 'PUT';
   url: string;
   headers: Record<string, string>;
   body: Json;
@@ -160,6 +162,29 @@ export interface OutboxRow {
   lastError: string | null;
   /** 'pending' until delivered ('done') or given up ('dead'). */
   status: 'pending' | 'done' | 'dead';
+  /**
+   * Rows sharing a key are delivered one at a time, oldest first (a status report's updates of one
+   * job to one endpoint), so a retried update never lands after a newer one. Null: no order.
+   */
+  orderingKey: string | null;
+}
+
+/**
+ * A job run elsewhere and recorded here (srtslurm's status API): a barge job (`jobId`, origin
+ * `origin`, never run by barge) plus the outside system's own record of it, kept verbatim.
+ */
+export interface OutsideJobRow {
+  origin: string;
+  /** The outside system's id (a SLURM job id); unique per origin. */
+  externalId: string;
+  jobId: string;
+  /** The outside status word, verbatim (filters and lists). */
+  status: string;
+  cluster: string | null;
+  /** As the outside system sent it; lists sort by it as text. */
+  submittedAt: string;
+  /** Everything else the outside system says about the job, in its own words. */
+  record: Record<string, Json>;
 }
 
 export interface NodeRow {

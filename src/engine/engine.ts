@@ -71,7 +71,10 @@ export interface ClaimRequest {
 export interface JobView {
   job: JobRow;
   tasks: TaskRow[];
+  /** Items by state (the latest attempt of each task and array element). */
   counts: Partial<Record<State, number>>;
+  /** Every execution by state: attempts, retries and composites included. */
+  attempts: Partial<Record<State, number>>;
   progress: number;
 }
 
@@ -350,6 +353,7 @@ export class Engine {
           idx: execution.idx,
           attempt: execution.attempt + 1,
           now,
+          cpus: execution.cpus,
         }),
       );
     } else {
@@ -553,8 +557,12 @@ export class Engine {
    */
   async describeJob(id: string): Promise<JobView> {
     const job = await this.getJob(id);
-    const [tasks, counts] = await Promise.all([this.store.taskList(id), this.executionCounts(id)]);
-    return { job, tasks, counts, progress: await this.liveProgress(job, tasks) };
+    const [tasks, counts, attempts] = await Promise.all([
+      this.store.taskList(id),
+      this.executionCounts(id),
+      this.store.executionCountByState({ jobId: id }),
+    ]);
+    return { job, tasks, counts, attempts, progress: await this.liveProgress(job, tasks) };
   }
 
   private async liveProgress(job: JobRow, tasks: TaskRow[]): Promise<number> {
@@ -585,7 +593,11 @@ export class Engine {
     return Math.round((done / job.taskCount) * 10000) / 100;
   }
 
-  /** Counts of a job's executions by state; array items not made yet count as PENDING. */
+  /**
+   * Counts of a job's items by state: each task and array element once, in the state of its
+   * latest attempt (retries and a restarted job's earlier run are not counted again; composites
+   * only hold items and are left out); array items not made yet count as PENDING.
+   */
   async executionCounts(jobId: string): Promise<Partial<Record<State, number>>> {
     return (await this.executionCountsMany([jobId]))[jobId] ?? {};
   }
@@ -593,7 +605,7 @@ export class Engine {
   /** The same counts for a page of jobs, in two queries. */
   async executionCountsMany(jobIds: string[]): Promise<Record<string, Partial<Record<State, number>>>> {
     const [counts, unmade] = await Promise.all([
-      this.store.executionCountByStateMany({ jobIds }),
+      this.store.executionItemCountByStateMany({ jobIds }),
       this.store.executionCountUnmade({ jobIds }),
     ]);
     for (const [jobId, n] of Object.entries(unmade)) {

@@ -98,6 +98,20 @@ export function resourcesOf(task: TaskSpec, spec: JobSpec): Resources {
   };
 }
 
+/**
+ * The cpus an item of an `each` with a `concurrency` reserves when neither its task nor the job's
+ * defaults name any: a 1/concurrency share of one cpu (at least 0.01), so the items of such a
+ * fan-out together reserve one cpu, as one command would, and `concurrency: N` runs N at once on a
+ * worker with one free cpu and the memory for N items. Undefined when the rule does not apply (the
+ * item then reserves what resourcesOf says). Such an item is still capped at DEFAULT_CPUS of cpu
+ * time (its spec's `limits.cpus`, see launchItem): the share is a reservation, not a throttle.
+ */
+export function sharedItemCpus(task: TaskSpec, spec: JobSpec, concurrency: number | undefined): number | undefined {
+  if (!concurrency || concurrency <= 0) return undefined;
+  if (task.limits?.cpus !== undefined || spec.defaults?.limits?.cpus !== undefined) return undefined;
+  return Math.max(0.01, Math.floor(100 / concurrency) / 100);
+}
+
 export interface NewExecution {
   job: Pick<JobRow, 'id' | 'owner' | 'spec'>;
   taskId: string;
@@ -106,6 +120,8 @@ export interface NewExecution {
   idx: number;
   attempt: number;
   now: string;
+  /** The cpus an earlier attempt reserved (a shared item share), kept by its retries. */
+  cpus?: number;
 }
 
 /** A fresh execution row in SUBMITTED; the flow decides its first state before inserting it. */
@@ -126,7 +142,7 @@ export function newExecution(input: NewExecution): ExecutionRow {
     owner: input.job.owner,
     queue: composite ? '' : resources.queue,
     priority: resources.priority,
-    cpus: composite ? 0 : resources.cpus,
+    cpus: composite ? 0 : (input.cpus ?? resources.cpus),
     memoryMb: composite ? 0 : resources.memoryMb,
     spec: input.spec,
     nodeId: null,

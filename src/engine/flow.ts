@@ -20,7 +20,7 @@ import type { Clock } from './clock.js';
 import type { EventBus } from './events.js';
 import { PendingEvents } from './events.js';
 import { storedChunks, type ArrayItems } from './arrays.js';
-import { jobContext, newExecution, renderTask, resourcesOf } from './expand.js';
+import { DEFAULT_CPUS, jobContext, newExecution, renderTask, resourcesOf, sharedItemCpus } from './expand.js';
 import { newId } from './ids.js';
 import type { JobCache, JobStatic } from './job-cache.js';
 import { webhookDeliveries, type WebhookEvent } from './webhooks.js';
@@ -337,6 +337,12 @@ export class Flow {
     const each = parent.spec.each;
     if (!each) return;
     const child = this.build(job, parent.taskId, each.task, parent.id, idx, 1, { [each.var || 'item']: { index: String(idx), value } });
+    const shared = isLeaf(child) ? sharedItemCpus(each.task, job.spec, each.concurrency) : undefined;
+    if (shared !== undefined) {
+      // Reserve the share; cap its cpu time at the default as if nothing were named.
+      child.cpus = shared;
+      child.spec = { ...child.spec, limits: { ...child.spec.limits, cpus: DEFAULT_CPUS } };
+    }
     await this.launchNew(child, { record: false });
   }
 
@@ -476,6 +482,7 @@ export class Flow {
         idx: execution.idx,
         attempt: execution.attempt + 1,
         now: this.now(),
+        cpus: execution.cpus,
       }),
       notBefore: new Date(Date.parse(this.now()) + delay).toISOString(),
     };

@@ -18,6 +18,7 @@ import type {
   LogLine,
   NodeRow,
   OutboxRow,
+  OutsideJobRow,
   PubkeyRow,
   ScheduleRow,
   ShareRow,
@@ -26,6 +27,7 @@ import type {
   TokenRow,
   UserRow,
 } from '../core/model.js';
+import type { OutsideEventRow } from './shared/outside-jobs-sql.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -116,8 +118,22 @@ export type ExecutionPatch = Partial<
 >;
 
 export type JobPatch = Partial<
-  Pick<JobRow, 'startedAt' | 'completedAt' | 'failedAt' | 'result' | 'error' | 'progress' | 'vars'>
+  Pick<JobRow, 'name' | 'startedAt' | 'completedAt' | 'failedAt' | 'result' | 'error' | 'progress' | 'vars'>
 >;
+
+export interface OutsideJobKey {
+  origin: string;
+  externalId: string;
+}
+
+/** Exact matches; an absent field does not filter. */
+export interface OutsideJobFilter {
+  origin: string;
+  status?: string;
+  cluster?: string;
+}
+
+export type { OutsideEventRow };
 
 export interface JobDeleteLimits {
   executions: number;
@@ -236,6 +252,8 @@ export interface Queries {
   executionCountByState(params: { jobId?: string; parentId?: string }): Promise<Partial<Record<State, number>>>;
   /** The same counts for many jobs in one query (a list page), keyed by job id; jobs with none are absent. */
   executionCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>>;
+  /** Counts of items (latest attempts, composites left out; see shared/item-counts.ts), keyed by job id. */
+  executionItemCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>>;
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean>;
   /** The same guarded write, answering the row as it is after the move (undefined: no move). */
   executionMove(write: StateWrite<ExecutionPatch>): Promise<ExecutionRow | undefined>;
@@ -322,6 +340,23 @@ export interface Queries {
     nextAt: string;
     lastError: string | null;
   }): Promise<void>;
+
+  // outside jobs: run elsewhere, recorded here (srtslurm's status API)
+  /**
+   * The outside job, read to decide a write this transaction then makes; a writer of the same
+   * outside id waits until commit, even while the job does not exist yet (PostgreSQL: an advisory
+   * transaction lock on the id; SQLite transactions already take turns).
+   */
+  outsideJobLock(params: OutsideJobKey): Promise<OutsideJobRow | undefined>;
+  outsideJobGet(params: OutsideJobKey): Promise<OutsideJobRow | undefined>;
+  outsideJobInsert(row: OutsideJobRow): Promise<void>;
+  /** Rewrites status, cluster, submittedAt and record. */
+  outsideJobUpdate(row: OutsideJobRow): Promise<void>;
+  /** Newest first: submittedAt then externalId, descending, as text. */
+  outsideJobList(params: OutsideJobFilter & { limit: number; offset: number }): Promise<OutsideJobRow[]>;
+  outsideJobCount(params: OutsideJobFilter): Promise<number>;
+  /** Events of one `kind` of an origin's outside jobs (one job's, with `externalId`), by id after `afterId`. */
+  outsideEventList(params: { origin: string; kind: string; externalId?: string; afterId: number; limit: number }): Promise<OutsideEventRow[]>;
 
   // artifacts
   artifactInsertMany(rows: ArtifactRow[]): Promise<void>;

@@ -9,6 +9,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutionKind, ExecutionRow, LogStream, NodeRow } from '../core/model.js';
 import { coerceError } from '../core/errors.js';
+import { parseCpus } from '../core/duration.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
 import type { FinishReport } from '../engine/engine.js';
 import type { Runtime, RunOutcome } from './runtimes/runtime.js';
@@ -232,7 +233,7 @@ export class Worker {
       spec: { ...execution.spec, env: { ...execution.spec.env, BARGE_ATTEMPT: String(execution.attempt) } },
       workDir,
       timeoutMs: execution.timeoutMs ?? (this.options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS)[execution.kind],
-      cpus: execution.cpus,
+      cpus: cpuCapOf(execution),
       memoryMb: execution.memoryMb,
       signal: run.abort.signal,
       onLog,
@@ -330,4 +331,14 @@ function failed(error: string): RunOutcome {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * The cpu time a task may use: what its spec names, else what it reserved. They differ only for
+ * an item whose reservation is a shared share of a cpu (see sharedItemCpus): it reserves the share
+ * but may use a whole cpu when the machine has it.
+ */
+function cpuCapOf(execution: ExecutionRow): number {
+  const named = execution.spec.limits?.cpus;
+  return named === undefined ? execution.cpus : parseCpus(named);
 }

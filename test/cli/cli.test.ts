@@ -245,7 +245,7 @@ describe('barge CLI', () => {
 
       const job = await json<JobJson>(['get', id]);
       expect(job.state).toBe('SUCCEEDED');
-      expect(job.counts.SUCCEEDED).toBe(21);
+      expect(job.counts.SUCCEEDED).toBe(20);
 
       const log = await ok(['logs', id]);
       for (const [index, line] of lines.entries()) expect(log).toContain(`echo-line.sh[${index}] | line=${line}\n`);
@@ -302,7 +302,7 @@ describe('barge CLI', () => {
     it('get shows the job with its counts and tasks', async () => {
       const text = await ok(['get', jobId]);
       expect(text).toMatch(/^state:\s+SUCCEEDED \(100%\)$/m);
-      expect(text).toMatch(/^executions:\s+SUCCEEDED 2$/m);
+      expect(text).toMatch(/^items:\s+SUCCEEDED 2$/m);
       expect(text).toMatch(/^1\s+b\s+SUCCEEDED\s+a$/m);
     });
 

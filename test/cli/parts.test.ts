@@ -9,10 +9,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { resolveConnection } from '../../src/cli/client.js';
 import { formatDuration, formatError, table } from '../../src/cli/format.js';
+import { capacityReason } from '../../src/cli/held.js';
 import { progressLine, RateMeter, tallyJob } from '../../src/cli/progress.js';
 import { argLines, mapSpec, mergeInputs, parseInputs, runSpec } from '../../src/cli/specs.js';
 import { SseParser } from '../../src/cli/sse.js';
-import type { Job } from '../../src/cli/wire.js';
+import type { Job, Node } from '../../src/cli/wire.js';
 
 describe('resolveConnection', () => {
   const dirs: string[] = [];
@@ -140,13 +141,14 @@ describe('progress', () => {
       spec: { tasks: [{ name: 'map', each: {} }] },
     }) as unknown as Job;
 
-  it('does not count the each execution that holds the items', () => {
-    expect(tallyJob(job({ SUCCEEDED: 12, FAILED: 1, RUNNING: 5, PENDING: 2 }))).toEqual({
+  it('tallies the items the server counts', () => {
+    expect(tallyJob(job({ SUCCEEDED: 12, FAILED: 1, RUNNING: 4, RUNNABLE: 3, PENDING: 2 }))).toEqual({
       done: 12,
       failed: 1,
       cancelled: 0,
       running: 4,
-      total: 19,
+      waiting: 3,
+      total: 22,
     });
   });
 
@@ -163,9 +165,18 @@ describe('progress', () => {
   });
 
   it('prints the plain line', () => {
-    expect(progressLine({ done: 12, failed: 1, cancelled: 0, running: 4, total: 100 }, 3.2, 27_000)).toBe(
+    expect(progressLine({ done: 12, failed: 1, cancelled: 0, running: 4, waiting: 0, total: 100 }, 3.2, 27_000)).toBe(
       '12/100 done, 1 failed, 4 running, 3.2/s, ETA 27s',
     );
+  });
+
+  it('says why items wait when capacity holds them back', () => {
+    const tally = { done: 0, failed: 0, cancelled: 0, running: 2, waiting: 6, total: 8 };
+    const node = { status: 'UP', role: 'standalone', queues: ['default'], cpus: 2, usedCpus: 2, memoryMb: 4096, usedMemoryMb: 512 } as Node;
+    const why = capacityReason({ queue: 'default', cpus: 1, memoryMb: 256 }, [node]);
+    expect(why).toBe('workers full: an item needs 1 cpus and 256 MB; free: 0 of 2 cpus, 3584 of 4096 MB');
+    expect(progressLine(tally, 0, undefined, why)).toBe(`0/8 done, 0 failed, 2 running, 6 waiting (${why}), 0.0/s, ETA -`);
+    expect(capacityReason({ queue: 'gpu', cpus: 1, memoryMb: 256 }, [node])).toBe('no worker serves queue "gpu"');
   });
 });
 

@@ -47,7 +47,8 @@ for (const kind of storeKinds) {
       const { engine } = bundle;
       const job = await engine.submit(eachOver('{{ sequence(0, 1000000) }}', { name: 'item', env: { V: '{{ item.value }}' }, run: 'echo $V' }), { owner: 'alice' });
       const counts = await engine.executionCounts(job.id);
-      expect(counts).toMatchObject({ RUNNING: 1, RUNNABLE: 100, PENDING: 999_900 });
+      // Items only: the each that holds them is not one.
+      expect(counts).toEqual({ RUNNABLE: 100, PENDING: 999_900 });
       const [first] = await engine.claim({ nodeId: 'n', cpus: 1, memoryMb: 1024, queues: ['default'], kinds: ['shell'], max: 1 });
       expect(first.spec.env).toEqual({ V: '0' });
       // The first 100 are made at submit; one item done, the window (1,000) fills by up to 100 more.
@@ -58,7 +59,7 @@ for (const kind of storeKinds) {
 
       await engine.cancelJob(job.id);
       expect((await engine.getJob(job.id)).state).toBe('CANCELLED');
-      expect(await engine.executionCounts(job.id)).toEqual({ CANCELLED: 200, SUCCEEDED: 1 });
+      expect(await engine.executionCounts(job.id)).toEqual({ CANCELLED: 199, SUCCEEDED: 1 });
 
       await engine.deleteJob(job.id);
       expect(await engine.store.jobGet(job.id)).toBeUndefined();

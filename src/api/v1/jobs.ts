@@ -230,7 +230,7 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (app, { engine, cl
 
 async function describe(engine: Engine, id: string): Promise<JobBody> {
   const view = await engine.describeJob(id);
-  return jobBody({ job: view.job, counts: view.counts, progress: view.progress, tasks: view.tasks });
+  return jobBody({ job: view.job, counts: view.counts, attempts: view.attempts, progress: view.progress, tasks: view.tasks });
 }
 
 /** The spec as sent: a JSON object, or YAML text parsed here (alias bombs refused). */

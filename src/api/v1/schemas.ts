@@ -13,7 +13,12 @@ const JsonObject = Type.Object({}, { additionalProperties: true });
 
 export const Id = Type.String({ pattern: ID_PATTERN, description: '32 lowercase hex characters' });
 export const StateName = Type.Unsafe<(typeof STATES)[number]>({ type: 'string', enum: [...STATES] });
-const Counts = Type.Record(Type.String(), Type.Integer(), { description: 'executions by state' });
+const Counts = Type.Record(Type.String(), Type.Integer(), {
+  description: 'items by state: each task and array element once, in the state of its latest attempt',
+});
+const Attempts = Type.Record(Type.String(), Type.Integer(), {
+  description: 'every execution by state, retries, earlier runs and composites included (single-job answers)',
+});
 
 export const ErrorBody = Type.Object(
   {
@@ -54,6 +59,7 @@ export const Job = Type.Object(
     completedAt: Nullable(Timestamp),
     failedAt: Nullable(Timestamp),
     counts: Counts,
+    attempts: Type.Optional(Attempts),
     tasks: Type.Optional(Type.Array(TaskSummary, { description: 'on single-job answers only' })),
     spec: Type.Optional(
       Type.Object({}, { additionalProperties: true, description: 'the submitted spec, secret values redacted' }),

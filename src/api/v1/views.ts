@@ -13,6 +13,8 @@ export interface JobDetail {
   progress?: number;
   /** Present on single-job answers, with the spec. */
   tasks?: TaskRow[];
+  /** Every execution by state (single-job answers). */
+  attempts?: Partial<Record<State, number>>;
 }
 
 /**
@@ -20,7 +22,7 @@ export interface JobDetail {
  * sensitive keys, `secrets` maps); the error, produced by tasks, was redacted when it was stored
  * and is passed through the rule again for rows written before that.
  */
-export function jobBody({ job, counts, progress, tasks }: JobDetail): JobBody {
+export function jobBody({ job, counts, progress, tasks, attempts }: JobDetail): JobBody {
   const redactor = Redactor.forJob(job);
   const body: JobBody = {
     id: job.id,
@@ -55,6 +57,7 @@ export function jobBody({ job, counts, progress, tasks }: JobDetail): JobBody {
     }));
     body.spec = redactor.json(job.spec as unknown as Json) as Record<string, unknown>;
   }
+  if (attempts) body.attempts = attempts as Record<string, number>;
   return body;
 }
 

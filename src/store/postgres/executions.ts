@@ -4,6 +4,7 @@ import { ACTIVE_STATES } from '../../core/states.js';
 import type { ActiveListParams, ArrayItemsChunk, ClaimCandidatesParams, ExecutionListParams, ExecutionPatch, StateWrite } from '../store.js';
 import { EXECUTIONS } from '../shared/codec.js';
 import { countsByJobAndState } from '../shared/clauses.js';
+import { itemCountsSql } from '../shared/item-counts.js';
 import { Params, type PgExec, countsByState, guardedUpdate, guardedUpdateRows, insertMany, whereSql } from './connection.js';
 
 const EXECUTION_GET = `SELECT * FROM executions WHERE id = $1`;
@@ -109,6 +110,16 @@ export async function executionCountByStateMany(
 ): Promise<Record<string, Partial<Record<State, number>>>> {
   if (params.jobIds.length === 0) return {};
   return countsByJobAndState(await x.all(EXECUTION_COUNT_BY_JOB_AND_STATE, [params.jobIds]));
+}
+
+const ITEM_COUNTS = itemCountsSql('= ANY($1::text[])');
+
+export async function executionItemCountByStateMany(
+  x: PgExec,
+  params: { jobIds: string[] },
+): Promise<Record<string, Partial<Record<State, number>>>> {
+  if (params.jobIds.length === 0) return {};
+  return countsByJobAndState(await x.all(ITEM_COUNTS, [params.jobIds]));
 }
 
 export async function executionSetState(x: PgExec, write: StateWrite<ExecutionPatch>): Promise<boolean> {

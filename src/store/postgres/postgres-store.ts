@@ -18,6 +18,7 @@ import type {
   LogLine,
   NodeRow,
   OutboxRow,
+  OutsideJobRow,
   ScheduleRow,
   State,
   TaskRow,
@@ -44,6 +45,9 @@ import type {
   Store,
   UsageCount,
   UserPatch,
+  OutsideEventRow,
+  OutsideJobFilter,
+  OutsideJobKey,
 } from '../store.js';
 import { PgExec, type PgOptions, type PgSettings, createPool, pgSettings } from './connection.js';
 import * as executions from './executions.js';
@@ -54,6 +58,7 @@ import { openError, redactPassword } from '../shared/redact.js';
 import { interpretPgError } from './errors.js';
 import * as nodes from './nodes.js';
 import * as outbox from './outbox.js';
+import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
 import * as uiStats from './ui-stats.js';
@@ -255,6 +260,10 @@ export class PostgresQueries implements Queries {
   executionCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
     return this.one((x) => executions.executionCountByStateMany(x, params));
   }
+
+  executionItemCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
+    return this.one((x) => executions.executionItemCountByStateMany(x, params));
+  }
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean> {
     return this.one((x) => executions.executionSetState(x, write));
   }
@@ -368,6 +377,30 @@ export class PostgresQueries implements Queries {
     lastError: string | null;
   }): Promise<void> {
     return this.one((x) => outbox.outboxUpdate(x, params));
+  }
+
+  // ---- outside jobs ------------------------------------------------------------------------
+
+  outsideJobLock(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((x) => outsideJobs.outsideJobLock(x, params));
+  }
+  outsideJobGet(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((x) => outsideJobs.outsideJobGet(x, params));
+  }
+  outsideJobInsert(row: OutsideJobRow): Promise<void> {
+    return this.one((x) => outsideJobs.outsideJobInsert(x, row));
+  }
+  outsideJobUpdate(row: OutsideJobRow): Promise<void> {
+    return this.one((x) => outsideJobs.outsideJobUpdate(x, row));
+  }
+  outsideJobList(params: OutsideJobFilter & { limit: number; offset: number }): Promise<OutsideJobRow[]> {
+    return this.one((x) => outsideJobs.outsideJobList(x, params));
+  }
+  outsideJobCount(params: OutsideJobFilter): Promise<number> {
+    return this.one((x) => outsideJobs.outsideJobCount(x, params));
+  }
+  outsideEventList(params: { origin: string; kind: string; externalId?: string; afterId: number; limit: number }): Promise<OutsideEventRow[]> {
+    return this.one((x) => outsideJobs.outsideEventList(x, params));
   }
 
   // ---- nodes, leadership -----------------------------------------------------------------

@@ -5,6 +5,7 @@ import type { ActiveListParams, ArrayItemsChunk, ClaimCandidatesParams, Executio
 import { EXECUTIONS, encodeSqliteRow } from '../shared/codec.js';
 import type { Bind, SqliteConnection } from './connection.js';
 import { countsByJobAndState } from '../shared/clauses.js';
+import { itemCountsSql } from '../shared/item-counts.js';
 import { countsByState, guardedUpdate, guardedUpdateRows, insertSql, whereSql } from './sql.js';
 
 const EXECUTION_GET = `SELECT * FROM executions WHERE id = ?`;
@@ -109,6 +110,13 @@ const EXECUTION_COUNT_BY_JOB_AND_STATE = `
 export function executionCountByStateMany(c: SqliteConnection, params: { jobIds: string[] }): Record<string, Partial<Record<State, number>>> {
   if (params.jobIds.length === 0) return {};
   return countsByJobAndState(c.all(EXECUTION_COUNT_BY_JOB_AND_STATE, [JSON.stringify(params.jobIds)]));
+}
+
+const ITEM_COUNTS = itemCountsSql('IN (SELECT value FROM json_each(?))');
+
+export function executionItemCountByStateMany(c: SqliteConnection, params: { jobIds: string[] }): Record<string, Partial<Record<State, number>>> {
+  if (params.jobIds.length === 0) return {};
+  return countsByJobAndState(c.all(ITEM_COUNTS, [JSON.stringify(params.jobIds)]));
 }
 
 export function executionSetState(c: SqliteConnection, write: StateWrite<ExecutionPatch>): boolean {

@@ -27,6 +27,7 @@ import type {
   LogLine,
   NodeRow,
   OutboxRow,
+  OutsideJobRow,
   ScheduleRow,
   State,
   TaskRow,
@@ -54,6 +55,9 @@ import type {
   Store,
   UsageCount,
   UserPatch,
+  OutsideEventRow,
+  OutsideJobFilter,
+  OutsideJobKey,
 } from '../store.js';
 import { Mutex } from '../shared/mutex.js';
 import { listJobLines, listLines, type LogChunkQueries } from '../shared/logs.js';
@@ -65,6 +69,7 @@ import { openError } from '../shared/redact.js';
 import { interpretSqliteError } from './errors.js';
 import * as nodes from './nodes.js';
 import * as outbox from './outbox.js';
+import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
 import * as uiStats from './ui-stats.js';
@@ -237,6 +242,10 @@ export class SqliteQueries implements Queries {
   executionCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
     return this.one((c) => executions.executionCountByStateMany(c, params));
   }
+
+  executionItemCountByStateMany(params: { jobIds: string[] }): Promise<Record<string, Partial<Record<State, number>>>> {
+    return this.one((c) => executions.executionItemCountByStateMany(c, params));
+  }
   executionSetState(write: StateWrite<ExecutionPatch>): Promise<boolean> {
     return this.one((c) => executions.executionSetState(c, write));
   }
@@ -358,6 +367,30 @@ export class SqliteQueries implements Queries {
     lastError: string | null;
   }): Promise<void> {
     return this.one((c) => outbox.outboxUpdate(c, params));
+  }
+
+  // ---- outside jobs ------------------------------------------------------------------------
+
+  outsideJobLock(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((c) => outsideJobs.outsideJobGet(c, params));
+  }
+  outsideJobGet(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((c) => outsideJobs.outsideJobGet(c, params));
+  }
+  outsideJobInsert(row: OutsideJobRow): Promise<void> {
+    return this.one((c) => outsideJobs.outsideJobInsert(c, row));
+  }
+  outsideJobUpdate(row: OutsideJobRow): Promise<void> {
+    return this.one((c) => outsideJobs.outsideJobUpdate(c, row));
+  }
+  outsideJobList(params: OutsideJobFilter & { limit: number; offset: number }): Promise<OutsideJobRow[]> {
+    return this.one((c) => outsideJobs.outsideJobList(c, params));
+  }
+  outsideJobCount(params: OutsideJobFilter): Promise<number> {
+    return this.one((c) => outsideJobs.outsideJobCount(c, params));
+  }
+  outsideEventList(params: { origin: string; kind: string; externalId?: string; afterId: number; limit: number }): Promise<OutsideEventRow[]> {
+    return this.one((c) => outsideJobs.outsideEventList(c, params));
   }
 
   // ---- nodes, leadership -----------------------------------------------------------------

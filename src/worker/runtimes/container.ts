@@ -35,7 +35,8 @@ import { engineCli, runEngineCommand, type EngineCli, type EngineName } from './
 import { prepareContainerFolder, type ContainerFolder } from './container-folder.js';
 import { LastLines, LineSplitter, DEFAULT_MAX_LINE_LENGTH } from './lines.js';
 import { cancelled, failed, refused, succeeded, timedOut, type Ending } from './outcomes.js';
-import { runProcessGroup, spawnWithNode, type GroupExit } from './process-group.js';
+import { runProcessGroup, type GroupExit } from './process-group.js';
+import { spawnThroughHelper } from './spawn-helper.js';
 import { pollProgress } from './progress.js';
 import type { RunOutcome, RunRequest, Runtime } from './runtime.js';
 import { findExecutable } from './sandbox.js';
@@ -353,7 +354,7 @@ async function runEngineClient(
       args: [...settings.cli.globalFlags, ...args],
       cwd: request.workDir,
       env: { ...workerEnvironment(), ...env },
-      spawnProcess: spawnWithNode,
+      spawnProcess: spawnThroughHelper,
       onStdout: (chunk) => stdout.push(chunk),
       onStderr: (chunk) => stderr.push(chunk),
       deadline,

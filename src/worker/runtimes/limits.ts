@@ -12,7 +12,8 @@
  *   and no cpu rate: a weaker stand-in where cgroups are out of reach.
  * - `none`.
  * Each applies through a `/bin/sh -c` wrapper that sets things up and then execs the real command,
- * so the limits hold from the first instruction of the script, with no race against its forks.
+ * so the limits hold from the first instruction of the script, with no race against its forks;
+ * cgroups need no wrapper with a spawner that starts the process inside them (the spawn helper).
  * Where no pids cgroup caps the processes, the sandbox does it with RLIMIT_NPROC (see sandbox.ts):
  * that limit counts per user, and only the sandbox gives the task a user of its own.
  */
@@ -35,6 +36,8 @@ export interface LimitRequest {
 export interface AppliedLimits {
   /** Prepended to the command line; empty when nothing needs setting up. */
   wrapper: string[];
+  /** The cgroup folders `wrapper` enters; a spawner that joins them itself can do without the wrapper. */
+  cgroups: string[];
   /** Whether a pids cgroup caps the number of processes. */
   processesCapped: boolean;
   /** Whether the run was stopped by its memory limit; `recentOutput` serves the rlimit guess. */
@@ -75,6 +78,7 @@ export function chooseLimiter(mode: LimitsMode, options: LimiterOptions = {}): L
 
 const nothingApplied: AppliedLimits = {
   wrapper: [],
+  cgroups: [],
   processesCapped: false,
   memoryExceeded: async () => false,
   killAll: async () => undefined,
@@ -140,6 +144,7 @@ function cgroupV1Limiter(parents: CgroupParents, maxProcesses: number, prefix: s
 
 class CgroupSet implements AppliedLimits {
   readonly wrapper: string[];
+  readonly cgroups: string[];
   readonly processesCapped: boolean;
 
   constructor(
@@ -148,6 +153,7 @@ class CgroupSet implements AppliedLimits {
     private readonly pidsGroup: string | null,
   ) {
     const folders = [memory, cpu, ...(pidsGroup ? [pidsGroup] : [])];
+    this.cgroups = folders;
     const enter = folders.map((folder) => `echo $$ > ${shellQuote(`${folder}/cgroup.procs`)}`).join(' && ');
     this.wrapper = ['/bin/sh', '-c', `${enter} && exec "$@"`, 'barge-cgroup'];
     this.processesCapped = pidsGroup !== null;

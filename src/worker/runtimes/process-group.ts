@@ -3,7 +3,6 @@
  * or an abort (SIGTERM, then SIGKILL after a grace period), and always once the leader has exited,
  * so a `sleep 100 &` left behind by a script does not outlive its execution.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -14,12 +13,34 @@ export interface SpawnRequest {
   /** Always true: the child becomes a session and process group leader (setsid). */
   detached: true;
   stdio: ['ignore', 'pipe', 'pipe'];
+  /** cgroup folders the child starts in; only for a spawner that `joinsCgroups`. */
+  cgroups?: string[];
 }
 
-/** `child_process.spawn`, or a stand-in for tests. The child must have piped stdout and stderr. */
-export type SpawnProcess = (command: string, args: string[], request: SpawnRequest) => ChildProcess;
+/**
+ * What runProcessGroup needs of a started process: a ChildProcess has it all. `spawn` is emitted
+ * once the process runs (pid set), `error` if it could not start.
+ */
+export interface SpawnedProcess {
+  readonly pid?: number | undefined;
+  readonly stdout: Readable | null;
+  readonly stderr: Readable | null;
+  once(event: 'spawn', listener: () => void): this;
+  once(event: 'error', listener: (error: Error) => void): this;
+  once(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): this;
+}
 
-export const spawnWithNode: SpawnProcess = (command, args, request) => spawn(command, args, request);
+/**
+ * Starts a process: the spawn helper (spawn-helper.ts), or `child_process.spawn` in tests. Not
+ * `child_process.spawn` in the worker: it forks the whole server and blocks its loop until exec.
+ */
+export type SpawnProcess = (command: string, args: string[], request: SpawnRequest) => SpawnedProcess;
+
+export interface ProcessSpawner {
+  spawn: SpawnProcess;
+  /** Starts children inside `request.cgroups` itself, so no shell wrapper has to move them there. */
+  joinsCgroups: boolean;
+}
 
 export interface GroupRun {
   command: string;
@@ -27,6 +48,8 @@ export interface GroupRun {
   cwd: string;
   env: Record<string, string>;
   spawnProcess: SpawnProcess;
+  /** cgroup folders to start in (see SpawnRequest). */
+  cgroups?: string[];
   onStdout: (chunk: Buffer) => void;
   onStderr: (chunk: Buffer) => void;
   /** Epoch milliseconds after which the group is stopped as timed out. */
@@ -59,14 +82,14 @@ export async function runProcessGroup(run: GroupRun): Promise<GroupExit> {
     env: run.env,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(run.cgroups?.length ? { cgroups: run.cgroups } : {}),
   });
   const exited = waitForExit(child);
   const streamsClosed = Promise.all([pipeTo(child.stdout, run.onStdout), pipeTo(child.stderr, run.onStderr)]);
+  // Rejects with the spawn error (ENOENT, EACCES, …).
+  await Promise.race([new Promise<void>((resolve) => child.once('spawn', resolve)), exited]);
   const pid = child.pid;
-  if (pid === undefined) {
-    await exited; // rejects with the spawn error (ENOENT, EACCES, …)
-    throw new Error(`could not start ${run.command}`);
-  }
+  if (pid === undefined) throw new Error(`could not start ${run.command}`);
 
   const stopper = new GroupStopper(pid, run);
   try {
@@ -119,7 +142,7 @@ class GroupStopper {
   }
 }
 
-function waitForExit(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+function waitForExit(child: SpawnedProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => resolve({ code, signal }));

@@ -29,7 +29,8 @@ import type { RunOutcome, RunRequest, Runtime } from './runtime.js';
 import { LastLines, LineSplitter, DEFAULT_MAX_LINE_LENGTH } from './lines.js';
 import { chooseLimiter, DEFAULT_MAX_PROCESSES, type AppliedLimits, type Limiter, type LimitsMode } from './limits.js';
 import { cancelled, failed, refused, succeeded, timedOut, type Ending } from './outcomes.js';
-import { runProcessGroup, spawnWithNode, type GroupExit, type SpawnProcess } from './process-group.js';
+import { runProcessGroup, type GroupExit, type ProcessSpawner, type SpawnProcess } from './process-group.js';
+import { spawnThroughHelper } from './spawn-helper.js';
 import { pollProgress } from './progress.js';
 import { chooseSandbox, findExecutable, type IsolationMode, type Sandbox } from './sandbox.js';
 import {
@@ -77,7 +78,7 @@ export interface ShellRuntimeOptions {
   bash?: string;
   /** Extra folders bound read-only into the sandbox, e.g. a tool installation. (Default: none) */
   readOnlyPaths?: string[];
-  /** Starts processes; tests inject their own. (Default: child_process.spawn) */
+  /** Starts processes; tests inject their own, which get the cgroup wrapper. (Default: the spawn helper) */
   spawnProcess?: SpawnProcess;
 }
 
@@ -93,7 +94,7 @@ interface Settings {
   path: string;
   lang: string;
   bash: string;
-  spawnProcess: SpawnProcess;
+  spawner: ProcessSpawner;
   sandbox: Sandbox;
   requireSandbox: boolean;
   limiter: Limiter;
@@ -113,7 +114,7 @@ export function createShellRuntime(options: ShellRuntimeOptions = {}): Runtime {
     path: options.path ?? workerPath,
     lang: options.lang ?? process.env.LANG ?? 'C.UTF-8',
     bash: options.bash ?? findExecutable('bash', workerPath) ?? 'bash',
-    spawnProcess: options.spawnProcess ?? spawnWithNode,
+    spawner: options.spawnProcess ? { spawn: options.spawnProcess, joinsCgroups: false } : { spawn: spawnThroughHelper, joinsCgroups: true },
     sandbox: chooseSandbox(options.isolation ?? 'auto', {
       readOnlyPaths: options.readOnlyPaths,
       hiddenPaths: options.hiddenPaths,
@@ -368,14 +369,17 @@ async function runStep(step: Step, context: StepContext): Promise<GroupExit> {
     // Where a pids cgroup caps processes, RLIMIT_NPROC would only add a second, per-process count.
     maxProcesses: limits.processesCapped || settings.limiter.kind === 'none' ? undefined : settings.maxProcesses,
   };
-  const [command = settings.bash, ...args] = [...limits.wrapper, ...settings.sandbox.wrap(script, place)];
+  const joinCgroups = settings.spawner.joinsCgroups && limits.cgroups.length > 0;
+  const wrapper = joinCgroups ? [] : limits.wrapper;
+  const [command = settings.bash, ...args] = [...wrapper, ...settings.sandbox.wrap(script, place)];
   try {
     return await runProcessGroup({
       command,
       args,
       cwd: folder.cwd,
       env: { PATH: settings.path, HOME: request.workDir, LANG: settings.lang, ...step.env },
-      spawnProcess: settings.spawnProcess,
+      spawnProcess: settings.spawner.spawn,
+      cgroups: joinCgroups ? limits.cgroups : undefined,
       onStdout: (chunk) => stdout.push(chunk),
       onStderr: (chunk) => stderr.push(chunk),
       deadline: context.deadline,
