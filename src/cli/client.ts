@@ -5,7 +5,7 @@
  * The token is sent in the Authorization header and nowhere else: no error, message or debug line
  * of this module ever contains it.
  */
-import { readCredentials } from './credentials.js';
+import { credentialsPath, readCredentials, savedServers, savedToken } from './credentials.js';
 import { readSse } from './sse.js';
 import type { ErrorBody, ErrorDetail, Execution, Job, JobEvent, LogLine, LogPage, Node, Page, Queue } from './wire.js';
 
@@ -19,6 +19,8 @@ export interface Connection {
   token?: string;
   /** Where the token came from, so a refused token can be traced without showing it. */
   tokenSource?: 'flag' | 'BARGE_TOKEN' | 'credentials file';
+  /** Without a token: the servers the credentials file has one for (to say so). */
+  savedServers?: string[];
 }
 
 export interface ConnectionOverrides {
@@ -30,19 +32,20 @@ export interface ConnectionOverrides {
  * Server and token: `--server`/`--token`, then `BARGE_SERVER`/`BARGE_TOKEN`, then the credentials
  * file that `barge up` writes, then `http://127.0.0.1:8000` with no token.
  *
- * The file's token is only sent to the file's server: pointing the CLI at another server with
- * `--server` or `BARGE_SERVER` must not hand that server a token it never issued.
+ * The file keeps a token per server URL; only a server's own token is sent to it: pointing the
+ * CLI at another server with `--server` or `BARGE_SERVER` must not hand that server a token it
+ * never issued.
  */
 export function resolveConnection(overrides: ConnectionOverrides = {}, env: NodeJS.ProcessEnv = process.env): Connection {
-  const saved = readCredentials(env);
   const chosenServer = nonEmpty(overrides.server) ?? nonEmpty(env.BARGE_SERVER);
-  const server = normalizeServer(chosenServer ?? saved?.server ?? DEFAULT_SERVER);
+  const server = normalizeServer(chosenServer ?? readCredentials(env)?.server ?? DEFAULT_SERVER);
   const flagToken = nonEmpty(overrides.token);
   if (flagToken) return { server, token: flagToken, tokenSource: 'flag' };
   const envToken = nonEmpty(env.BARGE_TOKEN);
   if (envToken) return { server, token: envToken, tokenSource: 'BARGE_TOKEN' };
-  if (saved && normalizeServer(saved.server) === server) return { server, token: saved.token, tokenSource: 'credentials file' };
-  return { server };
+  const saved = savedToken(server, env);
+  if (saved) return { server, token: saved, tokenSource: 'credentials file' };
+  return { server, savedServers: savedServers(env) };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -290,7 +293,11 @@ export class BargeClient {
 
   private unauthorizedHint(): string {
     const source = this.connection.tokenSource;
-    if (!source) return ' (no token: set BARGE_TOKEN, pass --token, or start `barge up`, which saves one)';
+    if (!source) {
+      const others = this.connection.savedServers ?? [];
+      const saved = others.length > 0 ? `; ${credentialsPath()} has tokens for ${others.join(', ')} only` : '';
+      return ` (no token for ${this.server}${saved}: set BARGE_TOKEN, pass --token, run \`barge login --server ${this.server}\`, or start \`barge up\`, which saves one)`;
+    }
     return ` (the token from ${source === 'flag' ? '--token' : source} was refused by ${this.server})`;
   }
 }

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerServerCommands } from './serve.js';
 import { registerClientCommands } from './commands.js';
 import { registerAccountCommands } from './accounts.js';
+import { registerAdminCommands } from './admin.js';
 import { VERSION } from '../version.js';
 
 const program = new Command();
@@ -18,6 +19,7 @@ program
 registerServerCommands(program);
 registerClientCommands(program);
 registerAccountCommands(program);
+registerAdminCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`barge: ${error instanceof Error ? error.message : String(error)}\n`);
