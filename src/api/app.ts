@@ -19,6 +19,7 @@ import { createMetrics, observeHttp } from './metrics.js';
 import { registerUi } from './ui.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
+import { registerSlideRuleNotFound, slideRuleOptions, slideRulePlugin } from './compat/sliderule/index.js';
 import { SRT_GUEST, srtPlugin } from './compat/srtslurm/index.js';
 
 export interface AppDeps {
@@ -35,6 +36,8 @@ export interface AppDeps {
   logger?: boolean;
   /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
   tork?: TorkAppOptions;
+  /** Serve SlideRule Runner's API at the root (/submit, /report/jobs, /report/queue, /cancel). (Default: off) */
+  sliderule?: boolean;
   /** Serve srtslurm's status API under /api; `open` lets tokenless reporters in as one ordinary user. (Default: off) */
   srtslurm?: { open: boolean };
   /** Verifies bearer JWTs for every face and issues barge's own. (Default: none, JWTs are refused) */
@@ -102,6 +105,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jwt: deps.jwt,
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
+  if (deps.sliderule) {
+    const sliderule = slideRuleOptions(deps);
+    registerSlideRuleNotFound(app, sliderule);
+    await app.register(slideRulePlugin, sliderule);
+  }
   if (deps.srtslurm) {
     await app.register(srtPlugin, { prefix: '/api', engine: deps.engine, open: deps.open, guest: deps.srtslurm.open ? SRT_GUEST : undefined, jwt: deps.jwt });
   }

@@ -31,6 +31,12 @@ export interface EachSpec {
   var?: string;
   /** How many items run at once; 0 or absent = all. */
   concurrency?: number;
+  /**
+   * barge: false lets the other items run on when one fails or is cancelled, as independent jobs
+   * do (SlideRule's fan-out); the each then fails once all have settled. (Default: true, Tork's
+   * rule: the first failure fails the each and cancels the rest)
+   */
+  failFast?: boolean;
   task: TaskSpec;
 }
 

@@ -352,7 +352,7 @@ const parallel = objectOf(
   ['tasks'],
 );
 
-const each = objectOf({ list: expression, var: identifier, concurrency: integer(0, 99_999), task: nestedTask }, ['list', 'task']);
+const each = objectOf({ list: expression, var: identifier, concurrency: integer(0, 99_999), failFast: boolean, task: nestedTask }, ['list', 'task']);
 
 const subjob = objectOf(
   {

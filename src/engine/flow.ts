@@ -506,9 +506,11 @@ export class Flow {
 
   private async onChildSettled(child: ExecutionRow): Promise<void> {
     const parentId = child.parentId as string;
-    if (child.state === 'FAILED' || child.state === 'CANCELLED') {
+    const childFailed = child.state === 'FAILED' || child.state === 'CANCELLED';
+    if (childFailed) {
       const parent = await this.tx.executionGet(parentId);
       if (!parent || isFinal(parent.state)) return;
+      if (parent.spec.each?.failFast === false) return this.countChild(parentId);
       // The parent's move comes first and locks it: siblings failing at the same moment wait on it
       // and then find it final. Their own rows they hold are passed over by the cancel.
       const failed = await this.moveExecution(parent, 'FAILED', {
@@ -522,12 +524,35 @@ export class Flow {
       return;
     }
     await this.keepVar(child);
+    await this.countChild(parentId);
+  }
+
+  /** A child is done (succeeded, or failed in an each that is not fail-fast): the parent moves on. */
+  private async countChild(parentId: string): Promise<void> {
     // One statement counts the child and reads the parent (no longer RUNNING: it failed meanwhile).
     const parent = await this.tx.executionAddChildDone({ id: parentId, by: 1 });
     if (!parent) return;
     if (parent.kind === 'each' && parent.childCreated !== null) await this.makeNextItem(parent);
     else if (parent.kind === 'each' && hasConcurrencyLimit(parent)) await this.releaseEachSlot(parent);
-    if (parent.childDone >= parent.childCount) await this.completeComposite(parent);
+    if (parent.childDone < parent.childCount) return;
+    if (parent.spec.each?.failFast === false) await this.completeTolerantEach(parent);
+    else await this.completeComposite(parent);
+  }
+
+  /**
+   * An each whose items settle independently fails when any item did not succeed (an attempt that
+   * failed and was retried counts too: such eaches are meant for items without retries).
+   */
+  private async completeTolerantEach(parent: ExecutionRow): Promise<void> {
+    const counts = await this.tx.executionCountByState({ parentId: parent.id });
+    const unsucceeded = (counts.FAILED ?? 0) + (counts.CANCELLED ?? 0);
+    if (unsucceeded === 0) return this.completeComposite(parent);
+    const moved = await this.moveExecution(parent, 'FAILED', {
+      completedAt: this.now(),
+      error: `${unsucceeded} of ${parent.childCount} items did not succeed`,
+      reason: 'child failed',
+    });
+    if (moved) this.work.push({ kind: 'settled', execution: parent });
   }
 
   /**

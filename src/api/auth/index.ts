@@ -138,7 +138,7 @@ export async function guestPrincipal(store: Queries, name: string): Promise<Prin
   return { userId: user.id, name: user.name, role: user.role, credentialId: `guest:${name}` };
 }
 
-function bearerToken(header: string | undefined): string | null {
+export function bearerToken(header: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return match ? match[1] : null;
 }
