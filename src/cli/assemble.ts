@@ -111,7 +111,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
       audiences: config.jwtAudience,
     });
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, sliderule: true, srtslurm: { open: config.srtOpen }, jwt, rateLimit: config.rateLimit });
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, sliderule: true, srtslurm: { open: config.srtOpen }, batches: { filesystemsRoot: join(config.data, 'filesystems') }, jwt, rateLimit: config.rateLimit });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

@@ -21,6 +21,7 @@ import type { EventBus } from './events.js';
 import { PendingEvents } from './events.js';
 import { storedChunks, type ArrayItems } from './arrays.js';
 import { DEFAULT_CPUS, jobContext, newExecution, renderTask, resourcesOf, sharedItemCpus } from './expand.js';
+import { resolveFilesystemMounts } from './filesystems.js';
 import { newId } from './ids.js';
 import type { JobCache, JobStatic } from './job-cache.js';
 import { webhookDeliveries, type WebhookEvent } from './webhooks.js';
@@ -416,6 +417,7 @@ export class Flow {
     metadata: JobRow['metadata'];
   }): Promise<JobRow> {
     const { spec } = input;
+    await resolveFilesystemMounts(this.tx, input.owner, spec);
     const now = this.now();
     const job: JobRow = {
       id: newId(),
