@@ -16,7 +16,7 @@ import { registerYamlBodies } from './content-types.js';
 import { answerFrameworkError, registerErrorHandling } from './errors.js';
 import { registerLoopbackOnly } from './loopback-only.js';
 import { createMetrics, observeHttp } from './metrics.js';
-import { registerUiPlaceholder } from './ui-placeholder.js';
+import { registerUi } from './ui.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
 import { scPlugin, type ScAppOptions } from './compat/siliconcompiler/index.js';
@@ -99,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
-  registerUiPlaceholder(app);
+  await registerUi(app);
   registerJwks(app, deps.jwt);
   await app.register(v1Plugin, {
     prefix: '/v1',
