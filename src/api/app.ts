@@ -19,6 +19,7 @@ import { createMetrics, observeHttp } from './metrics.js';
 import { registerUiPlaceholder } from './ui-placeholder.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
+import { batchesPlugin, type BatchesAppOptions } from './compat/batches/index.js';
 import { registerSlideRuleNotFound, slideRuleOptions, slideRulePlugin } from './compat/sliderule/index.js';
 import { SRT_GUEST, srtPlugin } from './compat/srtslurm/index.js';
 
@@ -36,6 +37,8 @@ export interface AppDeps {
   logger?: boolean;
   /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
   tork?: TorkAppOptions;
+  /** Serve ET Engine's Batches API at the root and under /v1 (/tools, /batches, /filesystems). (Default: off) */
+  batches?: BatchesAppOptions;
   /** Serve SlideRule Runner's API at the root (/submit, /report/jobs, /report/queue, /cancel). (Default: off) */
   sliderule?: boolean;
   /** Serve srtslurm's status API under /api; `open` lets tokenless reporters in as one ordinary user. (Default: off) */
@@ -105,6 +108,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jwt: deps.jwt,
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
+  if (deps.batches) await app.register(batchesPlugin, { engine: deps.engine, open: deps.open, jwt: deps.jwt, ...deps.batches });
   if (deps.sliderule) {
     const sliderule = slideRuleOptions(deps);
     registerSlideRuleNotFound(app, sliderule);

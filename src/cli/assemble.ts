@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import type { NodeRow } from '../core/model.js';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
 import { Engine } from '../engine/engine.js';
@@ -21,7 +22,7 @@ import { buildApp } from '../api/app.js';
 import { JwtVerifier, loadOrCreateSigningKey } from '../api/auth/jwt.js';
 import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
-import type { ServerConfig } from './config.js';
+import { reportSettingsOf, type ServerConfig } from './config.js';
 import { DataFolder } from './data-folder.js';
 
 export type { Mode } from './worker-parts.js';
@@ -66,6 +67,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     store,
     artifacts: new FolderArtifactStore(join(config.data, 'artifacts')),
     maxArrayItems: config.maxArrayItems,
+    reports: reportSettingsOf(config),
   });
   // Every process is its own node. The folder's previous holder is not running (this process
   // holds the lock), so what is still leased to it goes back now rather than when its leases lapse.
@@ -77,7 +79,14 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   const unlisten = await store.listen('work', () => engine.bus.emit('work:available', { count: 1 }));
 
   const reaper = new Reaper(engine, { nodeId });
-  const dispatcher = new OutboxDispatcher({ store, clock: engine.clock, allowPrivateTargets: config.allowPrivateWebhooks });
+  const dispatcher = new OutboxDispatcher({
+    store,
+    clock: engine.clock,
+    allowPrivateTargets: config.allowPrivateWebhooks,
+    bus: engine.bus,
+    // Failed webhook and status-report deliveries, on stderr at debug level (BARGE_LOG_LEVEL=debug shows them).
+    log: pino({ name: 'barge-outbox', level: process.env.BARGE_LOG_LEVEL ?? 'info' }, pino.destination(2)),
+  });
   reaper.start();
   dispatcher.start();
 
@@ -111,7 +120,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
       audiences: config.jwtAudience,
     });
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, sliderule: true, srtslurm: { open: config.srtOpen }, jwt, rateLimit: config.rateLimit });
+    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, sliderule: true, srtslurm: { open: config.srtOpen }, batches: { filesystemsRoot: join(config.data, 'filesystems') }, jwt, rateLimit: config.rateLimit });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;

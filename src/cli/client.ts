@@ -235,7 +235,9 @@ export class BargeClient {
     const payload = body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' };
     const response = await this.request(method, path, { accept: 'application/json', query, ...payload });
     if (response.status === 204) return undefined as T;
-    return (await response.json()) as T;
+    // Some faces answer a 200 with an empty body (ET Engine's deletes).
+    const text = await response.text();
+    return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   private async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -282,7 +284,10 @@ export class BargeClient {
     try {
       body = JSON.parse(text) as Partial<ErrorBody>;
     } catch {
-      // Not barge's error shape (a proxy's page, say): fall back to the status line.
+      // Not barge's error shape: a face's plain-text error (with barge's detail header), or a proxy's page.
+      const plain = text.length > 0 && text.length <= 200 && !text.includes('<') ? text : '';
+      const detail = response.headers.get('x-barge-detail');
+      if (plain) body = { message: detail ? `${plain}: ${detail}` : plain };
     }
     const code = typeof body.error === 'string' ? body.error : `HTTP_${response.status}`;
     let message = typeof body.message === 'string' && body.message ? body.message : `HTTP ${response.status} ${response.statusText}`.trim();

@@ -166,6 +166,16 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
   return config;
 }
 
+/**
+ * What jobs report to (engine/reports.ts): the server's collectors, and where its API answers for
+ * the reports' `logs_url` (not known for port 0 or a wildcard host).
+ */
+export function reportSettingsOf(config: ServerConfig): { endpoints: string[]; publicUrl?: string } {
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { endpoints: config.statusEndpoints, ...(config.port !== 0 && !wildcard ? { publicUrl: `http://${host}:${config.port}` } : {}) };
+}
+
 function readConfigFile(file?: string): Raw {
   const path = file ?? (existsSync('barge.yaml') ? 'barge.yaml' : undefined);
   if (!path) return {};

@@ -14,6 +14,7 @@
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { normalizeServer } from './client.js';
 
 export interface Credentials {
   server: string;
@@ -47,13 +48,23 @@ function readFile(env: NodeJS.ProcessEnv): CredentialsFile {
   const servers: Record<string, SavedServer> = {};
   if (typeof parsed.servers === 'object' && parsed.servers !== null) {
     for (const [url, entry] of Object.entries(parsed.servers)) {
-      if (typeof entry?.token === 'string') servers[url] = { token: entry.token, ...(entry.savedAt ? { savedAt: entry.savedAt } : {}) };
+      const key = asServer(url);
+      if (key && typeof entry?.token === 'string') servers[key] = { token: entry.token, ...(entry.savedAt ? { savedAt: entry.savedAt } : {}) };
     }
   }
-  const current = typeof parsed.server === 'string' ? parsed.server : undefined;
+  const current = typeof parsed.server === 'string' ? asServer(parsed.server) : undefined;
   // A file of the one-server shape: its pair is its only entry.
   if (current && typeof parsed.token === 'string' && !servers[current]) servers[current] = { token: parsed.token };
   return { server: current, servers };
+}
+
+/** A URL as normalizeServer writes it (hand-edited files may say `host:port/`); undefined when not a URL. */
+function asServer(url: string): string | undefined {
+  try {
+    return normalizeServer(url);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The current server and its token, if any. */
@@ -65,7 +76,7 @@ export function readCredentials(env: NodeJS.ProcessEnv = process.env): Credentia
 
 /** The token saved for this server (URLs compared as normalizeServer writes them). */
 export function savedToken(server: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return readFile(env).servers[server]?.token;
+  return readFile(env).servers[normalizeServer(server)]?.token;
 }
 
 /** Every server that has a saved token, current first. */
@@ -81,8 +92,9 @@ export function savedServers(env: NodeJS.ProcessEnv = process.env): string[] {
 export function saveCredentials(credentials: Credentials, env: NodeJS.ProcessEnv = process.env): string {
   const path = credentialsPath(env);
   const file = readFile(env);
-  file.servers[credentials.server] = { token: credentials.token, savedAt: new Date().toISOString() };
-  const written: CredentialsFile = { server: credentials.server, token: credentials.token, servers: file.servers };
+  const server = normalizeServer(credentials.server);
+  file.servers[server] = { token: credentials.token, savedAt: new Date().toISOString() };
+  const written: CredentialsFile = { server, token: credentials.token, servers: file.servers };
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
   const temporary = `${path}.${process.pid}.tmp`;
   writeFileSync(temporary, `${JSON.stringify(written, null, 2)}\n`, { mode: 0o600 });

@@ -312,3 +312,42 @@ export interface ScheduleRow {
   nextAt: string;
   lastFiredAt: string | null;
 }
+
+/** What a tool runs: a bash script, a Lua script, or a command in a container image. */
+export type ToolProgram =
+  | { kind: 'bash'; script: string }
+  | { kind: 'lua'; script: string }
+  | { kind: 'image'; image: string; command: string };
+
+/** A registered program owned by a user, run as batches (ET Engine's tools). */
+export interface ToolRow {
+  id: string;
+  /** Unique per owner. */
+  name: string;
+  description: string;
+  owner: string;
+  /** Null until its owner gives it one. */
+  program: ToolProgram | null;
+  createdAt: string;
+}
+
+/** A named folder owned by a user, mounted read-write into the tasks of the batches that ask for it. */
+export interface FilesystemRow {
+  id: string;
+  /** Unique per owner. */
+  name: string;
+  owner: string;
+  /** Absolute host folder: in barge's data folder, or an outside path an admin allowed. */
+  path: string;
+  createdAt: string;
+}
+
+export type GrantKind = 'tool' | 'filesystem';
+
+/** A tool or filesystem shared with another user, who may then use it (not change or delete it). */
+export interface GrantRow {
+  kind: GrantKind;
+  resourceId: string;
+  userName: string;
+  createdAt: string;
+}

@@ -143,4 +143,16 @@ export interface JobSpec {
   tasks: TaskSpec[];
   autoDelete?: { after: string };
   permissions?: Array<{ user?: string; role?: string }>;
+  /** barge: srtslurm status reporting (engine/reports.ts). */
+  reporting?: ReportingSpec;
+}
+
+/** As srtctl's `reporting` block: the job POSTs itself to each collector at submit and PUTs each stage change. */
+export interface ReportingSpec {
+  status?: {
+    endpoint?: string;
+    endpoints?: string[];
+    /** Which of the job's secrets holds the collectors' bearer token. */
+    token_secret?: string;
+  };
 }

@@ -14,6 +14,9 @@ import type {
   ArtifactRow,
   EventRow,
   ExecutionRow,
+  FilesystemRow,
+  GrantKind,
+  GrantRow,
   JobRow,
   LogLine,
   NodeRow,
@@ -25,6 +28,8 @@ import type {
   State,
   TaskRow,
   TokenRow,
+  ToolProgram,
+  ToolRow,
   UserRow,
 } from '../core/model.js';
 import type { OutsideEventRow } from './shared/outside-jobs-sql.js';
@@ -169,7 +174,7 @@ export interface ClaimCandidatesParams {
   fits?: { cpus: number; memoryMb: number };
 }
 
-export interface Queries {
+export interface Queries extends RegistryQueries {
   readonly dialect: Dialect;
   tx<T>(fn: (tx: Queries) => Promise<T>): Promise<T>;
 
@@ -407,4 +412,30 @@ export interface Store extends Queries {
   /** A cheap round trip; throws when the database is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Tools and filesystems (ET Engine's registry), and the grants that share them. */
+export interface RegistryQueries {
+  /** Throws on a second tool of one owner with the same name. */
+  toolInsert(tool: ToolRow): Promise<void>;
+  toolGet(id: string): Promise<ToolRow | undefined>;
+  toolGetByName(params: { owner: string; name: string }): Promise<ToolRow | undefined>;
+  /** Tools the user owns or that are shared with them, oldest first; every tool without `userName`. */
+  toolList(params: { owner?: string; userName?: string }): Promise<ToolRow[]>;
+  toolSetProgram(params: { id: string; program: ToolProgram }): Promise<boolean>;
+  /** Deletes the tool and its grants. */
+  toolDelete(id: string): Promise<boolean>;
+  /** Throws on a second filesystem of one owner with the same name. */
+  filesystemInsert(filesystem: FilesystemRow): Promise<void>;
+  filesystemGet(id: string): Promise<FilesystemRow | undefined>;
+  filesystemGetByName(params: { owner: string; name: string }): Promise<FilesystemRow | undefined>;
+  /** Filesystems the user owns or that are shared with them, oldest first; every one without `userName`. */
+  filesystemList(params: { owner?: string; userName?: string }): Promise<FilesystemRow[]>;
+  /** Deletes the row and its grants (not the folder). */
+  filesystemDelete(id: string): Promise<boolean>;
+  /** Idempotent: granting twice keeps the first grant. */
+  grantInsert(grant: GrantRow): Promise<void>;
+  grantList(params: { kind: GrantKind; resourceId: string }): Promise<GrantRow[]>;
+  grantDelete(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean>;
+  grantExists(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean>;
 }

@@ -23,6 +23,7 @@ import {
   makeTask,
   newTestId,
 } from './fixtures.js';
+import { registryCases } from './registry-conformance.js';
 
 export function runStoreConformance(name: string, makeStore: () => Promise<Store>): void {
   describe(`${name} store conformance`, () => {
@@ -1421,6 +1422,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await expect(leaked?.jobGet(newTestId())).rejects.toThrow();
       });
     });
+
+    registryCases(() => store);
 
     describe('notify, listen, ping', () => {
       it('delivers notifications to listeners until they stop listening', async () => {

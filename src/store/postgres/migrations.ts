@@ -7,6 +7,7 @@
  * key and an identity `seq` for newest-first/oldest-first order and cursors.
  */
 import type { Migration } from '../shared/migration.js';
+import { registrySchema } from '../shared/registry-sql.js';
 
 const INITIAL_SCHEMA = `
 CREATE TABLE jobs (
@@ -351,5 +352,6 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'accounts', sql: ACCOUNTS },
   { version: 6, name: 'big arrays and big logs', sql: BIG_ARRAYS_AND_LOGS },
   { version: 7, name: 'top-level executions by job', sql: TOP_LEVEL_BY_JOB },
+  { version: 9, name: 'tools, filesystems and grants', sql: registrySchema('timestamptz', 'jsonb') },
   { version: 11, name: 'outside jobs and ordered reports', sql: OUTSIDE_JOBS },
 ];

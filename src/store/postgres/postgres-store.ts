@@ -26,6 +26,11 @@ import type {
   ShareRow,
   TokenRow,
   UserRow,
+  FilesystemRow,
+  GrantKind,
+  GrantRow,
+  ToolProgram,
+  ToolRow,
 } from '../../core/model.js';
 import type {
   ActiveListParams,
@@ -59,6 +64,7 @@ import * as outbox from './outbox.js';
 import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
+import * as registry from './registry.js';
 import * as users from './users.js';
 
 const TX_TRIES = 3;
@@ -407,6 +413,53 @@ export class PostgresQueries implements Queries {
   }
   leaderAcquire(params: { name: string; holder: string; now: string; until: string }): Promise<boolean> {
     return this.one((x) => nodes.leaderAcquire(x, params));
+  }
+
+  // ---- tools, filesystems, grants (registry.ts) ----------------------------------------------
+  toolInsert(tool: ToolRow): Promise<void> {
+    return this.one((x) => registry.toolInsert(x, tool));
+  }
+  toolGet(id: string): Promise<ToolRow | undefined> {
+    return this.one((x) => registry.toolGet(x, id));
+  }
+  toolGetByName(params: { owner: string; name: string }): Promise<ToolRow | undefined> {
+    return this.one((x) => registry.toolGetByName(x, params));
+  }
+  toolList(params: { owner?: string; userName?: string }): Promise<ToolRow[]> {
+    return this.one((x) => registry.toolList(x, params));
+  }
+  toolSetProgram(params: { id: string; program: ToolProgram }): Promise<boolean> {
+    return this.one((x) => registry.toolSetProgram(x, params));
+  }
+  toolDelete(id: string): Promise<boolean> {
+    return this.atomic((x) => registry.toolDelete(x, id));
+  }
+  filesystemInsert(filesystem: FilesystemRow): Promise<void> {
+    return this.one((x) => registry.filesystemInsert(x, filesystem));
+  }
+  filesystemGet(id: string): Promise<FilesystemRow | undefined> {
+    return this.one((x) => registry.filesystemGet(x, id));
+  }
+  filesystemGetByName(params: { owner: string; name: string }): Promise<FilesystemRow | undefined> {
+    return this.one((x) => registry.filesystemGetByName(x, params));
+  }
+  filesystemList(params: { owner?: string; userName?: string }): Promise<FilesystemRow[]> {
+    return this.one((x) => registry.filesystemList(x, params));
+  }
+  filesystemDelete(id: string): Promise<boolean> {
+    return this.atomic((x) => registry.filesystemDelete(x, id));
+  }
+  grantInsert(grant: GrantRow): Promise<void> {
+    return this.one((x) => registry.grantInsert(x, grant));
+  }
+  grantList(params: { kind: GrantKind; resourceId: string }): Promise<GrantRow[]> {
+    return this.one((x) => registry.grantList(x, params));
+  }
+  grantDelete(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean> {
+    return this.one((x) => registry.grantDelete(x, params));
+  }
+  grantExists(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean> {
+    return this.one((x) => registry.grantExists(x, params));
   }
 
   // ---- users, tokens ---------------------------------------------------------------------

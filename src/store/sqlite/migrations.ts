@@ -6,6 +6,7 @@
  * is never reused) for newest-first/oldest-first order and cursors, and a UNIQUE text `id`.
  */
 import type { Migration } from '../shared/migration.js';
+import { registrySchema } from '../shared/registry-sql.js';
 
 const INITIAL_SCHEMA = `
 CREATE TABLE jobs (
@@ -361,5 +362,6 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'accounts', sql: ACCOUNTS },
   { version: 6, name: 'big arrays and big logs', sql: BIG_ARRAYS_AND_LOGS },
   { version: 7, name: 'top-level executions by job', sql: TOP_LEVEL_BY_JOB },
+  { version: 9, name: 'tools, filesystems and grants', sql: registrySchema('TEXT', 'TEXT') },
   { version: 11, name: 'outside jobs and ordered reports', sql: OUTSIDE_JOBS },
 ];

@@ -35,6 +35,11 @@ import type {
   ShareRow,
   TokenRow,
   UserRow,
+  FilesystemRow,
+  GrantKind,
+  GrantRow,
+  ToolProgram,
+  ToolRow,
 } from '../../core/model.js';
 import { coerceError } from '../../core/errors.js';
 import type {
@@ -70,6 +75,7 @@ import * as outbox from './outbox.js';
 import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
+import * as registry from './registry.js';
 import * as users from './users.js';
 
 /** An open transaction, and whether it still is (a query after COMMIT is a bug, not a new write). */
@@ -397,6 +403,53 @@ export class SqliteQueries implements Queries {
   }
   leaderAcquire(params: { name: string; holder: string; now: string; until: string }): Promise<boolean> {
     return this.one((c) => nodes.leaderAcquire(c, params));
+  }
+
+  // ---- tools, filesystems, grants (registry.ts) ----------------------------------------------
+  toolInsert(tool: ToolRow): Promise<void> {
+    return this.one((c) => registry.toolInsert(c, tool));
+  }
+  toolGet(id: string): Promise<ToolRow | undefined> {
+    return this.one((c) => registry.toolGet(c, id));
+  }
+  toolGetByName(params: { owner: string; name: string }): Promise<ToolRow | undefined> {
+    return this.one((c) => registry.toolGetByName(c, params));
+  }
+  toolList(params: { owner?: string; userName?: string }): Promise<ToolRow[]> {
+    return this.one((c) => registry.toolList(c, params));
+  }
+  toolSetProgram(params: { id: string; program: ToolProgram }): Promise<boolean> {
+    return this.one((c) => registry.toolSetProgram(c, params));
+  }
+  toolDelete(id: string): Promise<boolean> {
+    return this.atomic((c) => registry.toolDelete(c, id));
+  }
+  filesystemInsert(filesystem: FilesystemRow): Promise<void> {
+    return this.one((c) => registry.filesystemInsert(c, filesystem));
+  }
+  filesystemGet(id: string): Promise<FilesystemRow | undefined> {
+    return this.one((c) => registry.filesystemGet(c, id));
+  }
+  filesystemGetByName(params: { owner: string; name: string }): Promise<FilesystemRow | undefined> {
+    return this.one((c) => registry.filesystemGetByName(c, params));
+  }
+  filesystemList(params: { owner?: string; userName?: string }): Promise<FilesystemRow[]> {
+    return this.one((c) => registry.filesystemList(c, params));
+  }
+  filesystemDelete(id: string): Promise<boolean> {
+    return this.atomic((c) => registry.filesystemDelete(c, id));
+  }
+  grantInsert(grant: GrantRow): Promise<void> {
+    return this.one((c) => registry.grantInsert(c, grant));
+  }
+  grantList(params: { kind: GrantKind; resourceId: string }): Promise<GrantRow[]> {
+    return this.one((c) => registry.grantList(c, params));
+  }
+  grantDelete(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean> {
+    return this.one((c) => registry.grantDelete(c, params));
+  }
+  grantExists(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean> {
+    return this.one((c) => registry.grantExists(c, params));
   }
 
   // ---- users, tokens ---------------------------------------------------------------------
