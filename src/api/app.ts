@@ -16,9 +16,10 @@ import { registerYamlBodies } from './content-types.js';
 import { answerFrameworkError, registerErrorHandling } from './errors.js';
 import { registerLoopbackOnly } from './loopback-only.js';
 import { createMetrics, observeHttp } from './metrics.js';
-import { registerUiPlaceholder } from './ui-placeholder.js';
+import { registerUi } from './ui.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
+import { scPlugin, type ScAppOptions } from './compat/siliconcompiler/index.js';
 import { batchesPlugin, type BatchesAppOptions } from './compat/batches/index.js';
 import { registerSlideRuleNotFound, slideRuleOptions, slideRulePlugin } from './compat/sliderule/index.js';
 import { SRT_GUEST, srtPlugin } from './compat/srtslurm/index.js';
@@ -37,6 +38,8 @@ export interface AppDeps {
   logger?: boolean;
   /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
   tork?: TorkAppOptions;
+  /** Serve SiliconCompiler's remote server API at the root (/remote_run/, …). (Default: off) */
+  siliconcompiler?: ScAppOptions;
   /** Serve ET Engine's Batches API at the root and under /v1 (/tools, /batches, /filesystems). (Default: off) */
   batches?: BatchesAppOptions;
   /** Serve SlideRule Runner's API at the root (/submit, /report/jobs, /report/queue, /cancel). (Default: off) */
@@ -72,7 +75,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   // Without tokens, the Host and Origin checks are what keeps web pages out (DNS rebinding).
-  if (deps.open || deps.tork?.open || deps.srtslurm?.open) registerLoopbackOnly(app);
+  if (deps.open || deps.tork?.open || deps.srtslurm?.open || deps.siliconcompiler?.open) registerLoopbackOnly(app);
   registerYamlBodies(app);
 
   const metrics = createMetrics(deps.engine);
@@ -96,7 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
-  registerUiPlaceholder(app);
+  await registerUi(app);
   registerJwks(app, deps.jwt);
   await app.register(v1Plugin, {
     prefix: '/v1',
@@ -108,6 +111,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jwt: deps.jwt,
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
+  if (deps.siliconcompiler) await app.register(scPlugin, { engine: deps.engine, version: deps.version, adminOpen: deps.open, sc: deps.siliconcompiler });
   if (deps.batches) await app.register(batchesPlugin, { engine: deps.engine, open: deps.open, jwt: deps.jwt, ...deps.batches });
   if (deps.sliderule) {
     const sliderule = slideRuleOptions(deps);

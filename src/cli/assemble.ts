@@ -24,6 +24,7 @@ import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import { reportSettingsOf, type ServerConfig } from './config.js';
 import { DataFolder } from './data-folder.js';
+import { scAppOptions, ScNodes } from './siliconcompiler.js';
 
 export type { Mode } from './worker-parts.js';
 
@@ -108,6 +109,9 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     }
   }
 
+  // SiliconCompiler nodes run beside the face that keeps their job folders.
+  const scNodes = mode === 'worker' ? null : await ScNodes.open(config, engine, nodeId, folder.previousNodeId);
+
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   // Cron schedules (Tork's scheduled jobs) fire on servers; a compare-and-set makes one fire each tick.
@@ -120,7 +124,18 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
       audiences: config.jwtAudience,
     });
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, sliderule: true, srtslurm: { open: config.srtOpen }, batches: { filesystemsRoot: join(config.data, 'filesystems') }, jwt, rateLimit: config.rateLimit });
+    app = await buildApp({
+      engine,
+      version: VERSION,
+      open: config.open,
+      tork: { open: config.torkOpen, guest: config.torkGuest, scheduler },
+      sliderule: true,
+      srtslurm: { open: config.srtOpen },
+      batches: { filesystemsRoot: join(config.data, 'filesystems') },
+      jwt,
+      rateLimit: config.rateLimit,
+      ...(scNodes ? { siliconcompiler: scAppOptions(config, scNodes) } : {}),
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -136,6 +151,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       // Order matters: stop taking requests, drain the worker, then the services, then the store.
       await app?.close();
       await worker?.stop();
+      await scNodes?.stop();
       await scheduler.stop();
       await reaper.stop();
       await dispatcher.stop();

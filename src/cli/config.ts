@@ -71,6 +71,22 @@ export interface ServerConfig {
    * addresses. Off, such deliveries are refused (server-side request forgery). (Default: false)
    */
   allowPrivateWebhooks: boolean;
+  /** SiliconCompiler's API ignores credentials: every caller is the guest user. Loopback only. (Default: false) */
+  scOpen: boolean;
+  /** The SiliconCompiler face's work folder (sc-server's -nfsmount); shared by all servers of a fleet. (Default: <data>/siliconcompiler) */
+  scWorkdir: string;
+  /** The command a SiliconCompiler node runs, a template over {manifest} {builddir} {jobdir} {cwd} {step} {index} {hash}. (Default: SiliconCompiler's run_node) */
+  scNodeCommand?: string;
+  /** MB one SiliconCompiler upload may have; 0 for no limit. (Default: 1024) */
+  scMaxUploadMb: number;
+  /** Runtime nodes one SiliconCompiler job may have. (Default: 1000) */
+  scMaxNodes: number;
+  /** MB each SiliconCompiler node may use. (Default: 2048) */
+  scNodeMemory: number;
+  /** Seconds between the client's progress checks (`progress_interval`). (Default: 5) */
+  scCheckInterval: number;
+  /** Terms of service the SiliconCompiler client shows. (Default: none) */
+  scTerms?: string;
   /**
    * No tokens on srtslurm's status API only (`/api/jobs`, for srtctl reporters on a login node):
    * tokenless callers are the ordinary user `srtslurm`; a token, when sent, is honoured. Loopback
@@ -112,6 +128,14 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'srtOpen', flag: '--srt-open', env: 'BARGE_SRT_OPEN', help: "no tokens needed on srtslurm's status API (/api/jobs): tokenless callers are the user srtslurm (loopback addresses only)" },
   { key: 'statusEndpoints', flag: '--status-endpoint <url...>', env: 'BARGE_STATUS_ENDPOINTS', help: 'srtslurm status collectors every job reports its stages to; repeat or separate with commas (default none)' },
   { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
+  { key: 'scOpen', flag: '--sc-open', env: 'BARGE_SC_OPEN', help: "no credentials needed on SiliconCompiler's API: callers are the guest user (loopback addresses only)" },
+  { key: 'scWorkdir', flag: '--sc-workdir <dir>', env: 'BARGE_SC_WORKDIR', help: 'SiliconCompiler jobs folder, shared by all servers (default <data>/siliconcompiler)' },
+  { key: 'scNodeCommand', flag: '--sc-node-command <template>', env: 'BARGE_SC_NODE_COMMAND', help: "a SiliconCompiler node's command: {manifest} {builddir} {jobdir} {cwd} {step} {index} {hash} (default SiliconCompiler's run_node)" },
+  { key: 'scMaxUploadMb', flag: '--sc-max-upload-mb <mb>', env: 'BARGE_SC_MAX_UPLOAD_MB', help: 'largest SiliconCompiler upload in MB, 0 for none (default 1024)' },
+  { key: 'scMaxNodes', flag: '--sc-max-nodes <n>', env: 'BARGE_SC_MAX_NODES', help: 'most nodes in one SiliconCompiler job (default 1000)' },
+  { key: 'scNodeMemory', flag: '--sc-node-memory <mb>', env: 'BARGE_SC_NODE_MEMORY', help: 'memory of each SiliconCompiler node in MB (default 2048)' },
+  { key: 'scCheckInterval', flag: '--sc-check-interval <seconds>', env: 'BARGE_SC_CHECK_INTERVAL', help: "seconds between the SiliconCompiler client's progress checks (default 5)" },
+  { key: 'scTerms', flag: '--sc-terms <text>', env: 'BARGE_SC_TERMS', help: 'terms of service the SiliconCompiler client shows (default none)' },
 ];
 
 type Raw = Partial<Record<keyof ServerConfig, unknown>>;
@@ -153,6 +177,14 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     jwtAudience: toPairs(pick('jwtAudience') ?? '', 'jwt-audience'),
     rateLimit: toRateLimit(pick('rateLimit')),
     allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
+    scOpen: toBool(pick('scOpen') ?? false),
+    scWorkdir: resolve(String(pick('scWorkdir') ?? resolve(data, 'siliconcompiler'))),
+    scNodeCommand: optionalString(pick('scNodeCommand')),
+    scMaxUploadMb: toNumber(pick('scMaxUploadMb') ?? 1024, 'sc-max-upload-mb'),
+    scMaxNodes: positiveInt(pick('scMaxNodes') ?? 1000, 'sc-max-nodes'),
+    scNodeMemory: positive(pick('scNodeMemory') ?? 2048, 'sc-node-memory'),
+    scCheckInterval: positiveInt(pick('scCheckInterval') ?? 5, 'sc-check-interval'),
+    scTerms: optionalString(pick('scTerms')),
     srtOpen: toBool(pick('srtOpen') ?? false),
     statusEndpoints: toList(pick('statusEndpoints') ?? ''),
   };

@@ -47,6 +47,9 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
   if (config.torkOpen && !isLoopbackName(config.host)) {
     throw new Error(`--tork-open turns authentication off on Tork's API and is only allowed on a loopback address, not ${config.host}`);
   }
+  if (config.scOpen && !isLoopbackName(config.host)) {
+    throw new Error(`--sc-open turns authentication off on SiliconCompiler's API and is only allowed on a loopback address, not ${config.host}`);
+  }
   if (config.srtOpen && !isLoopbackName(config.host)) {
     throw new Error(`--srt-open turns authentication off on srtslurm's status API and is only allowed on a loopback address, not ${config.host}`);
   }
