@@ -25,7 +25,7 @@ export interface OutsideChange {
   cluster: string | null;
   submittedAt: string;
   record: OutsideJobRow['record'];
-  job: Pick<JobRow, 'name' | 'state' | 'metadata' | 'startedAt' | 'completedAt' | 'failedAt' | 'error'>;
+  job: Pick<JobRow, 'name' | 'state' | 'metadata' | 'progress' | 'startedAt' | 'completedAt' | 'failedAt' | 'error'>;
   /** New history entries, in order. */
   events: Array<Pick<EventRow, 'at' | 'state' | 'stage' | 'message' | 'data'>>;
 }
@@ -73,7 +73,6 @@ export class OutsideJobs {
       queue: 'default',
       priority: 0,
       spec: { name: change.job.name, tasks: [] },
-      progress: 0,
       result: null,
       vars: {},
       parentExecutionId: null,

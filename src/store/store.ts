@@ -160,6 +160,19 @@ export interface UsageCount {
   resultBytes: number;
 }
 
+/** One array item's state (several rows share an idx when it was retried: the last one counts). */
+export interface ItemState {
+  idx: number;
+  state: State;
+}
+
+/** How many executions of a queue ended in one minute (`minute` is its start, ISO, UTC). */
+export interface FinishedPerMinute {
+  queue: string;
+  minute: string;
+  count: number;
+}
+
 export interface ClaimCandidatesParams {
   queues: string[];
   now: string;
@@ -298,6 +311,14 @@ export interface Queries extends RegistryQueries {
 
   /** Runnable executions by queue: name, runnable count, running count. */
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>>;
+
+  // the web UI's views
+  /** The items of a composite in idx order, attempts of one idx in seq order. */
+  executionItemStates(params: { parentId: string }): Promise<ItemState[]>;
+  /** The latest attempt of one item of a composite. */
+  executionItemLatest(params: { parentId: string; idx: number }): Promise<ExecutionRow | undefined>;
+  /** Executions (not composites) that ended since `since`, counted per queue and minute. */
+  executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]>;
 
   // logs: stored in chunks (core/log-chunks.ts), read as lines
   /** Idempotent per line number: lines already stored are left out; lines of unknown executions are dropped. */

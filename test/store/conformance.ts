@@ -788,6 +788,56 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       });
     });
 
+    describe("executions: the web UI's views", () => {
+      it("reads an array's item states in item order, attempts in write order, and an item's latest attempt", async () => {
+        const { job, executions } = await insertJobWithExecutions(1, { kind: 'each', state: 'RUNNING', childCount: 4 });
+        const parent = executions[0];
+        const first = makeExecution(job, { parentId: parent.id, idx: 1, attempt: 1, state: 'FAILED' });
+        const items = [
+          makeExecution(job, { parentId: parent.id, idx: 2, state: 'RUNNING' }),
+          makeExecution(job, { parentId: parent.id, idx: 0, state: 'SUCCEEDED' }),
+          first,
+        ];
+        await store.executionInsertMany(items);
+        const retry = makeExecution(job, { parentId: parent.id, idx: 1, attempt: 2, state: 'RUNNABLE' });
+        await store.executionInsertMany([retry]);
+        await insertJobWithExecutions(2, { state: 'SUCCEEDED' });
+        expect(await store.executionItemStates({ parentId: parent.id })).toEqual([
+          { idx: 0, state: 'SUCCEEDED' },
+          { idx: 1, state: 'FAILED' },
+          { idx: 1, state: 'RUNNABLE' },
+          { idx: 2, state: 'RUNNING' },
+        ]);
+        expect((await store.executionItemLatest({ parentId: parent.id, idx: 1 }))?.id).toBe(retry.id);
+        expect((await store.executionItemLatest({ parentId: parent.id, idx: 2 }))?.state).toBe('RUNNING');
+        expect(await store.executionItemLatest({ parentId: parent.id, idx: 3 })).toBeUndefined();
+        expect(await store.executionItemStates({ parentId: retry.id })).toEqual([]);
+      });
+
+      it('counts executions that ended since a time, per queue and minute, leaving out composites', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const minute = (m: number, s = 0) => at(m * 60_000 + s * 1000);
+        await store.executionInsertMany([
+          makeExecution(job, { state: 'SUCCEEDED', completedAt: minute(1, 5) }),
+          makeExecution(job, { state: 'FAILED', completedAt: minute(1, 59) }),
+          makeExecution(job, { state: 'SUCCEEDED', completedAt: minute(2, 1), queue: 'gpu' }),
+          makeExecution(job, { state: 'SUCCEEDED', completedAt: minute(3) }),
+          makeExecution(job, { state: 'SUCCEEDED', completedAt: minute(0, 30) }),
+          makeExecution(job, { state: 'SUCCEEDED', kind: 'each', completedAt: minute(2) }),
+          makeExecution(job, { state: 'RUNNING' }),
+        ]);
+        const rows = await store.executionFinishedPerMinute({ since: minute(1) });
+        const start = Math.floor(Date.parse(minute(1)) / 60_000) * 60_000;
+        const minuteAt = (m: number) => new Date(start + (m - 1) * 60_000).toISOString();
+        expect(rows.sort((a, b) => a.minute.localeCompare(b.minute) || a.queue.localeCompare(b.queue))).toEqual([
+          { queue: 'default', minute: minuteAt(1), count: 2 },
+          { queue: 'gpu', minute: minuteAt(2), count: 1 },
+          { queue: 'default', minute: minuteAt(3), count: 1 },
+        ]);
+      });
+    });
+
     describe('logs', () => {
       it('appends, lists after a number, and counts per execution and job', async () => {
         const { job, executions } = await insertJobWithExecutions(2);

@@ -344,6 +344,11 @@ ALTER TABLE outbox ADD COLUMN ordering_key text;
 CREATE INDEX outbox_ordered ON outbox (ordering_key, id) WHERE status = 'pending' AND ordering_key IS NOT NULL;
 `;
 
+/** The web UI's throughput figures count executions that ended in the last hour, by this index. */
+const FINISHED_BY_TIME = `
+CREATE INDEX executions_by_completed ON executions (completed_at) WHERE completed_at IS NOT NULL;
+`;
+
 export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'schedules', sql: SCHEDULES },
@@ -354,4 +359,5 @@ export const POSTGRES_MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'top-level executions by job', sql: TOP_LEVEL_BY_JOB },
   { version: 9, name: 'tools, filesystems and grants', sql: registrySchema('timestamptz', 'jsonb') },
   { version: 11, name: 'outside jobs and ordered reports', sql: OUTSIDE_JOBS },
+  { version: 14, name: 'executions by completion time', sql: FINISHED_BY_TIME },
 ];

@@ -38,7 +38,9 @@ import type {
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  FinishedPerMinute,
   IdPrefixParams,
+  ItemState,
   JobDeleteLimits,
   JobFilter,
   JobListParams,
@@ -65,6 +67,7 @@ import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
 import * as registry from './registry.js';
+import * as uiStats from './ui-stats.js';
 import * as users from './users.js';
 
 const TX_TRIES = 3;
@@ -323,6 +326,15 @@ export class PostgresQueries implements Queries {
   }
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>> {
     return this.one((x) => executions.queueStats(x));
+  }
+  executionItemStates(params: { parentId: string }): Promise<ItemState[]> {
+    return this.one((x) => uiStats.executionItemStates(x, params));
+  }
+  executionItemLatest(params: { parentId: string; idx: number }): Promise<ExecutionRow | undefined> {
+    return this.one((x) => uiStats.executionItemLatest(x, params));
+  }
+  executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]> {
+    return this.one((x) => uiStats.executionFinishedPerMinute(x, params));
   }
 
   // ---- logs, events, artifacts -----------------------------------------------------------

@@ -48,7 +48,9 @@ import type {
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  FinishedPerMinute,
   IdPrefixParams,
+  ItemState,
   JobDeleteLimits,
   JobFilter,
   JobListParams,
@@ -76,6 +78,7 @@ import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
 import * as registry from './registry.js';
+import * as uiStats from './ui-stats.js';
 import * as users from './users.js';
 
 /** An open transaction, and whether it still is (a query after COMMIT is a bug, not a new write). */
@@ -305,6 +308,15 @@ export class SqliteQueries implements Queries {
   }
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>> {
     return this.one((c) => executions.queueStats(c));
+  }
+  executionItemStates(params: { parentId: string }): Promise<ItemState[]> {
+    return this.one((c) => uiStats.executionItemStates(c, params));
+  }
+  executionItemLatest(params: { parentId: string; idx: number }): Promise<ExecutionRow | undefined> {
+    return this.one((c) => uiStats.executionItemLatest(c, params));
+  }
+  executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]> {
+    return this.one((c) => uiStats.executionFinishedPerMinute(c, params));
   }
 
   // ---- logs, events, artifacts -----------------------------------------------------------

@@ -9,7 +9,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createCredential } from '../../../src/api/auth/index.js';
+import { JwtVerifier, loadOrCreateSigningKey } from '../../../src/api/auth/jwt.js';
 import { startApi, type ApiUnderTest, type User } from '../../api/helpers.js';
+import type { StoreKind } from '../../helpers/stores.js';
 
 export interface Answer {
   status: number;
@@ -28,9 +30,11 @@ export interface BatchesUnderTest {
   close(): Promise<void>;
 }
 
-export async function startBatches(): Promise<BatchesUnderTest> {
+export async function startBatches(store: StoreKind = 'sqlite'): Promise<BatchesUnderTest> {
   const filesystemsRoot = await mkdtemp(join(tmpdir(), 'barge-filesystems-'));
-  const api = await startApi({ batches: { filesystemsRoot } });
+  // barge's own JWTs, for `Bearer <jwt>`: its signing key in the test's folder.
+  const signingKey = await loadOrCreateSigningKey(filesystemsRoot);
+  const api = await startApi({ store, batches: { filesystemsRoot }, jwt: (queries) => new JwtVerifier({ store: queries, signingKey, trusted: [] }) });
   const keys = { admin: '', alice: '', bob: '' } as Record<User, string>;
   for (const name of ['admin', 'alice', 'bob'] as const) {
     const user = await api.bundle.engine.store.userGetByName(name);

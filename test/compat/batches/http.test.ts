@@ -4,9 +4,10 @@
  * environment variables, filesystems shared between batches, deletes, sharing, the 403s, and the
  * reference's black-box list (batches.md §10, numbered below).
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCredential, createUser } from '../../../src/api/auth/index.js';
 import { waitFor } from '../../api/helpers.js';
 import { startBatches, type Answer, type BatchesUnderTest } from './helpers.js';
 
@@ -122,6 +123,23 @@ describe('authentication (§6, §10 #1-#3)', () => {
     expect((await t.sdk('GET', '/batches')).status).toBe(200);
     expect((await t.sdk('GET', '/batches', { authorization: `Bearer ${t.keys.alice}` })).status).toBe(200);
     expect((await t.sdk('GET', '/v1/batches', { authorization: t.api.tokens.alice })).status).toBe(200);
+  });
+
+  it('takes barge JWTs for the batches audience, and only those', async () => {
+    const issue = async (audience: string): Promise<string> =>
+      (await t.api.json<{ token: string }>('/v1/jwt', { method: 'POST', body: { audience, ttl: '1h' } })).body.token;
+    const good = await t.sdk('GET', '/v1/batches', { authorization: `Bearer ${await issue('batches')}` });
+    expect(good.status, good.text).toBe(200);
+    const other = await t.sdk('GET', '/v1/batches', { authorization: `Bearer ${await issue('v1')}` });
+    expect([other.status, other.text]).toEqual([401, 'Unknown authentication error in Bearer token']);
+  });
+
+  it('lets a viewer read and refuses it writes with Access denied', async () => {
+    const { store } = t.api.bundle.engine;
+    const viewer = await createUser(store, { name: 'vera', role: 'viewer' });
+    const key = (await createCredential(store, { userId: viewer.id, kind: 'apikey' })).secret;
+    expect((await t.sdk('GET', '/batches', { authorization: key })).status).toBe(200);
+    expectDenied(await t.sdk('POST', '/tools', { authorization: key, data: { tool_name: 'nope' } }));
   });
 
   it('answers OPTIONS without credentials with the CORS headers, and GET / (#3)', async () => {
@@ -329,6 +347,23 @@ describe('filesystems', () => {
     expect(await readFile(join(t.filesystemsRoot, b.filesystem_id, 'f'), 'utf8')).toBe('b\n');
   });
 
+  it('mounts an outside folder an admin names, and refuses one to others', async () => {
+    const outside = join(t.filesystemsRoot, 'outside-folder');
+    await mkdir(outside);
+    expectDenied(await t.sdk('POST', '/filesystems', { data: { filesystem_name: 'outside', path: outside } }));
+    const made = await t.sdk('POST', '/filesystems', { as: 'admin', data: { filesystem_name: 'outside', path: outside } });
+    expect(made.status, made.text).toBe(200);
+    const fs = made.json<{ filesystem_id: string; filesystem_name: string }>();
+    const tool = await makeTool('outside-writer', { kind: 'bash', script: 'echo outside > /mnt/efs/here' });
+    expect((await t.sdk('POST', `/filesystems/${fs.filesystem_id}/shares`, { as: 'admin', data: { user: 'alice' } })).status).toBe(200);
+    const batch = await runBatch(tool, { fixed_args: {}, variable_args: [], hardware: hardware([fs]) });
+    expect((await finished(batch)).succeeded).toBe(1);
+    expect(await readFile(join(outside, 'here'), 'utf8')).toBe('outside\n');
+    // Deleting it keeps the outside folder.
+    expect((await t.sdk('DELETE', `/filesystems/${fs.filesystem_id}`, { as: 'admin' })).status).toBe(200);
+    expect(await readFile(join(outside, 'here'), 'utf8')).toBe('outside\n');
+  });
+
   it("refuses another user's filesystem until it is shared, and only the owner deletes it", async () => {
     const fs = await makeFilesystem('private', 'alice');
     const tool = await makeTool('bob-tool', { kind: 'bash', script: 'ls /mnt/efs' }, 'bob');
@@ -349,6 +384,19 @@ describe('filesystems', () => {
     expectDenied(await t.sdk('DELETE', `/filesystems/${fs.filesystem_id}`, { as: 'bob' }));
     expect((await t.sdk('DELETE', `/filesystems/${fs.filesystem_id}`)).status).toBe(200);
     expectDenied(await t.sdk('GET', `/filesystems/${fs.filesystem_id}`));
+  });
+});
+
+describe('big batches', () => {
+  it('takes 5,000 elements in one request, counts them all at once, and deletes them', async () => {
+    const tool = await makeTool('big', { kind: 'bash', script: 'sleep 30' });
+    const variable = Array.from({ length: 5_000 }, (_, i) => ({ i }));
+    const batch = await runBatch(tool, { fixed_args: { word: 'x' }, variable_args: variable, hardware: hardware() });
+    expect(batch.n_jobs).toBe(5_000);
+    const counts = await status(batch.batch_id);
+    expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(5_000);
+    expect((await t.sdk('DELETE', `/batches/${batch.batch_id}`)).status).toBe(200);
+    expectDenied(await t.sdk('GET', `/batches/${batch.batch_id}`));
   });
 });
 

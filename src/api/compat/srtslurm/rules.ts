@@ -138,6 +138,7 @@ function changeOf(record: SrtRecord, current: OutsideJob | undefined, now: strin
       name: record.job_name,
       state,
       metadata: record.metadata ?? {},
+      progress: state === 'SUCCEEDED' ? 100 : 0,
       startedAt: begun ? (isoOrNull(record.started_at) ?? current?.job.startedAt ?? now) : null,
       completedAt: state === 'SUCCEEDED' ? endedAt : null,
       failedAt: state === 'FAILED' ? endedAt : null,
