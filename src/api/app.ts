@@ -5,7 +5,7 @@
  * Order matters: error handling, body parsers and metrics hooks are set on the root so every
  * route inherits them; swagger is registered before any route so it sees them all.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
@@ -36,6 +36,8 @@ export interface AppDeps {
    * 500's real cause is always somewhere.)
    */
   logger?: boolean;
+  /** The process's own logger (src/cli/logging.ts), used instead of `logger`; requests are logged at its debug level only. */
+  log?: FastifyBaseLogger;
   /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
   tork?: TorkAppOptions;
   /** Serve SiliconCompiler's remote server API at the root (/remote_run/, …). (Default: off) */
@@ -61,7 +63,9 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger === false ? false : { level: deps.logger ? 'info' : 'error', redact: ['req.headers.authorization'] },
+    ...(deps.log
+      ? { loggerInstance: deps.log, disableRequestLogging: !['debug', 'trace'].includes(deps.log.level) }
+      : { logger: deps.logger === false ? false : { level: deps.logger ? 'info' : 'error', redact: ['req.headers.authorization'] } }),
     bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: answerFrameworkError,
     ajv: {

@@ -24,6 +24,7 @@ import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
 import { reportSettingsOf, type ServerConfig } from './config.js';
 import { DataFolder } from './data-folder.js';
+import { logEngineEvents, makeLogger } from './logging.js';
 import { scAppOptions, ScNodes } from './siliconcompiler.js';
 
 export type { Mode } from './worker-parts.js';
@@ -63,6 +64,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   // (`barge up`'s worker thread asks for itself.)
   const workerHere = mode === 'worker' || (mode === 'up' && config.inProcessWorker);
   const containerChoice = workerHere ? chooseContainerRuntime(config, folder.nodeId) : Promise.resolve(undefined);
+  const log = makeLogger(config.logLevel, config.logFormat);
   const store: Store = await openStore(config.db);
   const engine = new Engine({
     store,
@@ -78,6 +80,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   // Tork's payload shapes, not only the one serving Tork's API.
   registerTorkWebhooks();
   const unlisten = await store.listen('work', () => engine.bus.emit('work:available', { count: 1 }));
+  const unlog = logEngineEvents(engine.bus, log);
 
   const reaper = new Reaper(engine, { nodeId });
   const dispatcher = new OutboxDispatcher({
@@ -126,6 +129,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     });
     app = await buildApp({
       engine,
+      log,
       version: VERSION,
       open: config.open,
       tork: { open: config.torkOpen, guest: config.torkGuest, scheduler },
@@ -145,17 +149,23 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     if (mode === 'server') void heartbeatServer(engine, nodeId);
   }
 
+  if (worker) {
+    log.info({ nodeId: worker.nodeId, cpus: worker.capacity.cpus, memoryMb: worker.capacity.memoryMb, queues: worker.queues }, `worker ${worker.nodeId.slice(0, 8)} started`);
+  }
+  log.info({ nodeId, mode, url }, `${mode} started${url ? ` at ${url}` : ''}`);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       // Order matters: stop taking requests, drain the worker, then the services, then the store.
       await app?.close();
       await worker?.stop();
+      if (worker) log.info({ nodeId: worker.nodeId }, `worker ${worker.nodeId.slice(0, 8)} stopped`);
       await scNodes?.stop();
       await scheduler.stop();
       await reaper.stop();
       await dispatcher.stop();
       await unlisten();
+      unlog();
       await store.close();
       folder.release();
     })();

@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
+import type { LevelWithSilent } from 'pino';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from './logging.js';
 
 export interface ServerConfig {
   /** (Default: 127.0.0.1) */
@@ -95,11 +97,17 @@ export interface ServerConfig {
   srtOpen: boolean;
   /** Status collectors every job reports its stages to (srtslurm's status API), besides its spec's own. (Default: none) */
   statusEndpoints: string[];
+  /** The server log's level: fatal, error, warn, info, debug, trace or silent (src/cli/logging.ts). (Default: info) */
+  logLevel: LevelWithSilent;
+  /** The server log's format: pretty (one readable line) or json (pino's lines). (Default: pretty) */
+  logFormat: LogFormat;
 }
 
 /** Every setting: its flag, environment variable and barge.yaml key, for --help and loading. */
 export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: string; help: string }> = [
   { key: 'host', flag: '--host <host>', env: 'BARGE_HOST', help: 'address to listen on (default 127.0.0.1)' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'BARGE_LOG_LEVEL', help: 'server log on stderr: fatal, error, warn, info (job state changes, worker events), debug (executions, requests), trace or silent (default info)' },
+  { key: 'logFormat', flag: '--log-format <format>', env: 'BARGE_LOG_FORMAT', help: 'server log format: pretty or json (default pretty)' },
   { key: 'port', flag: '--port <port>', env: 'BARGE_PORT', help: 'port to listen on (default 8000)' },
   { key: 'data', flag: '--data <dir>', env: 'BARGE_DATA', help: 'data folder (default ./.barge)' },
   { key: 'db', flag: '--db <url>', env: 'BARGE_DB', help: 'sqlite:PATH or postgres://… (default sqlite:<data>/barge.db)' },
@@ -187,6 +195,8 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     scTerms: optionalString(pick('scTerms')),
     srtOpen: toBool(pick('srtOpen') ?? false),
     statusEndpoints: toList(pick('statusEndpoints') ?? ''),
+    logLevel: oneOf(pick('logLevel') ?? 'info', LOG_LEVELS, 'log-level'),
+    logFormat: oneOf(pick('logFormat') ?? 'pretty', LOG_FORMATS, 'log-format'),
   };
   if ((config.jwtIssuer === undefined) !== (config.jwtJwks === undefined)) {
     throw new Error('--jwt-issuer and --jwt-jwks go together: name the issuer and where its keys are');
@@ -303,4 +313,10 @@ function toImagePolicy(value: unknown): ServerConfig['imagePolicy'] {
 function toContainers(value: unknown): ServerConfig['containers'] {
   if (value === 'auto' || value === 'off') return value;
   throw new Error(`containers must be auto or off, got "${String(value)}"`);
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
+  const text = String(value).trim().toLowerCase();
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  throw new Error(`--${name} must be one of ${allowed.join(', ')}, not ${JSON.stringify(String(value))}`);
 }

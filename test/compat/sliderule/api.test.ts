@@ -152,7 +152,7 @@ describe('POST /submit', () => {
     expect(body.job_ids).toHaveLength(1_000);
     expect(new Set(body.job_ids).size).toBe(1_000);
     const folder = runFolder(body.run_url);
-    await eventually(async () => (await readdir(folder)).filter((name) => name.startsWith('result_')).length === 1_000, 60_000);
+    await eventually(async () => (await readdir(folder)).filter((name) => name.startsWith('result_')).length === 1_000, 120_000);
     expect(await readFile(`${folder}/result_0.json`, 'utf8')).toBe('e0');
     expect(await readFile(`${folder}/result_999.json`, 'utf8')).toBe('e999');
     const sample = await report([body.job_ids[0], body.job_ids[500], body.job_ids[999]]);
@@ -161,7 +161,7 @@ describe('POST /submit', () => {
       ['SUCCEEDED', 'e500'],
       ['SUCCEEDED', 'e999'],
     ]);
-  }, 90_000);
+  }, 150_000);
 });
 
 describe('POST /report/jobs', () => {

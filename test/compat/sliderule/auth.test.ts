@@ -134,4 +134,46 @@ describe('the gate', () => {
     const signed = await sr.call('/report/queue', undefined, { raw: '{not json' });
     expect([signed.status, signed.json]).toEqual([400, { error: 'bad request', error_description: 'the body is not valid JSON' }]);
   });
+
+  it('every route is behind the same three checks, in the same order', async () => {
+    const bodies: Record<string, unknown> = {
+      '/submit': { name: 'x', script: Buffer.from('return 1').toString('base64'), args_list: ['a'] },
+      '/report/jobs': { job_list: [] },
+      '/report/queue': { job_state: 'RUNNING' },
+      '/cancel': { job_list: [] },
+    };
+    for (const [path, body] of Object.entries(bodies)) {
+      const noJwt = await sr.call(path, body, { token: null });
+      expect([path, noJwt.status]).toEqual([path, 401]);
+      const wrongAudience = await sr.call(path, body, { token: await sr.jwt({ sub: 'alice', org_roles: ['member'] }, 'tork') });
+      expect([path, wrongAudience.status]).toEqual([path, 401]);
+      const unsigned = await sr.call(path, body, { signer: null, token: await sr.jwt({ sub: 'alice', org_roles: [] }) });
+      expect([path, unsigned.status, unsigned.json]).toEqual([path, 403, INVALID_SIGNATURE]);
+      const tampered = await sr.call(path, body, { signedBody: '{}' });
+      expect([path, tampered.status, tampered.json]).toEqual([path, 403, INVALID_SIGNATURE]);
+      const nonMember = await sr.call(path, body, { token: await sr.jwt({ sub: 'alice', org_roles: ['affiliate'] }) });
+      expect([path, nonMember.status, nonMember.json]).toEqual([path, 403, NOT_A_MEMBER]);
+    }
+  });
+
+  it('a viewer may report but not submit or cancel; a disabled user or an expired key is refused', async () => {
+    const bob = await sr.db.store.userGetByName('bob');
+    if (!bob) throw new Error('no bob');
+    await sr.db.store.userUpdate({ id: bob.id, patch: { role: 'viewer' } });
+    try {
+      expect((await sr.call('/report/queue', QUEUE, { signer: sr.bob })).status).toBe(200);
+      const submit = await sr.call('/submit', { name: 'x', script: Buffer.from('return 1').toString('base64'), args_list: ['a'] }, { signer: sr.bob });
+      expect([submit.status, submit.json]).toEqual([403, { error: 'access denied', error_description: 'the viewer role is read-only: submit is refused' }]);
+      expect((await sr.call('/cancel', undefined, { raw: 'null', signer: sr.bob })).status).toBe(403);
+    } finally {
+      await sr.db.store.userUpdate({ id: bob.id, patch: { role: 'user' } });
+    }
+    const [key] = await sr.db.store.pubkeyList({ userId: bob.id });
+    await sr.db.store.pubkeyDelete({ id: key.id, userId: bob.id });
+    await sr.db.store.pubkeyInsert({ ...key, expiresAt: new Date(Date.now() - 1000).toISOString() });
+    const expired = await sr.call('/report/queue', QUEUE, { signer: sr.bob });
+    expect([expired.status, expired.json]).toEqual([403, INVALID_SIGNATURE]);
+    await sr.db.store.userUpdate({ id: bob.id, patch: { disabled: true } });
+    expect((await sr.call('/report/queue', QUEUE, { signer: sr.bob })).status).toBe(401);
+  });
 });

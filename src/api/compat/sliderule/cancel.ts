@@ -11,6 +11,7 @@ import type { Engine } from '../../../engine/engine.js';
 import { ConflictError } from '../../../core/errors.js';
 import type { Principal } from '../../auth/index.js';
 import { jobElements } from './elements.js';
+import { recordLateCancels, type LateCancels } from './late-cancels.js';
 import { accessDenied, jobNotFound } from './errors.js';
 import { SLIDERULE_ORIGIN } from './ids.js';
 import { readJobList, visibleIds } from './reports.js';
@@ -20,7 +21,7 @@ import { ACTIVE_AWS_STATES } from './states.js';
 const MAX_IDS_TO_CANCEL = 10_000;
 const JOB_PAGE = 200;
 
-export async function cancel(engine: Engine, principal: Principal, body: Record<string, unknown>): Promise<string[]> {
+export async function cancel(engine: Engine, principal: Principal, body: Record<string, unknown>, late: LateCancels): Promise<string[]> {
   if (principal.role === 'viewer') throw accessDenied('the viewer role is read-only: cancel is refused');
   const ids = readJobList(body, false, MAX_IDS_TO_CANCEL);
   if (ids === undefined) return cancelAll(engine, principal);
@@ -34,19 +35,22 @@ export async function cancel(engine: Engine, principal: Principal, body: Record<
     else entry.indexes.add(resolved.index);
     byJob.set(resolved.job.id, entry);
   }
-  for (const { job, whole, indexes } of byJob.values()) await cancelElements(engine, job, whole, indexes);
+  for (const { job, whole, indexes } of byJob.values()) await cancelElements(engine, job, whole, indexes, late);
   return ids as string[];
 }
 
 /**
  * Cancels some elements of a job. When they are all its unfinished elements (or its array id was
- * named), the job itself is cancelled, which also covers elements barge has not made yet.
+ * named), the job itself is cancelled. Elements barge has not made yet are cancelled as they are
+ * made (late-cancels.ts).
  */
-async function cancelElements(engine: Engine, job: JobRow, whole: boolean, indexes: Set<number>): Promise<void> {
+async function cancelElements(engine: Engine, job: JobRow, whole: boolean, indexes: Set<number>, late: LateCancels): Promise<void> {
   if (isFinal(job.state)) return;
   const elements = await jobElements(engine.store, job);
   const unfinished = elements.filter((e) => ACTIVE_AWS_STATES.includes(e.status));
   if (whole || unfinished.every((e) => indexes.has(e.index))) return cancelJob(engine, job.id);
+  const unmade = unfinished.filter((e) => indexes.has(e.index) && !e.execution).map((e) => e.index);
+  await recordLateCancels(engine, job, unmade, late);
   for (const element of unfinished) {
     if (!indexes.has(element.index) || !element.execution) continue;
     try {

@@ -8,6 +8,7 @@ import type { ExecutionRow, JobRow } from '../../../core/model.js';
 import { isFinal } from '../../../core/states.js';
 import type { Queries } from '../../../store/store.js';
 import { arrayId, elementCount, itemId } from './ids.js';
+import { lateCancelled } from './late-cancels.js';
 import { awsState, awsTime, CANCELED_BY_USER, type AwsState } from './states.js';
 
 const PAGE = 1_000;
@@ -61,15 +62,21 @@ export async function jobElements(store: Queries, job: JobRow): Promise<Element[
   const parent = await arrayExecution(store, job);
   const items = parent ? await itemsByIndex(store, parent.id) : new Map<number, ExecutionRow>();
   const args = elementArgs(job);
+  const cancelled = lateCancelled(job);
   const elements: Element[] = [];
   for (let index = 0; index < elementCount(job); index += 1) {
     const execution = items.get(index) ?? null;
-    elements.push({ id: itemId(job.id, index), index, args: args[index] ?? 'nil', execution, ...statusOf(job, execution) });
+    const status = statusOf(job, execution, cancelled.has(index));
+    elements.push({ id: itemId(job.id, index), index, args: args[index] ?? 'nil', execution, ...status });
   }
   return elements;
 }
 
-function statusOf(job: JobRow, execution: ExecutionRow | null): Pick<Element, 'status' | 'statusReason' | 'createdAt'> {
+function statusOf(job: JobRow, execution: ExecutionRow | null, cancelledBeforeMade: boolean): Pick<Element, 'status' | 'statusReason' | 'createdAt'> {
+  // Cancelled before barge made it: so it reads until its execution (cancelled when made) ends.
+  if (cancelledBeforeMade && (!execution || !isFinal(execution.state))) {
+    return { status: 'FAILED', statusReason: CANCELED_BY_USER, createdAt: awsTime(execution?.createdAt ?? job.createdAt) };
+  }
   if (execution) {
     return { status: awsState(execution.state), statusReason: reasonOf(execution), createdAt: awsTime(execution.createdAt) };
   }

@@ -14,6 +14,7 @@ import type { JwtVerifier } from '../../auth/jwt.js';
 import { cancel } from './cancel.js';
 import { accessDenied, badRequest, pathNotFound, registerSlideRuleErrors, sendBody, sendError } from './errors.js';
 import { admit, type GateOptions } from './gate.js';
+import { LateCancels } from './late-cancels.js';
 import { readQueueQuery, reportJobs, reportQueue } from './reports.js';
 import { ResultWriter } from './run-folder.js';
 import { ReplayGuard } from './signature.js';
@@ -47,8 +48,13 @@ export const slideRulePlugin: FastifyPluginAsync<SlideRulePluginOptions> = async
   readBodiesAsText(app);
   const gate: GateOptions = { store: engine.store, jwt: options.jwt, replays: options.replays };
   const writer = new ResultWriter(engine);
+  const late = new LateCancels(engine);
   writer.start();
-  app.addHook('onClose', async () => writer.stop());
+  late.start();
+  app.addHook('onClose', async () => {
+    late.close();
+    await writer.stop();
+  });
 
   const routes: Array<[path: string, handler: Handler]> = [
     ['/submit', async (principal, body) => {
@@ -57,7 +63,7 @@ export const slideRulePlugin: FastifyPluginAsync<SlideRulePluginOptions> = async
     }],
     ['/report/jobs', (principal, body) => reportJobs(engine.store, principal, body)],
     ['/report/queue', (principal, body) => reportQueue(engine.store, principal, readQueueQuery(body))],
-    ['/cancel', (principal, body) => cancel(engine, principal, body)],
+    ['/cancel', (principal, body) => cancel(engine, principal, body, late)],
   ];
   for (const [path, handler] of routes) {
     app.post(path, { schema: { hide: true }, config: { auth: 'public' } }, async (request, reply) => {

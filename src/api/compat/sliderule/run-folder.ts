@@ -70,14 +70,15 @@ function asciiJson(value: unknown): string {
 }
 
 /** Writes files of the run folder and records them as artifacts of the job's each execution. */
-export async function writeRunFiles(engine: Engine, job: JobRow, runId: string, files: Array<{ name: string; content: string }>): Promise<void> {
-  const parent = await arrayExecution(engine.store, job);
-  if (!parent || files.length === 0) return;
+export async function writeRunFiles(engine: Engine, job: JobRow, runId: string, files: Array<{ name: string; content: string }>, parentId?: string): Promise<void> {
+  if (files.length === 0) return;
+  const executionId = parentId ?? (await arrayExecution(engine.store, job))?.id;
+  if (!executionId) return;
   const rows: ArtifactRow[] = [];
   for (const file of files) {
     const path = `${runId}/${file.name}`;
-    const size = await engine.artifacts.put({ jobId: job.id, executionId: parent.id, path, content: Readable.from([Buffer.from(file.content, 'utf8')]) });
-    rows.push({ jobId: job.id, executionId: parent.id, path, size, createdAt: engine.clock.now().toISOString() });
+    const size = await engine.artifacts.put({ jobId: job.id, executionId, path, content: Readable.from([Buffer.from(file.content, 'utf8')]) });
+    rows.push({ jobId: job.id, executionId, path, size, createdAt: engine.clock.now().toISOString() });
   }
   await engine.store.artifactInsertMany(rows);
 }
@@ -94,9 +95,16 @@ export function runUrlOf(engine: Engine, job: JobRow, parentId: string, runId: s
  * this process is written then. Executions finished by another process (a fleet's separate
  * workers) are written when this process sees their job end.
  */
+interface RunState {
+  job: JobRow;
+  runId: string;
+  parentId: string;
+  written: Set<number>;
+}
+
 export class ResultWriter {
-  /** Per job: indexes already written (loaded from the artifact rows on the job's first sweep). */
-  private readonly written = new Map<string, Set<number>>();
+  /** Per running job: its run, each execution and the indexes already written (from the artifact rows at first). */
+  private readonly runs = new Map<string, RunState>();
   /** Per job: succeeded executions not yet looked at, or 'all' to read every succeeded item. */
   private readonly queued = new Map<string, Set<string> | 'all'>();
   private readonly sweeps = new Map<string, Promise<void>>();
@@ -158,23 +166,34 @@ export class ResultWriter {
   }
 
   private async writeMissing(jobId: string, work: Set<string> | 'all'): Promise<void> {
+    // The job, its run and its each execution are read once per job (again on its end: a
+    // restart makes a new each execution).
+    const run = work === 'all' ? await this.readRun(jobId) : (this.runs.get(jobId) ?? (await this.readRun(jobId)));
+    if (!run) return;
+    const { job, runId, parentId, written } = run;
+    const items = work === 'all' ? await succeededItems(this.engine, parentId) : await this.executions(work);
+    const fresh = items.filter((item) => item.parentId === parentId && item.state === 'SUCCEEDED' && item.result !== null && !written.has(item.idx));
+    await writeRunFiles(this.engine, job, runId, fresh.map((item) => ({ name: `result_${item.idx}.json`, content: item.result as string })), parentId);
+    for (const item of fresh) written.add(item.idx);
+    if (work === 'all' && isFinal(job.state)) this.runs.delete(jobId);
+  }
+
+  private async readRun(jobId: string): Promise<RunState | null> {
     const { store } = this.engine;
     const job = await store.jobGet(jobId);
     const info = job && runInfoOf(job);
     if (!job || !info) {
       this.otherJobs.add(jobId);
       if (this.otherJobs.size > 10_000) this.otherJobs.delete(this.otherJobs.values().next().value as string);
-      return;
+      return null;
     }
     const parent = await arrayExecution(store, job);
-    if (!parent) return;
-    const written = this.written.get(jobId) ?? (await this.alreadyWritten(jobId, parent.id, info.runId));
-    this.written.set(jobId, written);
-    const items = work === 'all' ? await succeededItems(this.engine, parent.id) : await this.executions(work);
-    const fresh = items.filter((item) => item.parentId === parent.id && item.state === 'SUCCEEDED' && item.result !== null && !written.has(item.idx));
-    await writeRunFiles(this.engine, job, info.runId, fresh.map((item) => ({ name: `result_${item.idx}.json`, content: item.result as string })));
-    for (const item of fresh) written.add(item.idx);
-    if (work === 'all' && isFinal(job.state)) this.written.delete(jobId);
+    if (!parent) return null;
+    const known = this.runs.get(jobId);
+    const written = known?.parentId === parent.id ? known.written : await this.alreadyWritten(jobId, parent.id, info.runId);
+    const run = { job, runId: info.runId, parentId: parent.id, written };
+    this.runs.set(jobId, run);
+    return run;
   }
 
   private async executions(ids: Set<string>): Promise<ExecutionRow[]> {
