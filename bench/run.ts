@@ -2,6 +2,7 @@
 import { claimQuotas } from './claim-quotas.js';
 import { fanout } from './fanout.js';
 import { luaBench } from './lua.js';
+import { uiArrayBench } from './ui-array.js';
 import { workerLoad } from './worker-load.js';
 
 const result = await fanout();
@@ -32,4 +33,11 @@ console.log(
     `(a thread per task, as before the pool: ${lua.threadPerTask.toFixed(1)}/s), through the engine on SQLite ${Math.round(lua.engine)}/s; ` +
     `a fresh wasmoon engine per task on one thread ${Math.round(lua.baseline)}/s; ` +
     `ratio pooled/baseline ${(lua.pooled / lua.baseline).toFixed(2)}, engine/baseline ${(lua.engine / lua.baseline).toFixed(2)}`,
+);
+
+const grid = await uiArrayBench();
+console.log(
+  `ui array grid (Chromium, page's own timing): ` +
+    grid.timings.map((t) => `${t.items} items: page load ${Math.round(t.pageLoadMs)} ms, first render ${Math.round(t.firstRenderMs)} ms`).join('; ') +
+    `; ratio ${grid.ratio.toFixed(2)} (largest over smallest first render)`,
 );

@@ -24,6 +24,8 @@ let browser: Browser;
 let page: Page;
 const requests: Request[] = [];
 const navigations: string[] = [];
+/** Console messages about the Content Security Policy: the page must need no exception to it. */
+const policyViolations: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -57,6 +59,9 @@ beforeAll(async () => {
   );
   page = await context.newPage();
   page.on('request', (request) => requests.push(request));
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) policyViolations.push(message.text());
+  });
   page.on('framenavigated', (frame) => {
     if (frame === page.mainFrame()) navigations.push(frame.url());
   });
@@ -124,6 +129,21 @@ describe('the web UI in Chromium', () => {
     await shot('03-job-graph-succeeded');
   });
 
+  it('duplicates a job into the form, and reads a spec from a chosen file', async () => {
+    await page.click('.job .actions a:has-text("Duplicate")');
+    const textarea = page.locator('textarea[aria-label="job spec"]');
+    await expect.poll(() => textarea.inputValue()).toContain('name: graph');
+    expect(await textarea.inputValue()).toContain('needs:');
+    await page.setInputFiles('input[type=file]', {
+      name: 'from-file.yaml',
+      mimeType: 'text/yaml',
+      buffer: Buffer.from('name: from a file\ntasks:\n  - name: only\n    run: echo file\n'),
+    });
+    await expect.poll(() => textarea.inputValue()).toContain('name: from a file');
+    await page.click('button.primary:has-text("Submit")');
+    await page.waitForSelector('.job h1:has-text("from a file")');
+  });
+
   it('follows a running execution’s log over SSE, stdout and stderr apart, searchable', async () => {
     const id = await submitJson({
       name: 'ticker',
@@ -161,6 +181,17 @@ describe('the web UI in Chromium', () => {
     await page.click('dialog[open] button:has-text("Yes, cancel")');
     await page.waitForSelector('.job .row .badge[data-state=CANCELLED]');
     expect((await api<{ state: string }>(server.url, `/v1/jobs/${id}`, {}, token)).body.state).toBe('CANCELLED');
+
+    // Restart, confirmed, runs it again; once it is cancelled again, delete (confirmed) removes it.
+    await page.click('.job .actions button:has-text("Restart")');
+    await page.click('dialog[open] button:has-text("Yes, restart")');
+    await page.waitForSelector('.job .row .badge:not([data-state=CANCELLED])');
+    await api(server.url, `/v1/jobs/${id}/cancel`, { method: 'POST' }, token);
+    await page.waitForSelector('.job .row .badge[data-state=CANCELLED]');
+    await page.click('.job .actions button:has-text("Delete")');
+    await page.click('dialog[open] button:has-text("Yes, delete")');
+    await page.waitForSelector('h1:has-text("Jobs")');
+    expect((await api(server.url, `/v1/jobs/${id}`, {}, token)).status).toBe(404);
   });
 
   it(`draws a ${ARRAY_ITEMS.toLocaleString('en')}-item array as a grid that stays responsive`, async () => {
@@ -196,16 +227,35 @@ describe('the web UI in Chromium', () => {
     await page.waitForSelector(`.job .mono:has-text("${ids[1]}")`);
     await open('#/jobs?state=SUCCEEDED');
     await page.waitForSelector('.counts .chip.picked[data-state=SUCCEEDED]');
-    await expect.poll(() => page.locator('tbody tr[data-job]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-state')))).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    const { body } = await api<{ counts: Record<string, number> }>(server.url, '/v1/jobs/counts', {}, token);
+    expect(body.counts.SUCCEEDED).toBeGreaterThanOrEqual(3);
+    await expect
+      .poll(() => page.locator('tbody tr[data-job]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-state'))))
+      .toEqual(new Array(body.counts.SUCCEEDED).fill('SUCCEEDED'));
     await shot('07-jobs-list');
   });
 
-  it('lists the nodes, with this one UP', async () => {
-    await open('#/nodes');
-    await page.waitForSelector('tr[data-node][data-status=UP]');
+  it('lists the nodes, and shows a worker go DOWN when it stops', async () => {
+    // A second process, a worker on the same SQLite file: it joins the list, then leaves it DOWN.
+    const worker = await startBarge(
+      ['worker', '--db', `sqlite:${join(work, 'data', 'barge.db')}`, '--data', join(work, 'worker'), '--isolation', 'none', '--cpus', '1', '--memory', '512'],
+      {},
+      { waitForHttp: false },
+    );
+    try {
+      await open('#/nodes');
+      await page.waitForSelector('tr[data-node][data-status=UP] >> nth=1', { timeout: 15_000 });
+      const workerRow = page.locator('tr[data-node]:has(td:text-is("worker"))');
+      await expect.poll(() => workerRow.getAttribute('data-status')).toBe('UP');
+      await worker.stop();
+      await expect.poll(() => workerRow.getAttribute('data-status'), { timeout: 15_000 }).toBe('DOWN');
+      await shot('08-nodes-worker-down');
+    } finally {
+      await worker.stop('SIGKILL');
+    }
     await open('#/queues');
     await page.waitForSelector('tr[data-queue=default]');
-    await shot('08-nodes-queues');
+    await shot('09-queues');
   });
 
   it('kept every request on this server and every token out of URLs', () => {
@@ -214,5 +264,6 @@ describe('the web UI in Chromium', () => {
     expect(elsewhere).toEqual([]);
     const leaking = [...requests.map((request) => request.url()), ...navigations].filter((url) => url.includes(token) || url.includes('barge_t_'));
     expect(leaking).toEqual([]);
+    expect(policyViolations).toEqual([]);
   });
 });

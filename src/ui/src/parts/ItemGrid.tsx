@@ -77,6 +77,8 @@ export function ItemGrid({ states, onPick }: { states: string; onPick: (idx: num
       }
     }
     context.putImageData(image, 0, 0);
+    // For bench/ui-array.ts: when the grid was first on screen, measured by the page itself.
+    performance.mark('barge:item-grid-drawn', { detail: { items: count } });
   }, [layout, states, count]);
 
   const itemAt = (event: React.MouseEvent<HTMLCanvasElement>): number | undefined => {
