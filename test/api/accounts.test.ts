@@ -64,6 +64,8 @@ interface RouteCase {
   path: string;
   target: 'job' | 'execution';
   body?: unknown;
+  /** What a reader who may see the job gets, when not 200. */
+  readStatus?: number;
 }
 
 /** Every /v1 route that names a job or an execution. */
@@ -81,6 +83,10 @@ const V1_ROUTES: RouteCase[] = [
   { method: 'GET', path: '/v1/executions/{id}', target: 'execution' },
   { method: 'GET', path: '/v1/executions/{id}/logs', target: 'execution' },
   { method: 'POST', path: '/v1/executions/{id}/cancel', target: 'execution' },
+  { method: 'GET', path: '/v1/executions/{id}/outputs', target: 'execution' },
+  { method: 'GET', path: '/v1/executions/{id}/items', target: 'execution' },
+  // The execution is a single step: it has no item 0, whoever asks (its message names the item).
+  { method: 'GET', path: '/v1/executions/{id}/items/{idx}', target: 'execution', readStatus: 404 },
 ];
 
 /** Every Tork route that names a job or a task. */
@@ -94,7 +100,7 @@ const TORK_ROUTES: RouteCase[] = [
 ];
 
 function pathOf(route: RouteCase, ids: { job: string; execution: string }): string {
-  return route.path.replace('{id}', ids[route.target]).replace('{user}', 'dan');
+  return route.path.replace('{id}', ids[route.target]).replace('{user}', 'dan').replace('{idx}', '0');
 }
 
 const isWrite = (route: RouteCase): boolean => route.method !== 'GET';
@@ -167,7 +173,7 @@ describe('ownership on every route', () => {
 
     for (const route of [...V1_ROUTES, ...TORK_ROUTES]) {
       const answer = await as('vera', route.method, pathOf(route, ids), route.body);
-      expect(answer.status, `${route.method} ${route.path}`).toBe(isWrite(route) ? 403 : 200);
+      expect(answer.status, `${route.method} ${route.path}`).toBe(isWrite(route) ? 403 : (route.readStatus ?? 200));
     }
     // A viewer's list is still its own jobs; the shared one is read by id.
     expect((await asJson<Page<JobBody>>('vera', 'GET', '/v1/jobs')).body.items).toEqual([]);
