@@ -10,6 +10,7 @@ import { claimQuotas } from './claim-quotas.js';
 import { fanout } from './fanout.js';
 import { luaBench } from './lua.js';
 import { bargeNoop, bullmqNoop, freshDatabase, graphileNoop, packageVersion, postgresVersion, redisVersion } from './queue.js';
+import { uiArrayBench } from './ui-array.js';
 import { workerLoad } from './worker-load.js';
 import { findExecutable } from '../src/worker/runtimes/sandbox.js';
 import { startPostgres } from '../test/helpers/pg.js';
@@ -143,6 +144,18 @@ await measure('worker under API load', async () => {
     baseline: `idle: ${load.unloadedPerSecond.toFixed(1)} /s`,
     ratio: load.ratio.toFixed(2),
     goal: '≥ 0.80',
+  });
+});
+
+await measure('UI array grid', async () => {
+  const grid = await uiArrayBench();
+  const [smallest, largest] = [grid.timings[0], grid.timings[grid.timings.length - 1]];
+  add({
+    measure: `UI array grid, first render (Chromium), ${largest?.items} items`,
+    barge: `${Math.round(largest?.firstRenderMs ?? 0)} ms`,
+    baseline: `${smallest?.items} items: ${Math.round(smallest?.firstRenderMs ?? 0)} ms`,
+    ratio: grid.ratio.toFixed(2),
+    goal: '—',
   });
 });
 

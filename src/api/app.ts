@@ -5,7 +5,7 @@
  * Order matters: error handling, body parsers and metrics hooks are set on the root so every
  * route inherits them; swagger is registered before any route so it sees them all.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
@@ -16,9 +16,13 @@ import { registerYamlBodies } from './content-types.js';
 import { answerFrameworkError, registerErrorHandling } from './errors.js';
 import { registerLoopbackOnly } from './loopback-only.js';
 import { createMetrics, observeHttp } from './metrics.js';
-import { registerUiPlaceholder } from './ui-placeholder.js';
+import { registerUi } from './ui.js';
 import { v1Plugin } from './v1/index.js';
 import { torkOptions, torkPlugin, type TorkAppOptions } from './compat/tork/index.js';
+import { scPlugin, type ScAppOptions } from './compat/siliconcompiler/index.js';
+import { batchesPlugin, type BatchesAppOptions } from './compat/batches/index.js';
+import { registerSlideRuleNotFound, slideRuleOptions, slideRulePlugin } from './compat/sliderule/index.js';
+import { SRT_GUEST, srtPlugin } from './compat/srtslurm/index.js';
 
 export interface AppDeps {
   engine: Engine;
@@ -32,8 +36,18 @@ export interface AppDeps {
    * 500's real cause is always somewhere.)
    */
   logger?: boolean;
+  /** The process's own logger (src/cli/logging.ts), used instead of `logger`; requests are logged at its debug level only. */
+  log?: FastifyBaseLogger;
   /** Serve Tork's API at the root (/jobs, /tasks, /health, …); `open` lets tokenless clients in. (Default: off) */
   tork?: TorkAppOptions;
+  /** Serve SiliconCompiler's remote server API at the root (/remote_run/, …). (Default: off) */
+  siliconcompiler?: ScAppOptions;
+  /** Serve ET Engine's Batches API at the root and under /v1 (/tools, /batches, /filesystems). (Default: off) */
+  batches?: BatchesAppOptions;
+  /** Serve SlideRule Runner's API at the root (/submit, /report/jobs, /report/queue, /cancel). (Default: off) */
+  sliderule?: boolean;
+  /** Serve srtslurm's status API under /api; `open` lets tokenless reporters in as one ordinary user. (Default: off) */
+  srtslurm?: { open: boolean };
   /** Verifies bearer JWTs for every face and issues barge's own. (Default: none, JWTs are refused) */
   jwt?: JwtVerifier;
   /** Requests per credential (per address when there is none) in a window; more get 429 with Retry-After. (Default: no limit) */
@@ -49,7 +63,9 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
-    logger: deps.logger === false ? false : { level: deps.logger ? 'info' : 'error', redact: ['req.headers.authorization'] },
+    ...(deps.log
+      ? { loggerInstance: deps.log, disableRequestLogging: !['debug', 'trace'].includes(deps.log.level) }
+      : { logger: deps.logger === false ? false : { level: deps.logger ? 'info' : 'error', redact: ['req.headers.authorization'] } }),
     bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: answerFrameworkError,
     ajv: {
@@ -63,7 +79,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   registerErrorHandling(app);
   // Without tokens, the Host and Origin checks are what keeps web pages out (DNS rebinding).
-  if (deps.open || deps.tork?.open) registerLoopbackOnly(app);
+  if (deps.open || deps.tork?.open || deps.srtslurm?.open || deps.siliconcompiler?.open) registerLoopbackOnly(app);
   registerYamlBodies(app);
 
   const metrics = createMetrics(deps.engine);
@@ -87,7 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   if (deps.rateLimit) await registerRateLimit(app, deps.rateLimit);
-  registerUiPlaceholder(app);
+  await registerUi(app);
   registerJwks(app, deps.jwt);
   await app.register(v1Plugin, {
     prefix: '/v1',
@@ -99,6 +115,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     jwt: deps.jwt,
   });
   if (deps.tork) await app.register(torkPlugin, torkOptions({ ...deps, registry: metrics.registry }, deps.tork));
+  if (deps.siliconcompiler) await app.register(scPlugin, { engine: deps.engine, version: deps.version, adminOpen: deps.open, sc: deps.siliconcompiler });
+  if (deps.batches) await app.register(batchesPlugin, { engine: deps.engine, open: deps.open, jwt: deps.jwt, ...deps.batches });
+  if (deps.sliderule) {
+    const sliderule = slideRuleOptions(deps);
+    registerSlideRuleNotFound(app, sliderule);
+    await app.register(slideRulePlugin, sliderule);
+  }
+  if (deps.srtslurm) {
+    await app.register(srtPlugin, { prefix: '/api', engine: deps.engine, open: deps.open, guest: deps.srtslurm.open ? SRT_GUEST : undefined, jwt: deps.jwt });
+  }
   return app;
 }
 

@@ -5,7 +5,7 @@
  * engine's bus and HTTP latency from Fastify's hooks, both for this process only.
  */
 import type { FastifyInstance } from 'fastify';
-import { Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { STATES } from '../core/states.js';
 import type { Engine } from '../engine/engine.js';
 
@@ -75,7 +75,24 @@ export function createMetrics(engine: Engine): ApiMetrics {
     claimSeconds.observe({ outcome: claimed > 0 ? 'claimed' : 'empty' }, ms / 1000);
   });
 
-  return { registry, close: off };
+  const reports = new Counter({
+    name: 'barge_status_reports_total',
+    help: 'Status report deliveries by this process (srtslurm collectors): delivered, retrying (an attempt failed), failed (given up)',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of ['delivered', 'retrying', 'failed']) reports.inc({ outcome }, 0);
+  const offReports = engine.bus.on('outbox:delivery', ({ kind, outcome }) => {
+    if (kind === 'report') reports.inc({ outcome });
+  });
+
+  return {
+    registry,
+    close: () => {
+      off();
+      offReports();
+    },
+  };
 }
 
 /** HTTP request duration by method, route pattern (not the raw URL: bounded labels) and status. */

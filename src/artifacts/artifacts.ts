@@ -7,12 +7,18 @@ import { mkdir, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { dirname, join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
 
 export interface ArtifactStore {
   /** Stores `content` as `<jobId>/<executionId>/<path>`; returns its size in bytes. */
   put(params: { jobId: string; executionId: string; path: string; content: Readable }): Promise<number>;
   open(params: { jobId: string; executionId: string; path: string }): Promise<Readable>;
   deleteJob(jobId: string): Promise<void>;
+  /**
+   * Where the artifacts under `<jobId>/<executionId>/<path>` can be read from outside barge (a
+   * `file://` folder, an `s3://` prefix), for APIs that hand out such a location. (Default: none)
+   */
+  urlOf?(params: { jobId: string; executionId: string; path: string }): string;
 }
 
 export class FolderArtifactStore implements ArtifactStore {
@@ -38,6 +44,10 @@ export class FolderArtifactStore implements ArtifactStore {
 
   async open(params: { jobId: string; executionId: string; path: string }): Promise<Readable> {
     return createReadStream(this.pathOf(params.jobId, params.executionId, params.path));
+  }
+
+  urlOf(params: { jobId: string; executionId: string; path: string }): string {
+    return pathToFileURL(this.pathOf(params.jobId, params.executionId, params.path)).href;
   }
 
   async deleteJob(jobId: string): Promise<void> {

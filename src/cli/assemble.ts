@@ -5,6 +5,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import type { NodeRow } from '../core/model.js';
 import { FolderArtifactStore } from '../artifacts/artifacts.js';
 import { Engine } from '../engine/engine.js';
@@ -21,8 +22,10 @@ import { buildApp } from '../api/app.js';
 import { JwtVerifier, loadOrCreateSigningKey } from '../api/auth/jwt.js';
 import { registerTorkWebhooks } from '../api/compat/tork/index.js';
 import { VERSION } from '../version.js';
-import type { ServerConfig } from './config.js';
+import { reportSettingsOf, type ServerConfig } from './config.js';
 import { DataFolder } from './data-folder.js';
+import { logEngineEvents, makeLogger } from './logging.js';
+import { scAppOptions, ScNodes } from './siliconcompiler.js';
 
 export type { Mode } from './worker-parts.js';
 
@@ -61,11 +64,13 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   // (`barge up`'s worker thread asks for itself.)
   const workerHere = mode === 'worker' || (mode === 'up' && config.inProcessWorker);
   const containerChoice = workerHere ? chooseContainerRuntime(config, folder.nodeId) : Promise.resolve(undefined);
+  const log = makeLogger(config.logLevel, config.logFormat);
   const store: Store = await openStore(config.db);
   const engine = new Engine({
     store,
     artifacts: new FolderArtifactStore(join(config.data, 'artifacts')),
     maxArrayItems: config.maxArrayItems,
+    reports: reportSettingsOf(config),
   });
   // Every process is its own node. The folder's previous holder is not running (this process
   // holds the lock), so what is still leased to it goes back now rather than when its leases lapse.
@@ -75,9 +80,17 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
   // Tork's payload shapes, not only the one serving Tork's API.
   registerTorkWebhooks();
   const unlisten = await store.listen('work', () => engine.bus.emit('work:available', { count: 1 }));
+  const unlog = logEngineEvents(engine.bus, log);
 
   const reaper = new Reaper(engine, { nodeId });
-  const dispatcher = new OutboxDispatcher({ store, clock: engine.clock, allowPrivateTargets: config.allowPrivateWebhooks });
+  const dispatcher = new OutboxDispatcher({
+    store,
+    clock: engine.clock,
+    allowPrivateTargets: config.allowPrivateWebhooks,
+    bus: engine.bus,
+    // Failed webhook and status-report deliveries, on stderr at debug level (BARGE_LOG_LEVEL=debug shows them).
+    log: pino({ name: 'barge-outbox', level: process.env.BARGE_LOG_LEVEL ?? 'info' }, pino.destination(2)),
+  });
   reaper.start();
   dispatcher.start();
 
@@ -99,6 +112,9 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     }
   }
 
+  // SiliconCompiler nodes run beside the face that keeps their job folders.
+  const scNodes = mode === 'worker' ? null : await ScNodes.open(config, engine, nodeId, folder.previousNodeId);
+
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   // Cron schedules (Tork's scheduled jobs) fire on servers; a compare-and-set makes one fire each tick.
@@ -111,7 +127,19 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       trusted: config.jwtIssuer && config.jwtJwks ? [{ issuer: config.jwtIssuer, jwks: config.jwtJwks }] : [],
       audiences: config.jwtAudience,
     });
-    app = await buildApp({ engine, version: VERSION, open: config.open, tork: { open: config.torkOpen, guest: config.torkGuest, scheduler }, jwt, rateLimit: config.rateLimit });
+    app = await buildApp({
+      engine,
+      log,
+      version: VERSION,
+      open: config.open,
+      tork: { open: config.torkOpen, guest: config.torkGuest, scheduler },
+      sliderule: true,
+      srtslurm: { open: config.srtOpen },
+      batches: { filesystemsRoot: join(config.data, 'filesystems') },
+      jwt,
+      rateLimit: config.rateLimit,
+      ...(scNodes ? { siliconcompiler: scAppOptions(config, scNodes) } : {}),
+    });
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -121,16 +149,23 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
     if (mode === 'server') void heartbeatServer(engine, nodeId);
   }
 
+  if (worker) {
+    log.info({ nodeId: worker.nodeId, cpus: worker.capacity.cpus, memoryMb: worker.capacity.memoryMb, queues: worker.queues }, `worker ${worker.nodeId.slice(0, 8)} started`);
+  }
+  log.info({ nodeId, mode, url }, `${mode} started${url ? ` at ${url}` : ''}`);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
       // Order matters: stop taking requests, drain the worker, then the services, then the store.
       await app?.close();
       await worker?.stop();
+      if (worker) log.info({ nodeId: worker.nodeId }, `worker ${worker.nodeId.slice(0, 8)} stopped`);
+      await scNodes?.stop();
       await scheduler.stop();
       await reaper.stop();
       await dispatcher.stop();
       await unlisten();
+      unlog();
       await store.close();
       folder.release();
     })();

@@ -5,7 +5,7 @@
  * The token is sent in the Authorization header and nowhere else: no error, message or debug line
  * of this module ever contains it.
  */
-import { readCredentials } from './credentials.js';
+import { credentialsPath, readCredentials, savedServers, savedToken } from './credentials.js';
 import { readSse } from './sse.js';
 import type { ErrorBody, ErrorDetail, Execution, Job, JobEvent, LogLine, LogPage, Node, Page, Queue } from './wire.js';
 
@@ -19,6 +19,8 @@ export interface Connection {
   token?: string;
   /** Where the token came from, so a refused token can be traced without showing it. */
   tokenSource?: 'flag' | 'BARGE_TOKEN' | 'credentials file';
+  /** Without a token: the servers the credentials file has one for (to say so). */
+  savedServers?: string[];
 }
 
 export interface ConnectionOverrides {
@@ -30,19 +32,20 @@ export interface ConnectionOverrides {
  * Server and token: `--server`/`--token`, then `BARGE_SERVER`/`BARGE_TOKEN`, then the credentials
  * file that `barge up` writes, then `http://127.0.0.1:8000` with no token.
  *
- * The file's token is only sent to the file's server: pointing the CLI at another server with
- * `--server` or `BARGE_SERVER` must not hand that server a token it never issued.
+ * The file keeps a token per server URL; only a server's own token is sent to it: pointing the
+ * CLI at another server with `--server` or `BARGE_SERVER` must not hand that server a token it
+ * never issued.
  */
 export function resolveConnection(overrides: ConnectionOverrides = {}, env: NodeJS.ProcessEnv = process.env): Connection {
-  const saved = readCredentials(env);
   const chosenServer = nonEmpty(overrides.server) ?? nonEmpty(env.BARGE_SERVER);
-  const server = normalizeServer(chosenServer ?? saved?.server ?? DEFAULT_SERVER);
+  const server = normalizeServer(chosenServer ?? readCredentials(env)?.server ?? DEFAULT_SERVER);
   const flagToken = nonEmpty(overrides.token);
   if (flagToken) return { server, token: flagToken, tokenSource: 'flag' };
   const envToken = nonEmpty(env.BARGE_TOKEN);
   if (envToken) return { server, token: envToken, tokenSource: 'BARGE_TOKEN' };
-  if (saved && normalizeServer(saved.server) === server) return { server, token: saved.token, tokenSource: 'credentials file' };
-  return { server };
+  const saved = savedToken(server, env);
+  if (saved) return { server, token: saved, tokenSource: 'credentials file' };
+  return { server, savedServers: savedServers(env) };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
@@ -232,7 +235,9 @@ export class BargeClient {
     const payload = body === undefined ? {} : { body: JSON.stringify(body), contentType: 'application/json' };
     const response = await this.request(method, path, { accept: 'application/json', query, ...payload });
     if (response.status === 204) return undefined as T;
-    return (await response.json()) as T;
+    // Some faces answer a 200 with an empty body (ET Engine's deletes).
+    const text = await response.text();
+    return (text === '' ? undefined : JSON.parse(text)) as T;
   }
 
   private async json<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -279,7 +284,10 @@ export class BargeClient {
     try {
       body = JSON.parse(text) as Partial<ErrorBody>;
     } catch {
-      // Not barge's error shape (a proxy's page, say): fall back to the status line.
+      // Not barge's error shape: a face's plain-text error (with barge's detail header), or a proxy's page.
+      const plain = text.length > 0 && text.length <= 200 && !text.includes('<') ? text : '';
+      const detail = response.headers.get('x-barge-detail');
+      if (plain) body = { message: detail ? `${plain}: ${detail}` : plain };
     }
     const code = typeof body.error === 'string' ? body.error : `HTTP_${response.status}`;
     let message = typeof body.message === 'string' && body.message ? body.message : `HTTP ${response.status} ${response.statusText}`.trim();
@@ -290,7 +298,11 @@ export class BargeClient {
 
   private unauthorizedHint(): string {
     const source = this.connection.tokenSource;
-    if (!source) return ' (no token: set BARGE_TOKEN, pass --token, or start `barge up`, which saves one)';
+    if (!source) {
+      const others = this.connection.savedServers ?? [];
+      const saved = others.length > 0 ? `; ${credentialsPath()} has tokens for ${others.join(', ')} only` : '';
+      return ` (no token for ${this.server}${saved}: set BARGE_TOKEN, pass --token, run \`barge login --server ${this.server}\`, or start \`barge up\`, which saves one)`;
+    }
     return ` (the token from ${source === 'flag' ? '--token' : source} was refused by ${this.server})`;
   }
 }

@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse } from 'yaml';
+import type { LevelWithSilent } from 'pino';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat } from './logging.js';
 
 export interface ServerConfig {
   /** (Default: 127.0.0.1) */
@@ -71,11 +73,41 @@ export interface ServerConfig {
    * addresses. Off, such deliveries are refused (server-side request forgery). (Default: false)
    */
   allowPrivateWebhooks: boolean;
+  /** SiliconCompiler's API ignores credentials: every caller is the guest user. Loopback only. (Default: false) */
+  scOpen: boolean;
+  /** The SiliconCompiler face's work folder (sc-server's -nfsmount); shared by all servers of a fleet. (Default: <data>/siliconcompiler) */
+  scWorkdir: string;
+  /** The command a SiliconCompiler node runs, a template over {manifest} {builddir} {jobdir} {cwd} {step} {index} {hash}. (Default: SiliconCompiler's run_node) */
+  scNodeCommand?: string;
+  /** MB one SiliconCompiler upload may have; 0 for no limit. (Default: 1024) */
+  scMaxUploadMb: number;
+  /** Runtime nodes one SiliconCompiler job may have. (Default: 1000) */
+  scMaxNodes: number;
+  /** MB each SiliconCompiler node may use. (Default: 2048) */
+  scNodeMemory: number;
+  /** Seconds between the client's progress checks (`progress_interval`). (Default: 5) */
+  scCheckInterval: number;
+  /** Terms of service the SiliconCompiler client shows. (Default: none) */
+  scTerms?: string;
+  /**
+   * No tokens on srtslurm's status API only (`/api/jobs`, for srtctl reporters on a login node):
+   * tokenless callers are the ordinary user `srtslurm`; a token, when sent, is honoured. Loopback
+   * only. (Default: false)
+   */
+  srtOpen: boolean;
+  /** Status collectors every job reports its stages to (srtslurm's status API), besides its spec's own. (Default: none) */
+  statusEndpoints: string[];
+  /** The server log's level: fatal, error, warn, info, debug, trace or silent (src/cli/logging.ts). (Default: info) */
+  logLevel: LevelWithSilent;
+  /** The server log's format: pretty (one readable line) or json (pino's lines). (Default: pretty) */
+  logFormat: LogFormat;
 }
 
 /** Every setting: its flag, environment variable and barge.yaml key, for --help and loading. */
 export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: string; help: string }> = [
   { key: 'host', flag: '--host <host>', env: 'BARGE_HOST', help: 'address to listen on (default 127.0.0.1)' },
+  { key: 'logLevel', flag: '--log-level <level>', env: 'BARGE_LOG_LEVEL', help: 'server log on stderr: fatal, error, warn, info (job state changes, worker events), debug (executions, requests), trace or silent (default info)' },
+  { key: 'logFormat', flag: '--log-format <format>', env: 'BARGE_LOG_FORMAT', help: 'server log format: pretty or json (default pretty)' },
   { key: 'port', flag: '--port <port>', env: 'BARGE_PORT', help: 'port to listen on (default 8000)' },
   { key: 'data', flag: '--data <dir>', env: 'BARGE_DATA', help: 'data folder (default ./.barge)' },
   { key: 'db', flag: '--db <url>', env: 'BARGE_DB', help: 'sqlite:PATH or postgres://… (default sqlite:<data>/barge.db)' },
@@ -101,7 +133,17 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'jwtJwks', flag: '--jwt-jwks <file|url>', env: 'BARGE_JWT_JWKS', help: "the outside issuer's JWKS, a file or an http(s) URL" },
   { key: 'jwtAudience', flag: '--jwt-audience <face=aud,…>', env: 'BARGE_JWT_AUDIENCE', help: "JWT audience per face, e.g. v1=barge,tork=tork (default: the face's name)" },
   { key: 'rateLimit', flag: '--rate-limit <n/window>', env: 'BARGE_RATE_LIMIT', help: 'requests per credential, e.g. 600/1m (default: no limit)' },
+  { key: 'srtOpen', flag: '--srt-open', env: 'BARGE_SRT_OPEN', help: "no tokens needed on srtslurm's status API (/api/jobs): tokenless callers are the user srtslurm (loopback addresses only)" },
+  { key: 'statusEndpoints', flag: '--status-endpoint <url...>', env: 'BARGE_STATUS_ENDPOINTS', help: 'srtslurm status collectors every job reports its stages to; repeat or separate with commas (default none)' },
   { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
+  { key: 'scOpen', flag: '--sc-open', env: 'BARGE_SC_OPEN', help: "no credentials needed on SiliconCompiler's API: callers are the guest user (loopback addresses only)" },
+  { key: 'scWorkdir', flag: '--sc-workdir <dir>', env: 'BARGE_SC_WORKDIR', help: 'SiliconCompiler jobs folder, shared by all servers (default <data>/siliconcompiler)' },
+  { key: 'scNodeCommand', flag: '--sc-node-command <template>', env: 'BARGE_SC_NODE_COMMAND', help: "a SiliconCompiler node's command: {manifest} {builddir} {jobdir} {cwd} {step} {index} {hash} (default SiliconCompiler's run_node)" },
+  { key: 'scMaxUploadMb', flag: '--sc-max-upload-mb <mb>', env: 'BARGE_SC_MAX_UPLOAD_MB', help: 'largest SiliconCompiler upload in MB, 0 for none (default 1024)' },
+  { key: 'scMaxNodes', flag: '--sc-max-nodes <n>', env: 'BARGE_SC_MAX_NODES', help: 'most nodes in one SiliconCompiler job (default 1000)' },
+  { key: 'scNodeMemory', flag: '--sc-node-memory <mb>', env: 'BARGE_SC_NODE_MEMORY', help: 'memory of each SiliconCompiler node in MB (default 2048)' },
+  { key: 'scCheckInterval', flag: '--sc-check-interval <seconds>', env: 'BARGE_SC_CHECK_INTERVAL', help: "seconds between the SiliconCompiler client's progress checks (default 5)" },
+  { key: 'scTerms', flag: '--sc-terms <text>', env: 'BARGE_SC_TERMS', help: 'terms of service the SiliconCompiler client shows (default none)' },
 ];
 
 type Raw = Partial<Record<keyof ServerConfig, unknown>>;
@@ -143,6 +185,18 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     jwtAudience: toPairs(pick('jwtAudience') ?? '', 'jwt-audience'),
     rateLimit: toRateLimit(pick('rateLimit')),
     allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
+    scOpen: toBool(pick('scOpen') ?? false),
+    scWorkdir: resolve(String(pick('scWorkdir') ?? resolve(data, 'siliconcompiler'))),
+    scNodeCommand: optionalString(pick('scNodeCommand')),
+    scMaxUploadMb: toNumber(pick('scMaxUploadMb') ?? 1024, 'sc-max-upload-mb'),
+    scMaxNodes: positiveInt(pick('scMaxNodes') ?? 1000, 'sc-max-nodes'),
+    scNodeMemory: positive(pick('scNodeMemory') ?? 2048, 'sc-node-memory'),
+    scCheckInterval: positiveInt(pick('scCheckInterval') ?? 5, 'sc-check-interval'),
+    scTerms: optionalString(pick('scTerms')),
+    srtOpen: toBool(pick('srtOpen') ?? false),
+    statusEndpoints: toList(pick('statusEndpoints') ?? ''),
+    logLevel: oneOf(pick('logLevel') ?? 'info', LOG_LEVELS, 'log-level'),
+    logFormat: oneOf(pick('logFormat') ?? 'pretty', LOG_FORMATS, 'log-format'),
   };
   if ((config.jwtIssuer === undefined) !== (config.jwtJwks === undefined)) {
     throw new Error('--jwt-issuer and --jwt-jwks go together: name the issuer and where its keys are');
@@ -152,6 +206,16 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     throw new Error('--require-sandbox and --isolation none contradict each other: no shell task could run');
   }
   return config;
+}
+
+/**
+ * What jobs report to (engine/reports.ts): the server's collectors, and where its API answers for
+ * the reports' `logs_url` (not known for port 0 or a wildcard host).
+ */
+export function reportSettingsOf(config: ServerConfig): { endpoints: string[]; publicUrl?: string } {
+  const wildcard = config.host === '0.0.0.0' || config.host === '::';
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  return { endpoints: config.statusEndpoints, ...(config.port !== 0 && !wildcard ? { publicUrl: `http://${host}:${config.port}` } : {}) };
 }
 
 function readConfigFile(file?: string): Raw {
@@ -249,4 +313,10 @@ function toImagePolicy(value: unknown): ServerConfig['imagePolicy'] {
 function toContainers(value: unknown): ServerConfig['containers'] {
   if (value === 'auto' || value === 'off') return value;
   throw new Error(`containers must be auto or off, got "${String(value)}"`);
+}
+
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], name: string): T {
+  const text = String(value).trim().toLowerCase();
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  throw new Error(`--${name} must be one of ${allowed.join(', ')}, not ${JSON.stringify(String(value))}`);
 }

@@ -124,7 +124,8 @@ function takeLock(folder: string): Database.Database | null {
   }
 }
 
-function readHolder(folder: string): Holder | undefined {
+/** Who holds the folder (pid, command and address), as the holder last recorded it. */
+export function readHolder(folder: string): Holder | undefined {
   try {
     const parsed = JSON.parse(readFileSync(join(folder, HOLDER_FILE), 'utf8')) as Partial<Holder>;
     if (typeof parsed.pid === 'number' && typeof parsed.command === 'string') {

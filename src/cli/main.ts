@@ -6,6 +6,8 @@ import { Command } from 'commander';
 import { registerServerCommands } from './serve.js';
 import { registerClientCommands } from './commands.js';
 import { registerAccountCommands } from './accounts.js';
+import { registerAdminCommands } from './admin.js';
+import { registerRegistryCommands } from './registry.js';
 import { VERSION } from '../version.js';
 
 const program = new Command();
@@ -18,6 +20,8 @@ program
 registerServerCommands(program);
 registerClientCommands(program);
 registerAccountCommands(program);
+registerAdminCommands(program);
+registerRegistryCommands(program);
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`barge: ${error instanceof Error ? error.message : String(error)}\n`);

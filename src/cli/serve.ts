@@ -6,7 +6,8 @@ import type { Command } from 'commander';
 import type { Mode } from './assemble.js';
 import { isLoopbackName } from '../api/loopback-only.js';
 import { loadConfig, SETTINGS, type ServerConfig } from './config.js';
-import { saveCredentials, credentialsPath } from './credentials.js';
+import { normalizeServer } from './client.js';
+import { saveCredentials, credentialsPath, savedToken } from './credentials.js';
 
 const DESCRIPTIONS: Record<Mode, string> = {
   up: 'run everything in one process: API, engine, a worker and the web UI (data in ./.barge)',
@@ -46,6 +47,12 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
   if (config.torkOpen && !isLoopbackName(config.host)) {
     throw new Error(`--tork-open turns authentication off on Tork's API and is only allowed on a loopback address, not ${config.host}`);
   }
+  if (config.scOpen && !isLoopbackName(config.host)) {
+    throw new Error(`--sc-open turns authentication off on SiliconCompiler's API and is only allowed on a loopback address, not ${config.host}`);
+  }
+  if (config.srtOpen && !isLoopbackName(config.host)) {
+    throw new Error(`--srt-open turns authentication off on srtslurm's status API and is only allowed on a loopback address, not ${config.host}`);
+  }
   const began = performance.now();
   // Loaded here, not at the top: client commands (submit, jobs, …) then start without loading
   // Fastify, both stores and wasmoon.
@@ -59,11 +66,11 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
     const admin = await bootstrapAdmin(running.engine.store);
     if (admin) {
       out(`admin token: ${admin.token}`);
-      if (mode === 'up') out(`saved to ${saveCredentials({ server: running.url, token: admin.token })}`);
+      if (mode === 'up') out(`saved to ${saveCredentials({ server: normalizeServer(running.url), token: admin.token })}`);
     } else if (config.open) {
       out('authentication is off (--open)');
     } else {
-      out(`the CLI reads its token from ${credentialsPath()} or BARGE_TOKEN`);
+      out(restartTokenHint(running.url, config));
     }
   }
   if (running.worker) {
@@ -87,4 +94,13 @@ async function serve(mode: Mode, config: ServerConfig): Promise<void> {
   };
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
+}
+
+/** On a later start: where the CLI's token for this server is, or how to mint one when none is saved. */
+function restartTokenHint(url: string, config: ServerConfig): string {
+  const server = normalizeServer(url);
+  if (savedToken(server)) return `the CLI's token for ${server} is saved in ${credentialsPath()} (or set BARGE_TOKEN)`;
+  // Never print the database URL: it may hold a password.
+  const where = config.db.startsWith('postgres') ? '--db <the database URL>' : `--data ${config.data}`;
+  return `no token for ${server} is saved for the CLI: mint one with \`barge admin token ${where}\`, or set BARGE_TOKEN`;
 }

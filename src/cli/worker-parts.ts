@@ -52,7 +52,7 @@ export async function buildWorker(
 }
 
 /** The shell runtime as configured; also for tasks with an image under `--image-policy ignore`. */
-function shellOptions(config: ServerConfig, nodeId: string): ShellRuntimeOptions {
+export function shellOptions(config: ServerConfig, nodeId: string): ShellRuntimeOptions {
   return {
     isolation: config.isolation,
     requireSandbox: config.requireSandbox,

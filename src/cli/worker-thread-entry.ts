@@ -7,6 +7,7 @@ import { Engine } from '../engine/engine.js';
 import { registerTorkWebhooks } from '../api/compat/tork/webhooks.js';
 import { openStore } from '../store/open.js';
 import { buildWorker, chooseContainerRuntime } from './worker-parts.js';
+import { reportSettingsOf } from './config.js';
 import { FROM_THREAD, type FromThread, type ToThread, type WorkerThreadData } from './worker-thread.js';
 
 const port = parentPort;
@@ -16,7 +17,12 @@ const send = (message: FromThread): void => port.postMessage(message);
 
 try {
   const store = await openStore(config.db);
-  const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(config.data, 'artifacts')), maxArrayItems: config.maxArrayItems });
+  const engine = new Engine({
+    store,
+    artifacts: new FolderArtifactStore(join(config.data, 'artifacts')),
+    maxArrayItems: config.maxArrayItems,
+    reports: reportSettingsOf(config),
+  });
   // Finishing a Tork job writes its webhook deliveries in Tork's shapes.
   registerTorkWebhooks();
   const unlisten = await store.listen('work', () => engine.bus.emit('work:available', { count: 1 }));

@@ -150,6 +150,8 @@ export type OutboxKind = 'webhook' | 'report';
 export interface OutboxRow {
   id?: number;
   kind: OutboxKind;
+  /** 'POST' (webhooks, a status report's create), or 'PUT' (a status report's update). */
+  method: 'POST' | 'PUT';
   url: string;
   headers: Record<string, string>;
   body: Json;
@@ -160,6 +162,29 @@ export interface OutboxRow {
   lastError: string | null;
   /** 'pending' until delivered ('done') or given up ('dead'). */
   status: 'pending' | 'done' | 'dead';
+  /**
+   * Rows sharing a key are delivered one at a time, oldest first (a status report's updates of one
+   * job to one endpoint), so a retried update never lands after a newer one. Null: no order.
+   */
+  orderingKey: string | null;
+}
+
+/**
+ * A job run elsewhere and recorded here (srtslurm's status API): a barge job (`jobId`, origin
+ * `origin`, never run by barge) plus the outside system's own record of it, kept verbatim.
+ */
+export interface OutsideJobRow {
+  origin: string;
+  /** The outside system's id (a SLURM job id); unique per origin. */
+  externalId: string;
+  jobId: string;
+  /** The outside status word, verbatim (filters and lists). */
+  status: string;
+  cluster: string | null;
+  /** As the outside system sent it; lists sort by it as text. */
+  submittedAt: string;
+  /** Everything else the outside system says about the job, in its own words. */
+  record: Record<string, Json>;
 }
 
 export interface NodeRow {
@@ -286,4 +311,43 @@ export interface ScheduleRow {
   /** The next firing; advanced with a compare-and-set so one server fires each tick. */
   nextAt: string;
   lastFiredAt: string | null;
+}
+
+/** What a tool runs: a bash script, a Lua script, or a command in a container image. */
+export type ToolProgram =
+  | { kind: 'bash'; script: string }
+  | { kind: 'lua'; script: string }
+  | { kind: 'image'; image: string; command: string };
+
+/** A registered program owned by a user, run as batches (ET Engine's tools). */
+export interface ToolRow {
+  id: string;
+  /** Unique per owner. */
+  name: string;
+  description: string;
+  owner: string;
+  /** Null until its owner gives it one. */
+  program: ToolProgram | null;
+  createdAt: string;
+}
+
+/** A named folder owned by a user, mounted read-write into the tasks of the batches that ask for it. */
+export interface FilesystemRow {
+  id: string;
+  /** Unique per owner. */
+  name: string;
+  owner: string;
+  /** Absolute host folder: in barge's data folder, or an outside path an admin allowed. */
+  path: string;
+  createdAt: string;
+}
+
+export type GrantKind = 'tool' | 'filesystem';
+
+/** A tool or filesystem shared with another user, who may then use it (not change or delete it). */
+export interface GrantRow {
+  kind: GrantKind;
+  resourceId: string;
+  userName: string;
+  createdAt: string;
 }

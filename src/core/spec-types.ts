@@ -31,6 +31,12 @@ export interface EachSpec {
   var?: string;
   /** How many items run at once; 0 or absent = all. */
   concurrency?: number;
+  /**
+   * barge: false lets the other items run on when one fails or is cancelled, as independent jobs
+   * do (SlideRule's fan-out); the each then fails once all have settled. (Default: true, Tork's
+   * rule: the first failure fails the each and cancels the rest)
+   */
+  failFast?: boolean;
   task: TaskSpec;
 }
 
@@ -137,4 +143,16 @@ export interface JobSpec {
   tasks: TaskSpec[];
   autoDelete?: { after: string };
   permissions?: Array<{ user?: string; role?: string }>;
+  /** barge: srtslurm status reporting (engine/reports.ts). */
+  reporting?: ReportingSpec;
+}
+
+/** As srtctl's `reporting` block: the job POSTs itself to each collector at submit and PUTs each stage change. */
+export interface ReportingSpec {
+  status?: {
+    endpoint?: string;
+    endpoints?: string[];
+    /** Which of the job's secrets holds the collectors' bearer token. */
+    token_secret?: string;
+  };
 }

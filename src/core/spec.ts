@@ -276,15 +276,20 @@ const autoDelete = objectOf({ after: duration }, ['after']);
 
 const WEBHOOK_EVENTS = ['job.StateChange', 'job.Progress', 'task.StateChange', 'task.Progress'];
 
-const webhookUrl = textChecked((value) => {
-  if (value.includes('{{')) return checkTemplate(value);
+function httpUrlProblem(value: string): string | null {
   try {
     const url = new URL(value);
     return url.protocol === 'http:' || url.protocol === 'https:' ? null : 'must be an http or https URL';
   } catch {
     return 'must be an http or https URL';
   }
-});
+}
+
+const webhookUrl = textChecked((value) => (value.includes('{{') ? checkTemplate(value) : httpUrlProblem(value)));
+
+/** srtslurm's `reporting.status`: collectors the job's stages are reported to, and the secret holding their bearer token. */
+const statusUrl = textChecked(httpUrlProblem);
+const reporting = objectOf({ status: objectOf({ endpoint: statusUrl, endpoints: listOf(statusUrl), token_secret: text }) });
 
 const webhooks = listOf(
   objectOf(
@@ -352,7 +357,7 @@ const parallel = objectOf(
   ['tasks'],
 );
 
-const each = objectOf({ list: expression, var: identifier, concurrency: integer(0, 99_999), task: nestedTask }, ['list', 'task']);
+const each = objectOf({ list: expression, var: identifier, concurrency: integer(0, 99_999), failFast: boolean, task: nestedTask }, ['list', 'task']);
 
 const subjob = objectOf(
   {
@@ -539,6 +544,7 @@ const JOB_FIELDS: Record<keyof JobSpec, Reader> = {
   tasks: topLevelTasks,
   autoDelete,
   permissions,
+  reporting,
 };
 
 /**

@@ -24,6 +24,7 @@ import { Flow, inFlow, type FlowOptions } from './flow.js';
 import { newExecution, resourcesOf } from './expand.js';
 import { JobCache } from './job-cache.js';
 import { QuotaGate } from './quotas.js';
+import type { ReportSettings } from './reports.js';
 
 export interface EngineOptions {
   store: Store;
@@ -45,6 +46,8 @@ export interface EngineOptions {
   arrayWindow?: number;
   /** How much one step of a job delete removes before it lets other work in. */
   deleteLimits?: JobDeleteLimits;
+  /** Status collectors every job reports to, besides its spec's own (`--status-endpoint`). (Default: none) */
+  reports?: ReportSettings;
 }
 
 /** Each step of a delete is one short transaction; the event loop runs between steps. */
@@ -123,6 +126,7 @@ export class Engine {
       jobs: new JobCache(),
       retryBaseMs: options.retryBaseMs ?? 1_000,
       retryMaxMs: options.retryMaxMs ?? 300_000,
+      reports: options.reports,
     };
   }
 

@@ -4,7 +4,7 @@
  * commits, and a failing listener can never break the engine (safeEmit).
  */
 import { EventEmitter } from 'node:events';
-import type { LogLine, State } from '../core/model.js';
+import type { LogLine, OutboxKind, State } from '../core/model.js';
 
 export interface BargeEventMap {
   'job:state': { jobId: string; state: State };
@@ -16,6 +16,8 @@ export interface BargeEventMap {
   /** Jobs the reaper settled because no execution would have (Flow.repairStranded). */
   'reaper:repaired': { jobIds: string[] };
   'claim:latency': { ms: number; claimed: number };
+  /** One delivery attempt of an outbox row: done, to be retried, or given up for good. */
+  'outbox:delivery': { kind: OutboxKind; outcome: 'delivered' | 'retrying' | 'failed' };
 }
 
 export type BargeEventName = keyof BargeEventMap;

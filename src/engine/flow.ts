@@ -21,12 +21,16 @@ import type { EventBus } from './events.js';
 import { PendingEvents } from './events.js';
 import { storedChunks, type ArrayItems } from './arrays.js';
 import { DEFAULT_CPUS, jobContext, newExecution, renderTask, resourcesOf, sharedItemCpus } from './expand.js';
+import { resolveFilesystemMounts } from './filesystems.js';
 import { newId } from './ids.js';
 import type { JobCache, JobStatic } from './job-cache.js';
 import { webhookDeliveries, type WebhookEvent } from './webhooks.js';
+import { reportRows, type ReportEvent, type ReportSettings } from './reports.js';
 
 export interface FlowOptions {
   clock: Clock;
+  /** Where jobs report their stages (reports.ts). (Default: only where a job's spec says) */
+  reports?: ReportSettings;
   bus: EventBus;
   jobs: JobCache;
   /** First retry waits this long, doubling each attempt (capped at `retryMaxMs`). */
@@ -47,6 +51,8 @@ export class Flow {
   private readonly jobs = new Map<string, JobRow>();
   private readonly events: EventRow[] = [];
   private readonly outbox: OutboxRow[] = [];
+  /** Per job, the exit code of its latest top-level execution to end: its status report's `exit_code`. */
+  private readonly exitCodes = new Map<string, number>();
   private readonly inserts: ExecutionRow[] = [];
   readonly notices = new PendingEvents();
   /** Leaf executions that became RUNNABLE: workers are told after commit. */
@@ -139,6 +145,19 @@ export class Flow {
     if (spec.webhooks?.some((hook) => hook.event === 'task.StateChange')) {
       await this.deliver(await this.job(execution.jobId), 'task.StateChange', execution);
     }
+    if (execution.parentId === null) {
+      if (execution.exitCode !== null) this.exitCodes.set(execution.jobId, execution.exitCode);
+      if (execution.state === 'RUNNING' && this.reports(spec)) await this.report(await this.job(execution.jobId), { kind: 'running', execution });
+    }
+  }
+
+  /** Whether a job with this spec reports its stages anywhere. */
+  private reports(spec: JobRow['spec']): boolean {
+    return (this.options.reports?.endpoints.length ?? 0) > 0 || spec.reporting?.status !== undefined;
+  }
+
+  private async report(job: JobRow, event: ReportEvent): Promise<void> {
+    this.outbox.push(...reportRows(job, event, this.options.reports ?? { endpoints: [] }, this.now()));
   }
 
   async moveJob(job: JobRow, to: State, patch: JobPatch = {}): Promise<boolean> {
@@ -162,6 +181,7 @@ export class Flow {
     });
     this.notices.add(this.options.bus, 'job:state', { jobId: job.id, state: to });
     await this.deliver(job, 'job.StateChange');
+    if (isFinal(to) && this.reports(job.spec)) await this.report(job, { kind: 'ended', exitCode: this.exitCodes.get(job.id) ?? null });
     return true;
   }
 
@@ -416,6 +436,7 @@ export class Flow {
     metadata: JobRow['metadata'];
   }): Promise<JobRow> {
     const { spec } = input;
+    await resolveFilesystemMounts(this.tx, input.owner, spec);
     const now = this.now();
     const job: JobRow = {
       id: newId(),
@@ -446,6 +467,7 @@ export class Flow {
     await this.tx.jobInsert(job);
     await this.tx.taskInsertMany(tasks);
     this.remember(job);
+    if (this.reports(spec)) await this.report(job, { kind: 'created' });
     this.events.push({ jobId: job.id, executionId: null, at: now, kind: 'job.state', state: 'PENDING', stage: null, message: 'submitted', data: null });
     await this.moveJob(job, 'RUNNABLE');
     const ready = tasks.filter((task) => task.needs.length === 0);
@@ -506,9 +528,11 @@ export class Flow {
 
   private async onChildSettled(child: ExecutionRow): Promise<void> {
     const parentId = child.parentId as string;
-    if (child.state === 'FAILED' || child.state === 'CANCELLED') {
+    const childFailed = child.state === 'FAILED' || child.state === 'CANCELLED';
+    if (childFailed) {
       const parent = await this.tx.executionGet(parentId);
       if (!parent || isFinal(parent.state)) return;
+      if (parent.spec.each?.failFast === false) return this.countChild(parentId);
       // The parent's move comes first and locks it: siblings failing at the same moment wait on it
       // and then find it final. Their own rows they hold are passed over by the cancel.
       const failed = await this.moveExecution(parent, 'FAILED', {
@@ -522,12 +546,35 @@ export class Flow {
       return;
     }
     await this.keepVar(child);
+    await this.countChild(parentId);
+  }
+
+  /** A child is done (succeeded, or failed in an each that is not fail-fast): the parent moves on. */
+  private async countChild(parentId: string): Promise<void> {
     // One statement counts the child and reads the parent (no longer RUNNING: it failed meanwhile).
     const parent = await this.tx.executionAddChildDone({ id: parentId, by: 1 });
     if (!parent) return;
     if (parent.kind === 'each' && parent.childCreated !== null) await this.makeNextItem(parent);
     else if (parent.kind === 'each' && hasConcurrencyLimit(parent)) await this.releaseEachSlot(parent);
-    if (parent.childDone >= parent.childCount) await this.completeComposite(parent);
+    if (parent.childDone < parent.childCount) return;
+    if (parent.spec.each?.failFast === false) await this.completeTolerantEach(parent);
+    else await this.completeComposite(parent);
+  }
+
+  /**
+   * An each whose items settle independently fails when any item did not succeed (an attempt that
+   * failed and was retried counts too: such eaches are meant for items without retries).
+   */
+  private async completeTolerantEach(parent: ExecutionRow): Promise<void> {
+    const counts = await this.tx.executionCountByState({ parentId: parent.id });
+    const unsucceeded = (counts.FAILED ?? 0) + (counts.CANCELLED ?? 0);
+    if (unsucceeded === 0) return this.completeComposite(parent);
+    const moved = await this.moveExecution(parent, 'FAILED', {
+      completedAt: this.now(),
+      error: `${unsucceeded} of ${parent.childCount} items did not succeed`,
+      reason: 'child failed',
+    });
+    if (moved) this.work.push({ kind: 'settled', execution: parent });
   }
 
   /**

@@ -27,6 +27,8 @@ export interface OutboundPolicy {
 }
 
 export interface OutboundRequest {
+  /** (Default: POST) */
+  method?: 'POST' | 'PUT';
   url: string;
   headers: Record<string, string>;
   body: string;
@@ -104,7 +106,7 @@ function expandIpv6(address: string): number[] | undefined {
 }
 
 /**
- * POSTs the body once. Answers how it went; never throws. The response body is read and dropped
+ * Sends the body once (POST, or the request's method). Answers how it went; never throws. The response body is read and dropped
  * (only the status matters), and a 3xx is reported as a failure that names its Location.
  */
 export async function outboundPost(request: OutboundRequest, policy: OutboundPolicy): Promise<OutboundResult> {
@@ -150,7 +152,7 @@ function post(url: URL, pinned: { address: string; family: number }, request: Ou
     const req = send(
       url,
       {
-        method: 'POST',
+        method: request.method ?? 'POST',
         headers: { ...request.headers, 'content-length': Buffer.byteLength(request.body) },
         lookup: pin,
         signal: AbortSignal.timeout(request.timeoutMs),

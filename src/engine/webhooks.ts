@@ -63,6 +63,7 @@ export async function webhookDeliveries(input: {
     const ctx = jobContext(job);
     rows.push({
       kind: 'webhook',
+      method: 'POST',
       url: safeRender(hook.url, ctx),
       headers: Object.fromEntries(Object.entries(hook.headers ?? {}).map(([k, v]) => [k, safeRender(v, ctx)])),
       body: renderer.body(event, job, execution, facts),
@@ -72,6 +73,7 @@ export async function webhookDeliveries(input: {
       createdAt: now,
       lastError: null,
       status: 'pending',
+      orderingKey: null,
     });
   }
   return rows;

@@ -14,18 +14,25 @@ import type {
   ArtifactRow,
   EventRow,
   ExecutionRow,
+  FilesystemRow,
+  GrantKind,
+  GrantRow,
   JobRow,
   LogLine,
   NodeRow,
   OutboxRow,
+  OutsideJobRow,
   PubkeyRow,
   ScheduleRow,
   ShareRow,
   State,
   TaskRow,
   TokenRow,
+  ToolProgram,
+  ToolRow,
   UserRow,
 } from '../core/model.js';
+import type { OutsideEventRow } from './shared/outside-jobs-sql.js';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -116,8 +123,22 @@ export type ExecutionPatch = Partial<
 >;
 
 export type JobPatch = Partial<
-  Pick<JobRow, 'startedAt' | 'completedAt' | 'failedAt' | 'result' | 'error' | 'progress' | 'vars'>
+  Pick<JobRow, 'name' | 'startedAt' | 'completedAt' | 'failedAt' | 'result' | 'error' | 'progress' | 'vars'>
 >;
+
+export interface OutsideJobKey {
+  origin: string;
+  externalId: string;
+}
+
+/** Exact matches; an absent field does not filter. */
+export interface OutsideJobFilter {
+  origin: string;
+  status?: string;
+  cluster?: string;
+}
+
+export type { OutsideEventRow };
 
 export interface JobDeleteLimits {
   executions: number;
@@ -139,6 +160,19 @@ export interface UsageCount {
   resultBytes: number;
 }
 
+/** One array item's state (several rows share an idx when it was retried: the last one counts). */
+export interface ItemState {
+  idx: number;
+  state: State;
+}
+
+/** How many executions of a queue ended in one minute (`minute` is its start, ISO, UTC). */
+export interface FinishedPerMinute {
+  queue: string;
+  minute: string;
+  count: number;
+}
+
 export interface ClaimCandidatesParams {
   queues: string[];
   now: string;
@@ -153,7 +187,7 @@ export interface ClaimCandidatesParams {
   fits?: { cpus: number; memoryMb: number };
 }
 
-export interface Queries {
+export interface Queries extends RegistryQueries {
   readonly dialect: Dialect;
   tx<T>(fn: (tx: Queries) => Promise<T>): Promise<T>;
 
@@ -278,6 +312,14 @@ export interface Queries {
   /** Runnable executions by queue: name, runnable count, running count. */
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>>;
 
+  // the web UI's views
+  /** The items of a composite in idx order, attempts of one idx in seq order. */
+  executionItemStates(params: { parentId: string }): Promise<ItemState[]>;
+  /** The latest attempt of one item of a composite. */
+  executionItemLatest(params: { parentId: string; idx: number }): Promise<ExecutionRow | undefined>;
+  /** Executions (not composites) that ended since `since`, counted per queue and minute. */
+  executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]>;
+
   // logs: stored in chunks (core/log-chunks.ts), read as lines
   /** Idempotent per line number: lines already stored are left out; lines of unknown executions are dropped. */
   logAppendMany(lines: LogLine[]): Promise<void>;
@@ -303,6 +345,23 @@ export interface Queries {
     nextAt: string;
     lastError: string | null;
   }): Promise<void>;
+
+  // outside jobs: run elsewhere, recorded here (srtslurm's status API)
+  /**
+   * The outside job, read to decide a write this transaction then makes; a writer of the same
+   * outside id waits until commit, even while the job does not exist yet (PostgreSQL: an advisory
+   * transaction lock on the id; SQLite transactions already take turns).
+   */
+  outsideJobLock(params: OutsideJobKey): Promise<OutsideJobRow | undefined>;
+  outsideJobGet(params: OutsideJobKey): Promise<OutsideJobRow | undefined>;
+  outsideJobInsert(row: OutsideJobRow): Promise<void>;
+  /** Rewrites status, cluster, submittedAt and record. */
+  outsideJobUpdate(row: OutsideJobRow): Promise<void>;
+  /** Newest first: submittedAt then externalId, descending, as text. */
+  outsideJobList(params: OutsideJobFilter & { limit: number; offset: number }): Promise<OutsideJobRow[]>;
+  outsideJobCount(params: OutsideJobFilter): Promise<number>;
+  /** Events of one `kind` of an origin's outside jobs (one job's, with `externalId`), by id after `afterId`. */
+  outsideEventList(params: { origin: string; kind: string; externalId?: string; afterId: number; limit: number }): Promise<OutsideEventRow[]>;
 
   // artifacts
   artifactInsertMany(rows: ArtifactRow[]): Promise<void>;
@@ -374,4 +433,30 @@ export interface Store extends Queries {
   /** A cheap round trip; throws when the database is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Tools and filesystems (ET Engine's registry), and the grants that share them. */
+export interface RegistryQueries {
+  /** Throws on a second tool of one owner with the same name. */
+  toolInsert(tool: ToolRow): Promise<void>;
+  toolGet(id: string): Promise<ToolRow | undefined>;
+  toolGetByName(params: { owner: string; name: string }): Promise<ToolRow | undefined>;
+  /** Tools the user owns or that are shared with them, oldest first; every tool without `userName`. */
+  toolList(params: { owner?: string; userName?: string }): Promise<ToolRow[]>;
+  toolSetProgram(params: { id: string; program: ToolProgram }): Promise<boolean>;
+  /** Deletes the tool and its grants. */
+  toolDelete(id: string): Promise<boolean>;
+  /** Throws on a second filesystem of one owner with the same name. */
+  filesystemInsert(filesystem: FilesystemRow): Promise<void>;
+  filesystemGet(id: string): Promise<FilesystemRow | undefined>;
+  filesystemGetByName(params: { owner: string; name: string }): Promise<FilesystemRow | undefined>;
+  /** Filesystems the user owns or that are shared with them, oldest first; every one without `userName`. */
+  filesystemList(params: { owner?: string; userName?: string }): Promise<FilesystemRow[]>;
+  /** Deletes the row and its grants (not the folder). */
+  filesystemDelete(id: string): Promise<boolean>;
+  /** Idempotent: granting twice keeps the first grant. */
+  grantInsert(grant: GrantRow): Promise<void>;
+  grantList(params: { kind: GrantKind; resourceId: string }): Promise<GrantRow[]>;
+  grantDelete(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean>;
+  grantExists(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean>;
 }

@@ -47,7 +47,7 @@ export interface CallInit extends Omit<RequestInit, 'body'> {
   body?: unknown;
 }
 
-export interface ApiOptions extends Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes' | 'tork' | 'rateLimit'>> {
+export interface ApiOptions extends Partial<Pick<AppDeps, 'open' | 'bodyLimitBytes' | 'tork' | 'srtslurm' | 'rateLimit' | 'batches'>> {
   /** Builds the JWT verifier over the test's store. (Default: none, JWTs are refused) */
   jwt?: (store: Store) => JwtVerifier;
   /** Which store the engine runs on. (Default: sqlite) */

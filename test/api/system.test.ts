@@ -141,7 +141,7 @@ describe('users and tokens', () => {
   });
 });
 
-describe('OpenAPI, docs and the placeholder page', () => {
+describe('OpenAPI, docs and the web UI page', () => {
   it('serves an OpenAPI document that lists every route with its schemas', async () => {
     const { status, body } = await api.json<{
       openapi: string;
@@ -161,8 +161,13 @@ describe('OpenAPI, docs and the placeholder page', () => {
         'GET /v1/jobs/{id}/events',
         'GET /v1/jobs/{id}/executions',
         'GET /v1/jobs/{id}/results.tar.gz',
+        'GET /v1/jobs/counts',
         'GET /v1/executions/{id}',
         'GET /v1/executions/{id}/logs',
+        'GET /v1/executions/{id}/outputs',
+        'GET /v1/executions/{id}/items',
+        'GET /v1/executions/{id}/items/{idx}',
+        'GET /v1/stats/throughput',
         'POST /v1/executions/{id}/cancel',
         'GET /v1/nodes',
         'GET /v1/queues',
@@ -191,15 +196,23 @@ describe('OpenAPI, docs and the placeholder page', () => {
     expect(Object.keys(list.responses)).toEqual(expect.arrayContaining(['200', '4XX']));
   });
 
-  it('serves the docs page and the placeholder at /', async () => {
+  it('serves the docs page, and the web UI at / under a policy that keeps it on this server', async () => {
     const docs = await api.call('/docs/', { as: null });
     expect(docs.status).toBe(200);
     expect(await docs.text()).toMatch(/swagger/i);
     const home = await api.call('/', { as: null });
     expect(home.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(home.headers.get('content-security-policy')).toContain("connect-src 'self'");
     const html = await home.text();
-    expect(html).toContain('barge is running');
-    expect(html).toContain('href="/docs"');
+    // npm test builds the UI first; its script and styles are served from /assets/.
+    const script = /<script type="module" crossorigin src="(\/assets\/[^"]+\.js)"/.exec(html);
+    expect(script, html).not.toBeNull();
+    const asset = await api.call(script![1], { as: null });
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('content-type')).toMatch(/javascript/);
+    expect(asset.headers.get('cache-control')).toContain('immutable');
+    // A path that climbs out of assets/ finds nothing.
+    expect((await api.call('/assets/%2e%2e/%2e%2e/package.json', { as: null })).status).toBe(404);
   });
 });
 

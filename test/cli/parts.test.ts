@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { resolveConnection } from '../../src/cli/client.js';
+import { saveCredentials, savedServers } from '../../src/cli/credentials.js';
 import { formatDuration, formatError, table } from '../../src/cli/format.js';
 import { capacityReason } from '../../src/cli/held.js';
 import { progressLine, RateMeter, tallyJob } from '../../src/cli/progress.js';
@@ -32,7 +33,7 @@ describe('resolveConnection', () => {
   }
 
   it('defaults to 127.0.0.1:8000 with no token', () => {
-    expect(resolveConnection({}, { XDG_CONFIG_HOME: configHome() })).toEqual({ server: 'http://127.0.0.1:8000' });
+    expect(resolveConnection({}, { XDG_CONFIG_HOME: configHome() })).toEqual({ server: 'http://127.0.0.1:8000', savedServers: [] });
   });
 
   it('reads the credentials file under XDG_CONFIG_HOME, or HOME/.config', () => {
@@ -65,7 +66,19 @@ describe('resolveConnection', () => {
 
   it("never sends the file's token to another server", () => {
     const env = { XDG_CONFIG_HOME: configHome({ server: 'http://127.0.0.1:9001', token: 'file-token' }), BARGE_SERVER: 'http://127.0.0.1:9009' };
-    expect(resolveConnection({}, env)).toEqual({ server: 'http://127.0.0.1:9009' });
+    expect(resolveConnection({}, env)).toEqual({ server: 'http://127.0.0.1:9009', savedServers: ['http://127.0.0.1:9001'] });
+  });
+
+  it('keeps an entry per server and sends each its own token', () => {
+    const env = { XDG_CONFIG_HOME: configHome() };
+    saveCredentials({ server: '127.0.0.1:9001/', token: 'one' }, env);
+    saveCredentials({ server: 'http://127.0.0.1:9002', token: 'two' }, env);
+    expect(savedServers(env)).toEqual(['http://127.0.0.1:9002', 'http://127.0.0.1:9001']);
+    expect(resolveConnection({}, env)).toMatchObject({ server: 'http://127.0.0.1:9002', token: 'two' });
+    expect(resolveConnection({ server: 'http://127.0.0.1:9001' }, env)).toMatchObject({ token: 'one', tokenSource: 'credentials file' });
+    saveCredentials({ server: 'http://127.0.0.1:9001', token: 'one again' }, env);
+    expect(resolveConnection({ server: 'http://127.0.0.1:9002' }, env).token).toBe('two');
+    expect(resolveConnection({}, env).token).toBe('one again');
   });
 });
 

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FolderArtifactStore } from '../../src/artifacts/artifacts.js';
 import { Engine } from '../../src/engine/engine.js';
 import { Reaper } from '../../src/engine/reaper.js';
-import type { ExecutionRow, JobRow, LogLine, PubkeyRow, State, TokenRow, UserRow } from '../../src/core/model.js';
+import type { EventRow, ExecutionRow, JobRow, LogLine, OutboxRow, OutsideJobRow, PubkeyRow, State, TokenRow, UserRow } from '../../src/core/model.js';
 import type { Store } from '../../src/store/store.js';
 import {
   at,
@@ -23,6 +23,7 @@ import {
   makeTask,
   newTestId,
 } from './fixtures.js';
+import { registryCases } from './registry-conformance.js';
 
 export function runStoreConformance(name: string, makeStore: () => Promise<Store>): void {
   describe(`${name} store conformance`, () => {
@@ -787,6 +788,56 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
       });
     });
 
+    describe("executions: the web UI's views", () => {
+      it("reads an array's item states in item order, attempts in write order, and an item's latest attempt", async () => {
+        const { job, executions } = await insertJobWithExecutions(1, { kind: 'each', state: 'RUNNING', childCount: 4 });
+        const parent = executions[0];
+        const first = makeExecution(job, { parentId: parent.id, idx: 1, attempt: 1, state: 'FAILED' });
+        const items = [
+          makeExecution(job, { parentId: parent.id, idx: 2, state: 'RUNNING' }),
+          makeExecution(job, { parentId: parent.id, idx: 0, state: 'SUCCEEDED' }),
+          first,
+        ];
+        await store.executionInsertMany(items);
+        const retry = makeExecution(job, { parentId: parent.id, idx: 1, attempt: 2, state: 'RUNNABLE' });
+        await store.executionInsertMany([retry]);
+        await insertJobWithExecutions(2, { state: 'SUCCEEDED' });
+        expect(await store.executionItemStates({ parentId: parent.id })).toEqual([
+          { idx: 0, state: 'SUCCEEDED' },
+          { idx: 1, state: 'FAILED' },
+          { idx: 1, state: 'RUNNABLE' },
+          { idx: 2, state: 'RUNNING' },
+        ]);
+        expect((await store.executionItemLatest({ parentId: parent.id, idx: 1 }))?.id).toBe(retry.id);
+        expect((await store.executionItemLatest({ parentId: parent.id, idx: 2 }))?.state).toBe('RUNNING');
+        expect(await store.executionItemLatest({ parentId: parent.id, idx: 3 })).toBeUndefined();
+        expect(await store.executionItemStates({ parentId: retry.id })).toEqual([]);
+      });
+
+      it('counts executions that ended since a time, per queue and minute, leaving out composites', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        const minute = (m: number, s = 0) => at(m * 60_000 + s * 1000);
+        await store.executionInsertMany([
+          makeExecution(job, { state: 'SUCCEEDED', completedAt: minute(1, 5) }),
+          makeExecution(job, { state: 'FAILED', completedAt: minute(1, 59) }),
+          makeExecution(job, { state: 'SUCCEEDED', completedAt: minute(2, 1), queue: 'gpu' }),
+          makeExecution(job, { state: 'SUCCEEDED', completedAt: minute(3) }),
+          makeExecution(job, { state: 'SUCCEEDED', completedAt: minute(0, 30) }),
+          makeExecution(job, { state: 'SUCCEEDED', kind: 'each', completedAt: minute(2) }),
+          makeExecution(job, { state: 'RUNNING' }),
+        ]);
+        const rows = await store.executionFinishedPerMinute({ since: minute(1) });
+        const start = Math.floor(Date.parse(minute(1)) / 60_000) * 60_000;
+        const minuteAt = (m: number) => new Date(start + (m - 1) * 60_000).toISOString();
+        expect(rows.sort((a, b) => a.minute.localeCompare(b.minute) || a.queue.localeCompare(b.queue))).toEqual([
+          { queue: 'default', minute: minuteAt(1), count: 2 },
+          { queue: 'gpu', minute: minuteAt(2), count: 1 },
+          { queue: 'default', minute: minuteAt(3), count: 1 },
+        ]);
+      });
+    });
+
     describe('logs', () => {
       it('appends, lists after a number, and counts per execution and job', async () => {
         const { job, executions } = await insertJobWithExecutions(2);
@@ -884,6 +935,98 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(retried).toMatchObject({ attempts: 1, lastError: 'HTTP 500' });
         await store.outboxUpdate({ id: row.id ?? 0, status: 'done', attempts: 2, nextAt: at(3), lastError: null });
         expect(await store.outboxTakeDue({ now: at(100_000), limit: 1, leaseMs: 1_000 })).toEqual([]);
+      });
+    });
+
+    describe('ordered outbox rows', () => {
+      it('takes one row per ordering key at a time, oldest first, until it is settled', async () => {
+        await store.outboxInsertMany([
+          makeOutbox({ url: 'http://127.0.0.1:9/k1', orderingKey: 'k', method: 'POST' }),
+          makeOutbox({ url: 'http://127.0.0.1:9/k2', orderingKey: 'k', method: 'PUT' }),
+          makeOutbox({ url: 'http://127.0.0.1:9/other', orderingKey: 'other' }),
+          makeOutbox({ url: 'http://127.0.0.1:9/free' }),
+        ]);
+        const first = await store.outboxTakeDue({ now: at(0), limit: 10, leaseMs: 1_000 });
+        expect(first.map((r) => [r.url, r.method])).toEqual([
+          ['http://127.0.0.1:9/k1', 'POST'],
+          ['http://127.0.0.1:9/other', 'POST'],
+          ['http://127.0.0.1:9/free', 'POST'],
+        ]);
+        // The first of k failed and waits for its retry: the second still waits behind it.
+        await store.outboxUpdate({ id: first[0].id ?? 0, status: 'pending', attempts: 1, nextAt: at(5_000), lastError: 'HTTP 503' });
+        const keyed = (rows: OutboxRow[]): unknown[] => rows.filter((r) => r.orderingKey === 'k').map((r) => [r.url, r.method]);
+        expect(keyed(await store.outboxTakeDue({ now: at(2_000), limit: 10, leaseMs: 60_000 }))).toEqual([]);
+        await store.outboxUpdate({ id: first[0].id ?? 0, status: 'dead', attempts: 2, nextAt: at(5_000), lastError: 'HTTP 503' });
+        expect(keyed(await store.outboxTakeDue({ now: at(2_000), limit: 10, leaseMs: 60_000 }))).toEqual([['http://127.0.0.1:9/k2', 'PUT']]);
+      });
+    });
+
+    describe('outside jobs', () => {
+      const outside = (externalId: string, jobId: string, overrides: Partial<OutsideJobRow> = {}): OutsideJobRow => ({
+        origin: 'srtslurm',
+        externalId,
+        jobId,
+        status: 'submitted',
+        cluster: null,
+        submittedAt: '2026-01-01T00:00:00Z',
+        record: { job_name: externalId, nested: { a: [1, 'two'] } },
+        ...overrides,
+      });
+
+      it('inserts, reads, locks and rewrites a record beside its job, and goes with the job', async () => {
+        const job = makeJob();
+        await store.jobInsert(job);
+        await store.outsideJobInsert(outside('12345', job.id));
+        expect(await store.outsideJobGet({ origin: 'srtslurm', externalId: '12345' })).toEqual(outside('12345', job.id));
+        expect(await store.outsideJobGet({ origin: 'other', externalId: '12345' })).toBeUndefined();
+        const locked = await store.tx((tx) => tx.outsideJobLock({ origin: 'srtslurm', externalId: '12345' }));
+        expect(locked?.jobId).toBe(job.id);
+        expect(await store.tx((tx) => tx.outsideJobLock({ origin: 'srtslurm', externalId: 'none' }))).toBeUndefined();
+        const changed = outside('12345', job.id, { status: 'workers', cluster: 'c', submittedAt: 'x', record: { merged: true } });
+        await store.outsideJobUpdate(changed);
+        expect(await store.outsideJobGet({ origin: 'srtslurm', externalId: '12345' })).toEqual(changed);
+        while ((await store.jobDeleteSome({ id: job.id, executions: 10, logChunks: 10, events: 10 })) === 'more');
+        expect(await store.outsideJobGet({ origin: 'srtslurm', externalId: '12345' })).toBeUndefined();
+      });
+
+      it('lists newest first by text, filtered exactly, paged, and counts the filtered rows', async () => {
+        const rows: Array<[string, string, string, string | null]> = [
+          ['a', '2026-01-01T00:00:01Z', 'submitted', 'c1'],
+          ['b', '2026-01-01T00:00:02Z', 'failed', 'c1'],
+          ['c', '2026-01-01T00:00:02Z', 'submitted', 'c2'],
+          ['Z', '2026-01-01T00:00:02Z', 'submitted', null],
+        ];
+        for (const [id, submittedAt, status, cluster] of rows) {
+          const job = makeJob();
+          await store.jobInsert(job);
+          await store.outsideJobInsert(outside(id, job.id, { submittedAt, status, cluster }));
+        }
+        const list = await store.outsideJobList({ origin: 'srtslurm', limit: 10, offset: 0 });
+        // Byte order, as SQLite compares text: 'c' > 'b' > 'Z'.
+        expect(list.map((r) => r.externalId)).toEqual(['c', 'b', 'Z', 'a']);
+        expect((await store.outsideJobList({ origin: 'srtslurm', cluster: 'c1', limit: 10, offset: 0 })).map((r) => r.externalId)).toEqual(['b', 'a']);
+        expect((await store.outsideJobList({ origin: 'srtslurm', status: 'submitted', limit: 1, offset: 1 })).map((r) => r.externalId)).toEqual(['Z']);
+        expect(await store.outsideJobCount({ origin: 'srtslurm', status: 'submitted' })).toBe(3);
+        expect(await store.outsideJobCount({ origin: 'srtslurm', status: 'submitted', cluster: 'c2' })).toBe(1);
+        expect(await store.outsideJobCount({ origin: 'other' })).toBe(0);
+      });
+
+      it("lists one kind of events of an origin's outside jobs, with their outside ids", async () => {
+        const [one, two] = [makeJob(), makeJob()];
+        for (const [job, id] of [[one, 'j1'], [two, 'j2']] as const) {
+          await store.jobInsert(job);
+          await store.outsideJobInsert(outside(id, job.id));
+        }
+        const status = (jobId: string, state: string): EventRow => ({
+          jobId, executionId: null, at: at(0), kind: 'status', state, stage: null, message: null, data: { created_at: 'verbatim' },
+        });
+        await store.eventInsertMany([status(one.id, 'submitted'), status(two.id, 'submitted'), { ...status(one.id, 'RUNNING'), kind: 'job.state' }, status(one.id, 'workers')]);
+        const all = await store.outsideEventList({ origin: 'srtslurm', kind: 'status', afterId: 0, limit: 10 });
+        expect(all.map((e) => [e.externalId, e.state])).toEqual([['j1', 'submitted'], ['j2', 'submitted'], ['j1', 'workers']]);
+        expect(all[0].data).toEqual({ created_at: 'verbatim' });
+        const after = await store.outsideEventList({ origin: 'srtslurm', kind: 'status', externalId: 'j1', afterId: all[0].id ?? 0, limit: 10 });
+        expect(after.map((e) => e.state)).toEqual(['workers']);
+        expect(await store.outsideEventList({ origin: 'srtslurm', kind: 'status', afterId: 0, limit: 1 })).toHaveLength(1);
       });
     });
 
@@ -1329,6 +1472,8 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         await expect(leaked?.jobGet(newTestId())).rejects.toThrow();
       });
     });
+
+    registryCases(() => store);
 
     describe('notify, listen, ping', () => {
       it('delivers notifications to listeners until they stop listening', async () => {

@@ -129,6 +129,7 @@ export function makeNode(overrides: Partial<NodeRow> = {}): NodeRow {
 export function makeOutbox(overrides: Partial<OutboxRow> = {}): OutboxRow {
   return {
     kind: 'webhook',
+    method: 'POST',
     url: 'http://127.0.0.1:9/hook',
     headers: { 'content-type': 'application/json' },
     body: { event: 'job.StateChange', ok: true },
@@ -138,6 +139,7 @@ export function makeOutbox(overrides: Partial<OutboxRow> = {}): OutboxRow {
     createdAt: at(0),
     lastError: null,
     status: 'pending',
+    orderingKey: null,
     ...overrides,
   };
 }

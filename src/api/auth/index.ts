@@ -117,7 +117,7 @@ function checkRole(request: FastifyRequest, principal: Principal, level: AuthLev
 }
 
 /** The guest must be an ordinary user: an admin guest would make every anonymous caller an admin. */
-async function ensureGuest(store: Queries, name: string): Promise<void> {
+export async function ensureGuest(store: Queries, name: string): Promise<void> {
   let user = await store.userGetByName(name);
   if (!user) {
     try {
@@ -132,13 +132,13 @@ async function ensureGuest(store: Queries, name: string): Promise<void> {
 }
 
 /** Looked up on every request, so disabling the guest (or making it an admin) takes effect at once. */
-async function guestPrincipal(store: Queries, name: string): Promise<Principal> {
+export async function guestPrincipal(store: Queries, name: string): Promise<Principal> {
   const user = await store.userGetByName(name);
   if (!user || user.disabled || user.role === 'admin') throw unauthorized(`the guest user "${name}" is disabled: send a token`);
   return { userId: user.id, name: user.name, role: user.role, credentialId: `guest:${name}` };
 }
 
-function bearerToken(header: string | undefined): string | null {
+export function bearerToken(header: string | undefined): string | null {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
   return match ? match[1] : null;
 }

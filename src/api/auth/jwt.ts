@@ -24,6 +24,7 @@ import {
   jwtVerify,
   type JSONWebKeySet,
   type JWK,
+  type JWTPayload,
   type JWTVerifyGetKey,
 } from 'jose';
 import type { KeyObject } from 'node:crypto';
@@ -35,6 +36,16 @@ const ALGORITHM = 'EdDSA';
 const KEY_FILE = 'jwt-signing-key.json';
 /** barge's own `iss` unless configured. */
 export const DEFAULT_ISSUER = 'barge';
+
+/** Faces whose audience is not their name unless configured: SlideRule's tokens are for `runner`. */
+const DEFAULT_AUDIENCES: Readonly<Record<string, string>> = { sliderule: 'runner' };
+
+export interface VerifiedJwt {
+  principal: Principal;
+  claims: JWTPayload;
+  /** Signed by barge's own key (not a trusted outside issuer). */
+  ownIssuer: boolean;
+}
 
 export interface SigningKey {
   kid: string;
@@ -104,7 +115,7 @@ export class JwtVerifier {
   }
 
   audienceOf(face: string): string {
-    return this.options.audiences?.[face] ?? face;
+    return this.options.audiences?.[face] ?? DEFAULT_AUDIENCES[face] ?? face;
   }
 
   /** Three base64url parts, the first a JSON header: worth trying as a JWT rather than as a secret. */
@@ -142,6 +153,14 @@ export class JwtVerifier {
    * signature, expired, wrong audience, unknown or disabled user). Never echoes the token.
    */
   async verify(token: string, face: string): Promise<Principal> {
+    return (await this.verifyWithClaims(token, face)).principal;
+  }
+
+  /**
+   * verify(), also answering the token's claims and whether barge itself issued it, for faces
+   * that read more of the token than its subject (SlideRule's `org_roles`).
+   */
+  async verifyWithClaims(token: string, face: string): Promise<VerifiedJwt> {
     let issuer: string | undefined;
     try {
       issuer = decodeJwt(token).iss;
@@ -150,20 +169,19 @@ export class JwtVerifier {
     }
     const keySet = issuer === undefined ? undefined : this.keySets.get(issuer);
     if (!keySet || issuer === undefined) throw unauthorized('JWT from an issuer this server does not trust');
-    let subject: string | undefined;
-    let tokenId: string | undefined;
+    let claims: JWTPayload;
     try {
-      const { payload } = await jwtVerify(token, keySet, { issuer, audience: this.audienceOf(face) });
-      subject = payload.sub;
-      tokenId = payload.jti;
+      claims = (await jwtVerify(token, keySet, { issuer, audience: this.audienceOf(face) })).payload;
     } catch (error) {
       throw unauthorized(jwtRefusal(error, this.audienceOf(face)));
     }
+    const subject = claims.sub;
     if (!subject) throw unauthorized('JWT without a subject (sub)');
     const user = await this.options.store.userGetByName(subject);
     if (!user) throw unauthorized('JWT for an unknown user');
     if (user.disabled) throw unauthorized('the user is disabled');
-    return { userId: user.id, name: user.name, role: user.role, credentialId: `jwt:${issuer}:${tokenId ?? subject}` };
+    const principal = { userId: user.id, name: user.name, role: user.role, credentialId: `jwt:${issuer}:${claims.jti ?? subject}` };
+    return { principal, claims, ownIssuer: issuer === this.issuer && this.options.signingKey !== undefined };
   }
 }
 

@@ -3,11 +3,12 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { isFinal } from '../../core/states.js';
+import { NotFoundError } from '../../core/errors.js';
+import { isFinal, STATES } from '../../core/states.js';
 import { principalOf } from '../auth/index.js';
 import { ownedExecution, type V1Options } from './context.js';
 import { followLogs } from './log-stream.js';
-import { errorResponses, Execution, IdParams, isOn, LogPage, LogQuery } from './schemas.js';
+import { errorResponses, Execution, IdParams, isOn, ItemParams, ItemStates, LogPage, LogQuery, OutputList } from './schemas.js';
 import { executionBody, logLineBody } from './views.js';
 
 const tags = ['executions'];
@@ -57,6 +58,62 @@ export const executionRoutes: FastifyPluginAsync<V1Options> = async (app, { engi
     },
   );
 
+  app.get<{ Params: IdParams }>(
+    '/executions/:id/outputs',
+    {
+      schema: {
+        tags,
+        summary: "The files an execution left in its outputs/ folder (downloaded with the job's results)",
+        params: IdParams,
+        response: { 200: OutputList, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const execution = await ownedExecution(engine, principalOf(request), request.params.id);
+      const artifacts = await engine.store.artifactList({ executionId: execution.id });
+      return { items: artifacts.map(({ path, size, createdAt }) => ({ path, size, createdAt })) };
+    },
+  );
+
+  app.get<{ Params: IdParams }>(
+    '/executions/:id/items',
+    {
+      schema: {
+        tags,
+        summary: "The state of every item of an array (each) or parallel, one character each: the UI's grid",
+        params: IdParams,
+        response: { 200: ItemStates, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const execution = await ownedExecution(engine, principalOf(request), request.params.id);
+      const letters = new Array<string>(execution.childCount).fill(UNMADE_ITEM);
+      // Attempts of one item come in seq order: the last one written wins.
+      for (const { idx, state } of await engine.store.executionItemStates({ parentId: execution.id })) {
+        if (idx >= 0 && idx < letters.length) letters[idx] = String(STATES.indexOf(state));
+      }
+      return { count: execution.childCount, states: letters.join('') };
+    },
+  );
+
+  app.get<{ Params: ItemParams }>(
+    '/executions/:id/items/:idx',
+    {
+      schema: {
+        tags,
+        summary: 'The latest attempt of one item of an array or parallel (404 while it is not made)',
+        params: ItemParams,
+        response: { 200: Execution, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const execution = await ownedExecution(engine, principalOf(request), request.params.id);
+      const item = await engine.store.executionItemLatest({ parentId: execution.id, idx: request.params.idx });
+      if (!item) throw new NotFoundError('item', `${request.params.idx} of execution ${execution.id}`);
+      return executionBody(item);
+    },
+  );
+
   app.post<{ Params: IdParams }>(
     '/executions/:id/cancel',
     {
@@ -74,6 +131,9 @@ export const executionRoutes: FastifyPluginAsync<V1Options> = async (app, { engi
     },
   );
 };
+
+/** An item the engine has not made yet (a slot of an `each` waiting for its turn). */
+const UNMADE_ITEM = '-';
 
 function wantsEventStream(request: FastifyRequest): boolean {
   return (request.headers.accept ?? '').includes('text/event-stream');

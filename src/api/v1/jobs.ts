@@ -31,6 +31,8 @@ import {
   IdParams,
   isOn,
   Job,
+  JobCountQuery,
+  JobCounts,
   JobListQuery,
   JobPage,
   SubmitQuery,
@@ -99,6 +101,23 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (app, { engine, cl
       const items = page.map((job) => jobBody({ job, counts: counts[job.id] ?? {} }));
       const last = page.at(-1);
       return { items, nextCursor: rows.length > query.limit && last ? encodeJobCursor(last.id) : null };
+    },
+  );
+
+  app.get<{ Querystring: JobCountQuery }>(
+    '/jobs/counts',
+    {
+      schema: {
+        tags,
+        summary: 'How many jobs match the list filters, by state',
+        querystring: JobCountQuery,
+        response: { 200: JobCounts, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const counts = await engine.store.jobCountByState(jobFilter(principalOf(request), request.query));
+      const total = Object.values(counts).reduce((sum, n) => sum + (n ?? 0), 0);
+      return { total, counts };
     },
   );
 
@@ -194,7 +213,8 @@ export const jobRoutes: FastifyPluginAsync<V1Options> = async (app, { engine, cl
       const rows = await engine.store.executionList({
         jobId: job.id,
         states,
-        parentId: query.parentId,
+        parentId: isOn(query.topLevel) ? null : query.parentId,
+        taskId: query.taskId,
         afterSeq,
         limit: query.limit + 1,
       });
@@ -237,7 +257,7 @@ function parseYaml(text: string): unknown {
 }
 
 /** Non-admins list only their own jobs; asking for someone else's is refused, not silently narrowed. */
-function jobFilter(principal: Principal, query: JobListQuery): JobFilter {
+function jobFilter(principal: Principal, query: JobCountQuery): JobFilter {
   let owner = query.owner;
   if (principal.role !== 'admin') {
     if (owner !== undefined && owner !== principal.name) throw forbidden("only admins can list other owners' jobs");
@@ -248,6 +268,7 @@ function jobFilter(principal: Principal, query: JobListQuery): JobFilter {
     states: parseStates(query.state),
     tags: parseList(query.tag),
     queue: query.queue,
+    origin: query.origin,
     // Stored times are UTC ISO strings compared as text: normalise offsets such as +02:00.
     createdAfter: toUtc(query.createdAfter),
     createdBefore: toUtc(query.createdBefore),

@@ -183,6 +183,7 @@ export const JobListQuery = Type.Object({
   owner: Type.Optional(Type.String({ maxLength: 200, description: "admins only, unless it is the caller's own name" })),
   tag: Type.Optional(Type.String({ maxLength: 500, description: 'comma-separated: jobs carrying any of these tags' })),
   queue: Type.Optional(Type.String({ maxLength: 200 })),
+  origin: Type.Optional(Type.String({ maxLength: 50, description: 'the API that created the jobs: v1, tork, sliderule, …' })),
   createdAfter: Type.Optional(Type.String({ format: 'date-time' })),
   createdBefore: Type.Optional(Type.String({ format: 'date-time' })),
   q: Type.Optional(Type.String({ maxLength: 500, description: 'full-text search over name, description, tags, state' })),
@@ -192,9 +193,15 @@ export const JobListQuery = Type.Object({
 });
 export type JobListQuery = Static<typeof JobListQuery>;
 
+/** The list's filters without its paging: what GET /v1/jobs/counts counts. */
+export const JobCountQuery = Type.Omit(JobListQuery, ['limit', 'cursor']);
+export type JobCountQuery = Static<typeof JobCountQuery>;
+
 export const ExecutionListQuery = Type.Object({
   state: Type.Optional(StateList),
   parentId: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'only the children of this composite' })),
+  taskId: Type.Optional(Type.String({ pattern: ID_PATTERN, description: 'only the executions of this task (its attempts)' })),
+  topLevel: Type.Optional(Flag("only the job's own steps, not the children of composites (each, parallel)")),
   limit: Limit(100),
   cursor: Type.Optional(Cursor),
 });
@@ -222,6 +229,32 @@ export const LogPage = Type.Object({
   items: Type.Array(LogLine),
   next: Type.Integer({ description: 'pass as `after` for the following page' }),
   done: Type.Boolean({ description: 'the execution is final and this page reached the end of its log' }),
+});
+export const JobCounts = Type.Object({
+  total: Type.Integer(),
+  counts: Type.Record(Type.String(), Type.Integer(), { description: 'jobs by state' }),
+});
+export const Output = Type.Object({
+  path: Type.String({ description: "relative to the execution's outputs/ folder" }),
+  size: Type.Integer(),
+  createdAt: Timestamp,
+});
+export const OutputList = Type.Object({ items: Type.Array(Output) });
+export const ItemStates = Type.Object({
+  count: Type.Integer({ description: "the composite's items (childCount)" }),
+  states: Type.String({
+    description:
+      "one character per item, in item order: the digit of the latest attempt's state in " +
+      `${STATES.map((state, i) => `${i} ${state}`).join(', ')}; \`-\` for an item not made yet`,
+  }),
+});
+export const ItemParams = Type.Object({ id: IdOrPrefix, idx: Type.Integer({ minimum: 0 }) });
+export type ItemParams = Static<typeof ItemParams>;
+export const Throughput = Type.Object({
+  minutes: Type.Integer(),
+  since: Timestamp,
+  total: Type.Array(Type.Integer(), { description: 'executions that ended per minute, oldest minute first' }),
+  queues: Type.Record(Type.String(), Type.Array(Type.Integer()), { description: 'the same, per queue' }),
 });
 export const NodeList = Type.Object({ items: Type.Array(Node) });
 export const QueueList = Type.Object({ items: Type.Array(Queue) });

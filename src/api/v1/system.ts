@@ -5,10 +5,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { V1Options } from './context.js';
-import { errorResponses, Health, NodeList, QueueList } from './schemas.js';
+import { errorResponses, Health, NodeList, QueueList, Throughput } from './schemas.js';
 import { nodeBody } from './views.js';
 
 const tags = ['system'];
+const MINUTE_MS = 60_000;
+const THROUGHPUT_MINUTES = 60;
 
 export const systemRoutes: FastifyPluginAsync<V1Options> = async (app, { engine, version, registry }) => {
   const { store } = engine;
@@ -46,6 +48,32 @@ export const systemRoutes: FastifyPluginAsync<V1Options> = async (app, { engine,
     async () => ({
       items: (await store.queueStats()).map(({ queue, runnable, running }) => ({ name: queue, runnable, running })),
     }),
+  );
+
+  app.get(
+    '/stats/throughput',
+    {
+      schema: {
+        tags,
+        summary: 'Executions that ended per minute over the last hour, in total and per queue',
+        response: { 200: Throughput, ...errorResponses },
+      },
+    },
+    async () => {
+      const now = Date.now();
+      // Whole minutes: the current minute is the last one, still filling.
+      const first = Math.floor(now / MINUTE_MS) * MINUTE_MS - (THROUGHPUT_MINUTES - 1) * MINUTE_MS;
+      const since = new Date(first).toISOString();
+      const total = new Array<number>(THROUGHPUT_MINUTES).fill(0);
+      const queues: Record<string, number[]> = {};
+      for (const { queue, minute, count } of await store.executionFinishedPerMinute({ since })) {
+        const slot = Math.floor((Date.parse(minute) - first) / MINUTE_MS);
+        if (slot < 0 || slot >= THROUGHPUT_MINUTES) continue;
+        total[slot] += count;
+        (queues[queue] ??= new Array<number>(THROUGHPUT_MINUTES).fill(0))[slot] += count;
+      }
+      return { minutes: THROUGHPUT_MINUTES, since, total, queues };
+    },
   );
 
   app.get(

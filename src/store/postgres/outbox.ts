@@ -1,17 +1,18 @@
 /** PostgreSQL statements for the outbox: webhook and status-report deliveries written in job transactions. */
 import type { OutboxRow } from '../../core/model.js';
-import { OUTBOX } from '../shared/codec.js';
+import { OUTBOX, OUTBOX_IN_ORDER } from '../shared/codec.js';
 import { type PgExec, insertMany } from './connection.js';
 
 /**
  * Takes the due rows by pushing their `next_at` past `now`: a dispatcher that crashes mid-delivery
  * leaves them to be taken again when that lease runs out. SKIP LOCKED lets dispatchers on other
- * servers take other rows at the same moment instead of waiting.
+ * servers take other rows at the same moment instead of waiting. A row waits while an older
+ * pending row has its ordering key.
  */
 const OUTBOX_TAKE_DUE = `
   WITH due AS (
-    SELECT id FROM outbox
-    WHERE status = 'pending' AND next_at <= $2::timestamptz
+    SELECT id FROM outbox AS o
+    WHERE status = 'pending' AND next_at <= $2::timestamptz AND ${OUTBOX_IN_ORDER}
     ORDER BY next_at, id LIMIT $3
     FOR UPDATE SKIP LOCKED
   )

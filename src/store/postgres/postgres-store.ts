@@ -18,6 +18,7 @@ import type {
   LogLine,
   NodeRow,
   OutboxRow,
+  OutsideJobRow,
   ScheduleRow,
   State,
   TaskRow,
@@ -25,6 +26,11 @@ import type {
   ShareRow,
   TokenRow,
   UserRow,
+  FilesystemRow,
+  GrantKind,
+  GrantRow,
+  ToolProgram,
+  ToolRow,
 } from '../../core/model.js';
 import type {
   ActiveListParams,
@@ -32,7 +38,9 @@ import type {
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  FinishedPerMinute,
   IdPrefixParams,
+  ItemState,
   JobDeleteLimits,
   JobFilter,
   JobListParams,
@@ -42,6 +50,9 @@ import type {
   Store,
   UsageCount,
   UserPatch,
+  OutsideEventRow,
+  OutsideJobFilter,
+  OutsideJobKey,
 } from '../store.js';
 import { PgExec, type PgOptions, type PgSettings, createPool, pgSettings } from './connection.js';
 import * as executions from './executions.js';
@@ -52,8 +63,11 @@ import { openError, redactPassword } from '../shared/redact.js';
 import { interpretPgError } from './errors.js';
 import * as nodes from './nodes.js';
 import * as outbox from './outbox.js';
+import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
+import * as registry from './registry.js';
+import * as uiStats from './ui-stats.js';
 import * as users from './users.js';
 
 const TX_TRIES = 3;
@@ -313,6 +327,15 @@ export class PostgresQueries implements Queries {
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>> {
     return this.one((x) => executions.queueStats(x));
   }
+  executionItemStates(params: { parentId: string }): Promise<ItemState[]> {
+    return this.one((x) => uiStats.executionItemStates(x, params));
+  }
+  executionItemLatest(params: { parentId: string; idx: number }): Promise<ExecutionRow | undefined> {
+    return this.one((x) => uiStats.executionItemLatest(x, params));
+  }
+  executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]> {
+    return this.one((x) => uiStats.executionFinishedPerMinute(x, params));
+  }
 
   // ---- logs, events, artifacts -----------------------------------------------------------
 
@@ -362,6 +385,30 @@ export class PostgresQueries implements Queries {
     return this.one((x) => outbox.outboxUpdate(x, params));
   }
 
+  // ---- outside jobs ------------------------------------------------------------------------
+
+  outsideJobLock(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((x) => outsideJobs.outsideJobLock(x, params));
+  }
+  outsideJobGet(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((x) => outsideJobs.outsideJobGet(x, params));
+  }
+  outsideJobInsert(row: OutsideJobRow): Promise<void> {
+    return this.one((x) => outsideJobs.outsideJobInsert(x, row));
+  }
+  outsideJobUpdate(row: OutsideJobRow): Promise<void> {
+    return this.one((x) => outsideJobs.outsideJobUpdate(x, row));
+  }
+  outsideJobList(params: OutsideJobFilter & { limit: number; offset: number }): Promise<OutsideJobRow[]> {
+    return this.one((x) => outsideJobs.outsideJobList(x, params));
+  }
+  outsideJobCount(params: OutsideJobFilter): Promise<number> {
+    return this.one((x) => outsideJobs.outsideJobCount(x, params));
+  }
+  outsideEventList(params: { origin: string; kind: string; externalId?: string; afterId: number; limit: number }): Promise<OutsideEventRow[]> {
+    return this.one((x) => outsideJobs.outsideEventList(x, params));
+  }
+
   // ---- nodes, leadership -----------------------------------------------------------------
 
   nodeUpsert(node: NodeRow): Promise<void> {
@@ -378,6 +425,53 @@ export class PostgresQueries implements Queries {
   }
   leaderAcquire(params: { name: string; holder: string; now: string; until: string }): Promise<boolean> {
     return this.one((x) => nodes.leaderAcquire(x, params));
+  }
+
+  // ---- tools, filesystems, grants (registry.ts) ----------------------------------------------
+  toolInsert(tool: ToolRow): Promise<void> {
+    return this.one((x) => registry.toolInsert(x, tool));
+  }
+  toolGet(id: string): Promise<ToolRow | undefined> {
+    return this.one((x) => registry.toolGet(x, id));
+  }
+  toolGetByName(params: { owner: string; name: string }): Promise<ToolRow | undefined> {
+    return this.one((x) => registry.toolGetByName(x, params));
+  }
+  toolList(params: { owner?: string; userName?: string }): Promise<ToolRow[]> {
+    return this.one((x) => registry.toolList(x, params));
+  }
+  toolSetProgram(params: { id: string; program: ToolProgram }): Promise<boolean> {
+    return this.one((x) => registry.toolSetProgram(x, params));
+  }
+  toolDelete(id: string): Promise<boolean> {
+    return this.atomic((x) => registry.toolDelete(x, id));
+  }
+  filesystemInsert(filesystem: FilesystemRow): Promise<void> {
+    return this.one((x) => registry.filesystemInsert(x, filesystem));
+  }
+  filesystemGet(id: string): Promise<FilesystemRow | undefined> {
+    return this.one((x) => registry.filesystemGet(x, id));
+  }
+  filesystemGetByName(params: { owner: string; name: string }): Promise<FilesystemRow | undefined> {
+    return this.one((x) => registry.filesystemGetByName(x, params));
+  }
+  filesystemList(params: { owner?: string; userName?: string }): Promise<FilesystemRow[]> {
+    return this.one((x) => registry.filesystemList(x, params));
+  }
+  filesystemDelete(id: string): Promise<boolean> {
+    return this.atomic((x) => registry.filesystemDelete(x, id));
+  }
+  grantInsert(grant: GrantRow): Promise<void> {
+    return this.one((x) => registry.grantInsert(x, grant));
+  }
+  grantList(params: { kind: GrantKind; resourceId: string }): Promise<GrantRow[]> {
+    return this.one((x) => registry.grantList(x, params));
+  }
+  grantDelete(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean> {
+    return this.one((x) => registry.grantDelete(x, params));
+  }
+  grantExists(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean> {
+    return this.one((x) => registry.grantExists(x, params));
   }
 
   // ---- users, tokens ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ import { type PgExec, Params, insertOneSql, insertValues, typedParam } from './c
 const numberedCache = new Map<string, string>();
 
 /** `?` placeholders as `$1, $2, …` (the shared statements hold no `?` inside literals). */
-function numbered(text: string): string {
+export function numbered(text: string): string {
   let out = numberedCache.get(text);
   if (out === undefined) {
     let n = 0;

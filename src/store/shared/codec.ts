@@ -14,6 +14,7 @@ import type {
   JobRow,
   NodeRow,
   OutboxRow,
+  OutsideJobRow,
   PubkeyRow,
   ScheduleRow,
   ShareRow,
@@ -141,6 +142,7 @@ export const OUTBOX: Table<OutboxRow> = {
   columns: [
     col('id', 'id', 'bigint', true),
     col('kind', 'kind', 'text'),
+    col('method', 'method', 'text'),
     col('url', 'url', 'text'),
     col('headers', 'headers', 'json'),
     col('body', 'body', 'json'),
@@ -150,6 +152,25 @@ export const OUTBOX: Table<OutboxRow> = {
     col('createdAt', 'created_at', 'time'),
     col('lastError', 'last_error', 'text'),
     col('status', 'status', 'text'),
+    col('orderingKey', 'ordering_key', 'text'),
+  ],
+};
+
+/** A take-due condition on outbox row `o`: no older pending row shares its ordering key (one at a time, oldest first). */
+export const OUTBOX_IN_ORDER = `(o.ordering_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM outbox AS older
+      WHERE older.ordering_key = o.ordering_key AND older.status = 'pending' AND older.id < o.id))`;
+
+export const OUTSIDE_JOBS: Table<OutsideJobRow> = {
+  name: 'outside_jobs',
+  columns: [
+    col('origin', 'origin', 'text'),
+    col('externalId', 'external_id', 'text'),
+    col('jobId', 'job_id', 'text'),
+    col('status', 'status', 'text'),
+    col('cluster', 'cluster', 'text'),
+    col('submittedAt', 'submitted_at', 'text'),
+    col('record', 'record', 'json'),
   ],
 };
 

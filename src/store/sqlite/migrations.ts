@@ -6,6 +6,7 @@
  * is never reused) for newest-first/oldest-first order and cursors, and a UNIQUE text `id`.
  */
 import type { Migration } from '../shared/migration.js';
+import { registrySchema } from '../shared/registry-sql.js';
 
 const INITIAL_SCHEMA = `
 CREATE TABLE jobs (
@@ -328,6 +329,36 @@ CREATE TABLE usage (
 CREATE INDEX executions_by_owner_completed ON executions (owner, completed_at) WHERE completed_at IS NOT NULL;
 `;
 
+/**
+ * Outside jobs (issue 12): jobs run elsewhere and recorded here (srtslurm's status API), keyed by
+ * the outside id, beside the barge job that stands for them; lists sort by the outside system's
+ * submission time as text. Status reports: an outbox row's method
+ * (a report's update is a PUT) and an ordering key (one job's reports to one endpoint go one at a
+ * time, oldest first).
+ */
+const OUTSIDE_JOBS = `
+CREATE TABLE outside_jobs (
+  origin       TEXT NOT NULL,
+  external_id  TEXT NOT NULL,
+  job_id       TEXT NOT NULL UNIQUE REFERENCES jobs (id) ON DELETE CASCADE,
+  status       TEXT NOT NULL,
+  cluster      TEXT,
+  submitted_at TEXT NOT NULL,
+  record       TEXT NOT NULL,
+  PRIMARY KEY (origin, external_id)
+);
+CREATE INDEX outside_jobs_newest ON outside_jobs (origin, submitted_at DESC, external_id DESC);
+
+ALTER TABLE outbox ADD COLUMN method TEXT NOT NULL DEFAULT 'POST';
+ALTER TABLE outbox ADD COLUMN ordering_key TEXT;
+CREATE INDEX outbox_ordered ON outbox (ordering_key, id) WHERE status = 'pending' AND ordering_key IS NOT NULL;
+`;
+
+/** The web UI's throughput figures count executions that ended in the last hour, by this index. */
+const FINISHED_BY_TIME = `
+CREATE INDEX executions_by_completed ON executions (completed_at) WHERE completed_at IS NOT NULL;
+`;
+
 export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial schema', sql: INITIAL_SCHEMA },
   { version: 2, name: 'schedules', sql: SCHEDULES },
@@ -336,4 +367,7 @@ export const SQLITE_MIGRATIONS: readonly Migration[] = [
   { version: 5, name: 'accounts', sql: ACCOUNTS },
   { version: 6, name: 'big arrays and big logs', sql: BIG_ARRAYS_AND_LOGS },
   { version: 7, name: 'top-level executions by job', sql: TOP_LEVEL_BY_JOB },
+  { version: 9, name: 'tools, filesystems and grants', sql: registrySchema('TEXT', 'TEXT') },
+  { version: 11, name: 'outside jobs and ordered reports', sql: OUTSIDE_JOBS },
+  { version: 14, name: 'executions by completion time', sql: FINISHED_BY_TIME },
 ];

@@ -1,18 +1,19 @@
 /** SQLite statements for the outbox: webhook and status-report deliveries written in job transactions. */
 import type { OutboxRow } from '../../core/model.js';
-import { OUTBOX, encodeSqliteRow } from '../shared/codec.js';
+import { OUTBOX, OUTBOX_IN_ORDER, encodeSqliteRow } from '../shared/codec.js';
 import type { SqliteConnection } from './connection.js';
 import { insertSql } from './sql.js';
 
 /**
  * Takes the due rows by pushing their `next_at` past `now`: a dispatcher that crashes mid-delivery
  * leaves them to be taken again when that lease runs out. One statement, so it is atomic even
- * outside a transaction.
+ * outside a transaction. A row waits while an older pending row has its ordering key.
  */
 const OUTBOX_TAKE_DUE = `
   UPDATE outbox SET next_at = ?
   WHERE id IN (
-    SELECT id FROM outbox WHERE status = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?
+    SELECT id FROM outbox AS o WHERE status = 'pending' AND next_at <= ? AND ${OUTBOX_IN_ORDER}
+    ORDER BY next_at, id LIMIT ?
   )
   RETURNING *`;
 

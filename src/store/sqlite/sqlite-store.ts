@@ -27,6 +27,7 @@ import type {
   LogLine,
   NodeRow,
   OutboxRow,
+  OutsideJobRow,
   ScheduleRow,
   State,
   TaskRow,
@@ -34,6 +35,11 @@ import type {
   ShareRow,
   TokenRow,
   UserRow,
+  FilesystemRow,
+  GrantKind,
+  GrantRow,
+  ToolProgram,
+  ToolRow,
 } from '../../core/model.js';
 import { coerceError } from '../../core/errors.js';
 import type {
@@ -42,7 +48,9 @@ import type {
   ClaimCandidatesParams,
   ExecutionListParams,
   ExecutionPatch,
+  FinishedPerMinute,
   IdPrefixParams,
+  ItemState,
   JobDeleteLimits,
   JobFilter,
   JobListParams,
@@ -52,6 +60,9 @@ import type {
   Store,
   UsageCount,
   UserPatch,
+  OutsideEventRow,
+  OutsideJobFilter,
+  OutsideJobKey,
 } from '../store.js';
 import { Mutex } from '../shared/mutex.js';
 import { listJobLines, listLines, type LogChunkQueries } from '../shared/logs.js';
@@ -63,8 +74,11 @@ import { openError } from '../shared/redact.js';
 import { interpretSqliteError } from './errors.js';
 import * as nodes from './nodes.js';
 import * as outbox from './outbox.js';
+import * as outsideJobs from './outside-jobs.js';
 import * as schedules from './schedules.js';
 import * as streams from './streams.js';
+import * as registry from './registry.js';
+import * as uiStats from './ui-stats.js';
 import * as users from './users.js';
 
 /** An open transaction, and whether it still is (a query after COMMIT is a bug, not a new write). */
@@ -295,6 +309,15 @@ export class SqliteQueries implements Queries {
   queueStats(): Promise<Array<{ queue: string; runnable: number; running: number }>> {
     return this.one((c) => executions.queueStats(c));
   }
+  executionItemStates(params: { parentId: string }): Promise<ItemState[]> {
+    return this.one((c) => uiStats.executionItemStates(c, params));
+  }
+  executionItemLatest(params: { parentId: string; idx: number }): Promise<ExecutionRow | undefined> {
+    return this.one((c) => uiStats.executionItemLatest(c, params));
+  }
+  executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]> {
+    return this.one((c) => uiStats.executionFinishedPerMinute(c, params));
+  }
 
   // ---- logs, events, artifacts -----------------------------------------------------------
 
@@ -352,6 +375,30 @@ export class SqliteQueries implements Queries {
     return this.one((c) => outbox.outboxUpdate(c, params));
   }
 
+  // ---- outside jobs ------------------------------------------------------------------------
+
+  outsideJobLock(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((c) => outsideJobs.outsideJobGet(c, params));
+  }
+  outsideJobGet(params: OutsideJobKey): Promise<OutsideJobRow | undefined> {
+    return this.one((c) => outsideJobs.outsideJobGet(c, params));
+  }
+  outsideJobInsert(row: OutsideJobRow): Promise<void> {
+    return this.one((c) => outsideJobs.outsideJobInsert(c, row));
+  }
+  outsideJobUpdate(row: OutsideJobRow): Promise<void> {
+    return this.one((c) => outsideJobs.outsideJobUpdate(c, row));
+  }
+  outsideJobList(params: OutsideJobFilter & { limit: number; offset: number }): Promise<OutsideJobRow[]> {
+    return this.one((c) => outsideJobs.outsideJobList(c, params));
+  }
+  outsideJobCount(params: OutsideJobFilter): Promise<number> {
+    return this.one((c) => outsideJobs.outsideJobCount(c, params));
+  }
+  outsideEventList(params: { origin: string; kind: string; externalId?: string; afterId: number; limit: number }): Promise<OutsideEventRow[]> {
+    return this.one((c) => outsideJobs.outsideEventList(c, params));
+  }
+
   // ---- nodes, leadership -----------------------------------------------------------------
 
   nodeUpsert(node: NodeRow): Promise<void> {
@@ -368,6 +415,53 @@ export class SqliteQueries implements Queries {
   }
   leaderAcquire(params: { name: string; holder: string; now: string; until: string }): Promise<boolean> {
     return this.one((c) => nodes.leaderAcquire(c, params));
+  }
+
+  // ---- tools, filesystems, grants (registry.ts) ----------------------------------------------
+  toolInsert(tool: ToolRow): Promise<void> {
+    return this.one((c) => registry.toolInsert(c, tool));
+  }
+  toolGet(id: string): Promise<ToolRow | undefined> {
+    return this.one((c) => registry.toolGet(c, id));
+  }
+  toolGetByName(params: { owner: string; name: string }): Promise<ToolRow | undefined> {
+    return this.one((c) => registry.toolGetByName(c, params));
+  }
+  toolList(params: { owner?: string; userName?: string }): Promise<ToolRow[]> {
+    return this.one((c) => registry.toolList(c, params));
+  }
+  toolSetProgram(params: { id: string; program: ToolProgram }): Promise<boolean> {
+    return this.one((c) => registry.toolSetProgram(c, params));
+  }
+  toolDelete(id: string): Promise<boolean> {
+    return this.atomic((c) => registry.toolDelete(c, id));
+  }
+  filesystemInsert(filesystem: FilesystemRow): Promise<void> {
+    return this.one((c) => registry.filesystemInsert(c, filesystem));
+  }
+  filesystemGet(id: string): Promise<FilesystemRow | undefined> {
+    return this.one((c) => registry.filesystemGet(c, id));
+  }
+  filesystemGetByName(params: { owner: string; name: string }): Promise<FilesystemRow | undefined> {
+    return this.one((c) => registry.filesystemGetByName(c, params));
+  }
+  filesystemList(params: { owner?: string; userName?: string }): Promise<FilesystemRow[]> {
+    return this.one((c) => registry.filesystemList(c, params));
+  }
+  filesystemDelete(id: string): Promise<boolean> {
+    return this.atomic((c) => registry.filesystemDelete(c, id));
+  }
+  grantInsert(grant: GrantRow): Promise<void> {
+    return this.one((c) => registry.grantInsert(c, grant));
+  }
+  grantList(params: { kind: GrantKind; resourceId: string }): Promise<GrantRow[]> {
+    return this.one((c) => registry.grantList(c, params));
+  }
+  grantDelete(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean> {
+    return this.one((c) => registry.grantDelete(c, params));
+  }
+  grantExists(params: { kind: GrantKind; resourceId: string; userName: string }): Promise<boolean> {
+    return this.one((c) => registry.grantExists(c, params));
   }
 
   // ---- users, tokens ---------------------------------------------------------------------

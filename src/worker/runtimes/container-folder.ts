@@ -25,6 +25,7 @@ import {
   DEFAULT_CONTAINER_WORKDIR,
 } from './container-command.js';
 import { resolveInside, SpecRefusal, writeTaskFiles } from './workspace.js';
+import { filesystemBinds, isFilesystemMount } from './filesystems.js';
 
 export interface ContainerFolder {
   /** Container path to start in; null keeps the image's WORKDIR. */
@@ -120,7 +121,9 @@ function taskMounts(mounts: MountSpec[], executionId: string): { volumes: string
   const volumes: string[] = [];
   const namedVolumes: string[] = [];
   const tmpfs: string[] = [];
+  for (const bind of filesystemBinds(mounts)) volumes.push(`${bind.source}:${bind.target}`);
   mounts.forEach((mount, index) => {
+    if (isFilesystemMount(mount)) return;
     const target = checkedTarget(mount.target, index);
     if (mount.type === 'tmpfs') {
       tmpfs.push(target);

@@ -40,6 +40,7 @@ import { spawnThroughHelper } from './spawn-helper.js';
 import { pollProgress } from './progress.js';
 import type { RunOutcome, RunRequest, Runtime } from './runtime.js';
 import { findExecutable } from './sandbox.js';
+import { isFilesystemMount } from './filesystems.js';
 import { checkedArgs, checkedEnv, readRegularFile, replaceFile, ResultTooLargeError, SpecRefusal } from './workspace.js';
 
 export interface ContainerRuntimeOptions {
@@ -162,6 +163,7 @@ function findUnsupported(spec: TaskSpec): RunOutcome | null {
   if (spec.networks?.length) return refused('networks', 'container', true);
   if (spec.gpus) return refused('gpus', 'container', true);
   for (const mount of spec.mounts ?? []) {
+    if (isFilesystemMount(mount)) continue;
     if (mount.type === 'bind') return refused('bind mounts', 'container', true);
     if (mount.type !== 'volume' && mount.type !== 'tmpfs') return refused(`mounts of type "${mount.type}"`, 'container', true);
     if (mount.source) return refused('mount sources', 'container', true);

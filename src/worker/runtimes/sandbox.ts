@@ -52,6 +52,8 @@ export interface SandboxPlace {
   workDir: string;
   cwd: string;
   network: boolean;
+  /** Host folders bound read-write at their targets (filesystems). (Default: none) */
+  binds?: Array<{ source: string; target: string }>;
   /** Caps the task's processes with RLIMIT_NPROC; only when `canLimitProcesses`. */
   maxProcesses?: number;
 }
@@ -73,8 +75,8 @@ export interface Sandbox {
   readonly canLimitProcesses: boolean;
   /** The command line that runs `command` inside the sandbox. */
   wrap(command: string[], place: SandboxPlace): string[];
-  /** Makes the prepared work folder the task user's, so the task can write there. */
-  handOver(workDir: string): Promise<void>;
+  /** Makes the prepared work folder (and the top of each shared folder) the task user's, so the task can write there. */
+  handOver(workDir: string, sharedFolders?: string[]): Promise<void>;
 }
 
 export interface SandboxOptions {
@@ -155,8 +157,11 @@ function bwrapSandbox(setup: Setup, canLimitProcesses: boolean): Sandbox {
       const limited = place.maxProcesses !== undefined && canLimitProcesses ? processLimit(setup, place.maxProcesses, command) : command;
       return [setup.bwrap, ...bwrapArgs(place, setup), '--', ...dropTo(setup, limited)];
     },
-    handOver: async (workDir) => {
-      if (user) await chownTree(workDir, user);
+    handOver: async (workDir, sharedFolders = []) => {
+      if (!user) return;
+      await chownTree(workDir, user);
+      // A filesystem's files are the task user's anyway (every sandboxed task is that user).
+      for (const folder of sharedFolders) await lchown(folder, user.uid, user.gid);
     },
   };
 }
@@ -170,6 +175,7 @@ export function bwrapArgs(place: Omit<SandboxPlace, 'maxProcesses'>, setup: Pick
     ...masks(setup.readOnly, setup.hidden),
     ...folderChain(place.workDir, setup.readOnly),
     ...['--bind', place.workDir, place.workDir, '--chdir', place.cwd],
+    ...sharedBinds(place.binds ?? []),
     // Privileged bwrap would map root into a user namespace of its own, where setpriv could not
     // become the task user: every namespace but the user's.
     ...(privileged
@@ -194,6 +200,26 @@ function folderChain(workDir: string, extraReadOnly: string[]): string[] {
     // Inside a read-only bind nothing can be made; there the host's folders are what the task sees.
     if (bound.some((root) => folder === root || folder.startsWith(`${root}/`))) continue;
     args.unshift('--perms', '0711', '--dir', folder);
+  }
+  return args;
+}
+
+/**
+ * Shared folders (filesystems) bound read-write at their targets. bwrap would make the folders
+ * above a target 0700 and root's, out of the task user's reach: they are made 0755 first.
+ */
+function sharedBinds(binds: Array<{ source: string; target: string }>): string[] {
+  const made = new Set<string>();
+  const args: string[] = [];
+  for (const bind of binds) {
+    const above: string[] = [];
+    for (let folder = dirname(bind.target); folder !== '/' && folder !== '.'; folder = dirname(folder)) above.unshift(folder);
+    for (const folder of above) {
+      if (made.has(folder)) continue;
+      made.add(folder);
+      args.push('--perms', '0755', '--dir', folder);
+    }
+    args.push('--bind', bind.source, bind.target);
   }
   return args;
 }

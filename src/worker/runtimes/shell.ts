@@ -20,8 +20,8 @@
  * The runtime's control files live in `<workDir>/.barge/` (entrypoint.sh, pre-N.sh, post-N.sh,
  * output, progress), out of the way of the task's own files, which may not be written there.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { AuxTaskSpec, TaskSpec } from '../../core/spec-types.js';
 import { coerceError } from '../../core/errors.js';
 import type { LogStream } from '../../core/model.js';
@@ -31,6 +31,7 @@ import { chooseLimiter, DEFAULT_MAX_PROCESSES, type AppliedLimits, type Limiter,
 import { cancelled, failed, refused, succeeded, timedOut, type Ending } from './outcomes.js';
 import { runProcessGroup, type GroupExit, type ProcessSpawner, type SpawnProcess } from './process-group.js';
 import { spawnThroughHelper } from './spawn-helper.js';
+import { filesystemBinds, FILESYSTEMS_ROOT, isFilesystemMount, type FilesystemBind } from './filesystems.js';
 import { pollProgress } from './progress.js';
 import { chooseSandbox, findExecutable, type IsolationMode, type Sandbox } from './sandbox.js';
 import {
@@ -164,8 +165,8 @@ async function runShell(request: RunRequest, settings: Settings): Promise<RunOut
 
   let folder: Folder;
   try {
-    folder = await prepareFolder(request);
-    await settings.sandbox.handOver(request.workDir);
+    folder = await prepareFolder(request, settings.sandbox.kind === 'bwrap');
+    await settings.sandbox.handOver(request.workDir, folder.binds.map((bind) => bind.source));
   } catch (error) {
     if (error instanceof SpecRefusal) return failed(error.message, error.reason, NOTHING_RAN);
     return failed(`could not prepare the work folder: ${coerceError(error).message}`, null, NOTHING_RAN);
@@ -203,7 +204,8 @@ function findUnsupported(spec: TaskSpec, ignoreImage: boolean): RunOutcome | nul
   if (spec.lua !== undefined) return refused('lua', 'shell');
   if (spec.cmd?.length) return refused('cmd', 'shell');
   if (spec.entrypoint?.length) return refused('entrypoint', 'shell');
-  if (spec.mounts?.length) return refused('mounts', 'shell', true);
+  // Filesystem mounts are barge's own (engine/filesystems.ts); Tork's mount types are not for a shell.
+  if (spec.mounts?.some((mount) => !isFilesystemMount(mount))) return refused('mounts', 'shell', true);
   if (spec.sidecars?.length) return refused('sidecars', 'shell', true);
   if (spec.networks?.length) return refused('networks', 'shell', true);
   if (spec.gpus) return refused('gpus', 'shell', true);
@@ -237,15 +239,19 @@ const PROGRESS_FILE = `${CONTROL_FOLDER}/progress`;
 
 interface Folder {
   cwd: string;
+  /** Filesystems bound into the sandbox (without one, linked from the control folder). */
+  binds: FilesystemBind[];
   pre: Step[];
   main: Step;
   post: Step[];
 }
 
-async function prepareFolder(request: RunRequest): Promise<Folder> {
+async function prepareFolder(request: RunRequest, sandboxed: boolean): Promise<Folder> {
   const { spec, workDir } = request;
   const control = join(workDir, CONTROL_FOLDER);
   await mkdir(control, { recursive: true });
+  const binds = filesystemBinds(spec.mounts);
+  const filesystems: Record<string, string> = binds.length === 0 ? {} : { BARGE_EFS: sandboxed ? FILESYSTEMS_ROOT : await linkFilesystems(control, binds) };
   await mkdir(join(workDir, 'outputs'), { recursive: true });
   const cwd = spec.workdir ? resolveInside(workDir, spec.workdir, 'workdir') : workDir;
   await mkdir(cwd, { recursive: true });
@@ -265,6 +271,7 @@ async function prepareFolder(request: RunRequest): Promise<Folder> {
     BARGE_EXECUTION_ID: request.executionId,
     BARGE_JOB_ID: request.jobId,
     BARGE_WORKDIR: workDir,
+    ...filesystems,
   };
   const auxStep = async (kind: 'pre' | 'post', aux: AuxTaskSpec, index: number): Promise<Step> => ({
     label: `${kind} "${aux.name}"`,
@@ -274,10 +281,24 @@ async function prepareFolder(request: RunRequest): Promise<Folder> {
   const args = checkedArgs(spec.args);
   return {
     cwd,
+    binds,
     pre: await Promise.all((spec.pre ?? []).map((aux, i) => auxStep('pre', aux, i))),
     main: { label: null, ...(await writeScript(join(control, 'entrypoint.sh'), spec.run ?? '', args)), env: baseEnv },
     post: await Promise.all((spec.post ?? []).map((aux, i) => auxStep('post', aux, i))),
   };
+}
+
+/**
+ * Without a sandbox nothing can be mounted at /mnt/efs: each filesystem is a symlink at the same
+ * place under the control folder instead, and `$BARGE_EFS` says where (the sandbox's /mnt/efs).
+ */
+async function linkFilesystems(control: string, binds: FilesystemBind[]): Promise<string> {
+  for (const bind of binds) {
+    const link = join(control, bind.target);
+    await mkdir(dirname(link), { recursive: true });
+    await symlink(bind.source, link);
+  }
+  return join(control, FILESYSTEMS_ROOT);
 }
 
 /** Writes the script, executable so that one with a `#!` line can run under its own interpreter. */
@@ -365,6 +386,7 @@ async function runStep(step: Step, context: StepContext): Promise<GroupExit> {
   const place = {
     workDir: request.workDir,
     cwd: folder.cwd,
+    binds: folder.binds,
     network: request.spec.network === true,
     // Where a pids cgroup caps processes, RLIMIT_NPROC would only add a second, per-process count.
     maxProcesses: limits.processesCapped || settings.limiter.kind === 'none' ? undefined : settings.maxProcesses,
