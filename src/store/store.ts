@@ -38,6 +38,8 @@ export type Dialect = 'sqlite' | 'postgres';
 
 export interface JobFilter {
   owner?: string;
+  /** Jobs this user owns or that are shared with them (`job_shares`); with `owner`, both must hold. */
+  visibleTo?: string;
   states?: State[];
   /** Jobs carrying any of these tags. */
   tags?: string[];

@@ -175,8 +175,10 @@ describe('ownership on every route', () => {
       expect(answer.status, `${route.method} ${route.path}`).toBe(expected);
       if (!isWrite(route) && !route.path.includes('{idx}')) expect(answer.status, `${route.method} ${route.path}`).toBe(200);
     }
-    // A viewer's list is still its own jobs; the shared one is read by id.
-    expect((await asJson<Page<JobBody>>('vera', 'GET', '/v1/jobs')).body.items).toEqual([]);
+    // The sharee's list shows the shared job beside its own (none); owner=itself only its own.
+    expect((await asJson<Page<JobBody>>('vera', 'GET', '/v1/jobs')).body.items.map((job) => job.id)).toEqual([ids.job]);
+    expect((await asJson<Page<JobBody>>('vera', 'GET', '/v1/jobs?owner=vera')).body.items).toEqual([]);
+    expect((await asJson<{ total: number }>('vera', 'GET', '/v1/jobs/counts')).body.total).toBe(1);
 
     await as('alice', 'POST', `/v1/jobs/${ids.job}/shares`, { user: 'bob' });
     // Bob sees it, reads its log and events, but only its owner and admins change its shares.
@@ -188,6 +190,7 @@ describe('ownership on every route', () => {
 
     expect((await as('alice', 'DELETE', `/v1/jobs/${ids.job}/shares/vera`)).status).toBe(204);
     expect((await as('vera', 'GET', `/v1/jobs/${ids.job}`)).status).toBe(404);
+    expect((await asJson<Page<JobBody>>('vera', 'GET', '/v1/jobs')).body.items).toEqual([]);
     expect((await as('alice', 'DELETE', `/v1/jobs/${ids.job}/shares/vera`)).status).toBe(404);
 
     // A user it is shared with controls it: bob cancels alice's job.

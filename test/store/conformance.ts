@@ -1219,6 +1219,17 @@ export function runStoreConformance(name: string, makeStore: () => Promise<Store
         expect(await store.shareList({ jobId: job.id })).toEqual([]);
       });
 
+      it('lists the jobs a user owns or that are shared with them (visibleTo)', async () => {
+        const own = makeJob({ owner: 'vera' });
+        const shared = makeJob({ owner: 'alice' });
+        const other = makeJob({ owner: 'alice' });
+        for (const job of [own, shared, other]) await store.jobInsert(job);
+        await store.shareInsert({ jobId: shared.id, userName: 'vera', createdAt: at(1) });
+        const ids = (await store.jobList({ visibleTo: 'vera', limit: 100 })).map((job) => job.id).sort();
+        expect(ids).toEqual([own.id, shared.id].sort());
+        expect((await store.jobList({ visibleTo: 'vera', owner: 'alice', limit: 100 })).map((job) => job.id)).toEqual([shared.id]);
+      });
+
       it('adds usage per owner and period, and counts executions and compute per owner', async () => {
         await Promise.all([
           store.usageAdd({ owner: 'alice', periodStart: at(0), computeMs: 0, resultBytes: 100 }),

@@ -257,14 +257,17 @@ function parseYaml(text: string): unknown {
 }
 
 /** Non-admins list only their own jobs; asking for someone else's is refused, not silently narrowed. */
+/**
+ * Admins list every job (or one owner's); anyone else lists their own jobs and those shared with
+ * them, or with `owner=` (their own name) only their own.
+ */
 function jobFilter(principal: Principal, query: JobCountQuery): JobFilter {
-  let owner = query.owner;
-  if (principal.role !== 'admin') {
-    if (owner !== undefined && owner !== principal.name) throw forbidden("only admins can list other owners' jobs");
-    owner = principal.name;
-  }
+  const owner = query.owner;
+  if (principal.role !== 'admin' && owner !== undefined && owner !== principal.name) throw forbidden("only admins can list other owners' jobs");
+  const visibleTo = principal.role === 'admin' || owner !== undefined ? undefined : principal.name;
   return {
     owner,
+    visibleTo,
     states: parseStates(query.state),
     tags: parseList(query.tag),
     queue: query.queue,

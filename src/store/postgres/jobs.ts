@@ -2,7 +2,7 @@
 import type { JobRow, State, TaskRow } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
 import type { IdPrefixParams, JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
-import { idPrefixRange } from '../shared/clauses.js';
+import { idPrefixRange, visibleToSql } from '../shared/clauses.js';
 import { JOBS, TASKS, patchEntries } from '../shared/codec.js';
 import { searchWords } from '../shared/search.js';
 import {
@@ -178,6 +178,7 @@ export async function taskReset(x: PgExec, ids: string[]): Promise<void> {
 function jobWhere(filter: JobFilter, p: Params): string[] {
   const clauses: string[] = [];
   if (filter.owner !== undefined) clauses.push(`owner = ${p.add(filter.owner)}`);
+  if (filter.visibleTo !== undefined) clauses.push(visibleToSql(p.add(filter.visibleTo)));
   if (filter.states?.length) clauses.push(`state = ANY(${p.add(filter.states)}::text[])`);
   if (filter.tags?.length) clauses.push(`tags ?| ${p.add(filter.tags)}::text[]`);
   if (filter.queue !== undefined) clauses.push(`queue = ${p.add(filter.queue)}`);

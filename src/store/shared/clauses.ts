@@ -27,3 +27,8 @@ export function countsByJobAndState(rows: readonly RawRow[]): Record<string, Par
 export function idPrefixRange(prefix: string): [low: string, high: string] {
   return [prefix, `${prefix}g`];
 }
+
+/** A job the user owns or that is shared with them; `user` is the placeholder of the user's name. */
+export function visibleToSql(user: string): string {
+  return `(owner = ${user} OR id IN (SELECT job_id FROM job_shares WHERE user_name = ${user}))`;
+}

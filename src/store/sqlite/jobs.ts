@@ -3,7 +3,7 @@ import { stateIn } from './executions.js';
 import type { JobRow, State, TaskRow } from '../../core/model.js';
 import { ACTIVE_STATES } from '../../core/states.js';
 import type { IdPrefixParams, JobDeleteLimits, JobFilter, JobListParams, JobPatch, StateWrite } from '../store.js';
-import { idPrefixRange } from '../shared/clauses.js';
+import { idPrefixRange, visibleToSql } from '../shared/clauses.js';
 import { JOBS, TASKS, encodeSqliteRow, encodeSqliteValue, patchEntries } from '../shared/codec.js';
 import { fts5AllWords, searchWords } from '../shared/search.js';
 import type { Bind, SqliteConnection } from './connection.js';
@@ -179,6 +179,9 @@ interface Where {
  * The WHERE clauses of a job filter. Empty lists do not filter. `createdAfter` is inclusive and
  * `createdBefore` exclusive, so consecutive windows never count a job twice.
  */
+/** Own or shared jobs: the name is bound twice (`?` is positional). */
+const VISIBLE_TO = visibleToSql('?');
+
 function jobWhere(filter: JobFilter): Where {
   const where: Where = { clauses: [], bind: [] };
   const add = (clause: string, ...values: unknown[]) => {
@@ -186,6 +189,7 @@ function jobWhere(filter: JobFilter): Where {
     where.bind.push(...values);
   };
   if (filter.owner !== undefined) add('owner = ?', filter.owner);
+  if (filter.visibleTo !== undefined) add(VISIBLE_TO, filter.visibleTo, filter.visibleTo);
   if (filter.states?.length) add(stateIn(filter.states), ...filter.states);
   if (filter.tags?.length) {
     add(
