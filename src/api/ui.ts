@@ -23,7 +23,7 @@ Meanwhile see <a href="/docs">the API documentation</a>.</p></body></html>`;
 const CSP = [
   "default-src 'self'",
   "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
+  "style-src 'self'",
   "img-src 'self' data: blob:",
   "connect-src 'self'",
   "frame-ancestors 'none'",

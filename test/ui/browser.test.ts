@@ -24,6 +24,8 @@ let browser: Browser;
 let page: Page;
 const requests: Request[] = [];
 const navigations: string[] = [];
+/** Console messages about the Content Security Policy: the page must need no exception to it. */
+const policyViolations: string[] = [];
 
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
@@ -57,6 +59,9 @@ beforeAll(async () => {
   );
   page = await context.newPage();
   page.on('request', (request) => requests.push(request));
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) policyViolations.push(message.text());
+  });
   page.on('framenavigated', (frame) => {
     if (frame === page.mainFrame()) navigations.push(frame.url());
   });
@@ -259,5 +264,6 @@ describe('the web UI in Chromium', () => {
     expect(elsewhere).toEqual([]);
     const leaking = [...requests.map((request) => request.url()), ...navigations].filter((url) => url.includes(token) || url.includes('barge_t_'));
     expect(leaking).toEqual([]);
+    expect(policyViolations).toEqual([]);
   });
 });

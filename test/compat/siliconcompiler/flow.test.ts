@@ -76,6 +76,22 @@ describe('a 2×2 flowgraph through the client loop', () => {
   });
 });
 
+describe('node results', () => {
+  it('keep a file with two names inside the node, but no link or name from outside it', async () => {
+    const replay = await replayClient(sc, manifest({ nodes: { 'syn/0': { args: ['links'] } } }), await jobUpload(), ['syn0'], { credentials: sc.users.alice });
+    try {
+      const outputs = join(replay.build, 'gcd/job0/syn/0/outputs');
+      expect(await readFile(join(outputs, 'own.txt'), 'utf8')).toBe('own\n');
+      expect(await readFile(join(replay.build, 'gcd/job0/syn/0/inputs/own.txt'), 'utf8')).toBe('own\n');
+      expect(existsSync(join(outputs, 'outside.v'))).toBe(false);
+      expect(existsSync(join(outputs, 'passwd'))).toBe(false);
+      expect(replay.replayed).toEqual({ syn0: 'success' });
+    } finally {
+      await cleanReplay(replay);
+    }
+  });
+});
+
 describe('runtime flowgraph subsets', () => {
   it('option.to runs only the nodes up to those steps, and reports only them', async () => {
     const cfg = manifest({ ...TWO_BY_TWO, to: ['syn'] });

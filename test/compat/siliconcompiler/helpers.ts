@@ -209,10 +209,11 @@ export function manifest(flow: FlowSpec, design = 'gcd', jobname = 'job0'): Reco
     status.node[step][index] = { value };
   }
   return {
-    __meta__: { name: design, class: 'siliconcompiler.project/Project' },
+    __meta__: { class: 'siliconcompiler.project/Project', sctype: 'Project' },
     option: {
+      design: param(design),
       flow: param('testflow'),
-      jobname: param(jobname),
+      jobname: { node: { default: { default: { value: jobname, signature: null } } } },
       from: param(flow.from ?? []),
       to: param(flow.to ?? []),
       prune: param((flow.prune ?? []).map((node) => node.split('/'))),

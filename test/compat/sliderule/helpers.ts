@@ -22,7 +22,7 @@ import { Reaper } from '../../../src/engine/reaper.js';
 import { createLuaRuntime, createShellRuntime } from '../../../src/worker/runtimes/index.js';
 import { engineSource } from '../../../src/worker/source.js';
 import { Worker } from '../../../src/worker/worker.js';
-import { makeTestStore, type TestStore } from '../../helpers/stores.js';
+import { makeTestStore, type StoreKind, type TestStore } from '../../helpers/stores.js';
 
 export const OUTSIDE_ISSUER = 'https://login.example.test';
 
@@ -95,8 +95,8 @@ export function signatureOf(privateKey: KeyObject, message: string): string {
   return sign(null, Buffer.from(message, 'utf8'), privateKey).toString('base64');
 }
 
-export async function startSlideRule(options: { worker?: boolean; cpus?: number; memoryMb?: number } = {}): Promise<SlideRuleUnderTest> {
-  const db = await makeTestStore('sqlite');
+export async function startSlideRule(options: { worker?: boolean; cpus?: number; memoryMb?: number; store?: StoreKind } = {}): Promise<SlideRuleUnderTest> {
+  const db = await makeTestStore(options.store ?? 'sqlite');
   const engine = new Engine({ store: db.store, artifacts: new FolderArtifactStore(join(db.dir, 'artifacts')), leaseMs: 5_000, retryBaseMs: 20, retryMaxMs: 200 });
   const worker =
     options.worker === false

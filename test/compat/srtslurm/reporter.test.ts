@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetrics, type ApiMetrics } from '../../../src/api/metrics.js';
 import { OutboxDispatcher } from '../../../src/engine/outbox.js';
 import { isFinal } from '../../../src/core/states.js';
+import { validateJobSpec } from '../../../src/core/spec.js';
 import { startApi, waitFor, type ApiUnderTest } from '../../api/helpers.js';
 import { makeEngine, type EngineBundle } from '../../helpers/engine.js';
 
@@ -101,6 +102,15 @@ describe('reporting into a second barge', () => {
     const record = await collected(job.id, 'failed');
     expect(record).toMatchObject({ exit_code: 3, stage: 'cleanup', message: job.error });
     expect((record.events as Body[]).map((e) => e.status)).toEqual(['submitted', 'benchmark', 'failed']);
+  });
+});
+
+describe('reporting in a job spec', () => {
+  it('takes http(s) endpoints and names a bad one', async () => {
+    const spec = (endpoints: unknown) => ({ name: 'r', reporting: { status: { endpoints } }, tasks: [{ name: 't', run: 'true' }] });
+    expect(validateJobSpec(spec(['https://status.example.com'])).reporting).toEqual({ status: { endpoints: ['https://status.example.com'] } });
+    expect(() => validateJobSpec(spec(['ftp://status.example.com']))).toThrow(/reporting\.status\.endpoints\[0\].*http or https/);
+    expect(() => validateJobSpec({ ...spec([]), reporting: { status: { endpiont: 'x' } } })).toThrow(/reporting\.status\.endpiont.*unknown field/);
   });
 });
 

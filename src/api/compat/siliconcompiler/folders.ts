@@ -15,8 +15,9 @@
  * folders and regular files, so nothing a task left (a link to a host file) travels out.
  */
 import { randomUUID } from 'node:crypto';
-import { Stats } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, createWriteStream, Stats } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { c as createTar, t as listTar, x as extractTar, type ReadEntry } from 'tar';
 import type { FlowNode } from './manifest.js';
@@ -156,22 +157,12 @@ export async function extractOwnArchive(file: string, dest: string): Promise<voi
   await extractTar({ file, cwd: dest, preserveOwner: false, filter: (_path, entry) => refusal(entry as ReadEntry) === null });
 }
 
-/**
- * Writes a gzip'd tar of `members` (paths relative to `cwd`) holding only folders and regular
- * files: links, devices and sockets a task left are left out, never followed.
- */
+/** Writes a gzip'd tar of `members` (paths relative to `cwd`): folders and regular files only. */
 export async function writeArchive(file: string, cwd: string, members: string[]): Promise<void> {
   const partial = `${file}.${randomUUID()}.part`;
   try {
     await createTar(
-      {
-        file: partial,
-        cwd,
-        gzip: true,
-        portable: true,
-        follow: false,
-        filter: (_path, stat) => isPlainFileOrFolder(stat),
-      },
+      { file: partial, cwd, gzip: true, portable: true, follow: false, filter: (_path, entry) => entry instanceof Stats && (entry.isFile() || entry.isDirectory()) },
       members,
     );
     await rename(partial, file);
@@ -181,12 +172,50 @@ export async function writeArchive(file: string, cwd: string, members: string[])
 }
 
 /**
- * A folder, or a regular file with a single link: a second name for a file (a hard link the task
- * made) could be a host file's, so it is left out like a symbolic link.
+ * Copies the tree `from` (a folder a task wrote) to `to` as folders and regular files, never
+ * following a link: links, devices and sockets are left out. A file with several names
+ * (SiliconCompiler hard-links a node's input manifest to its output) is copied when all its names
+ * are inside the tree, each name as a file of its own; a file with a name elsewhere could be a
+ * host file linked in, and is left out. Returns the paths left out, for the node's log.
  */
-function isPlainFileOrFolder(entry: Stats | ReadEntry): boolean {
-  if (!(entry instanceof Stats)) return false;
-  return entry.isDirectory() || (entry.isFile() && entry.nlink === 1);
+export async function copyPlain(from: string, to: string): Promise<string[]> {
+  const names = await namesInside(from);
+  const left: string[] = [];
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = constants;
+  const copy = async (source: string, target: string, shown: string): Promise<void> => {
+    const info = await lstat(source);
+    if (info.isDirectory()) {
+      await mkdir(target, { recursive: true });
+      for (const name of await readdir(source)) await copy(join(source, name), join(target, name), join(shown, name));
+      return;
+    }
+    if (!info.isFile() || info.nlink !== names.get(`${info.dev}:${info.ino}`)) {
+      left.push(shown);
+      return;
+    }
+    const handle = await open(source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+    try {
+      await pipeline(handle.createReadStream({ autoClose: false }), createWriteStream(target, { flags: 'wx', mode: 0o644 }));
+    } finally {
+      await handle.close();
+    }
+  };
+  await copy(from, to, '.');
+  return left;
+}
+
+/** Per file identity (`dev:ino`), how many of its names are in the tree. */
+async function namesInside(root: string): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  const walk = async (path: string): Promise<void> => {
+    const info = await lstat(path);
+    const identity = `${info.dev}:${info.ino}`;
+    if (info.isFile()) counts.set(identity, (counts.get(identity) ?? 0) + 1);
+    if (!info.isDirectory()) return;
+    for (const name of await readdir(path)) await walk(join(path, name));
+  };
+  await walk(root);
+  return counts;
 }
 
 /** The size of a regular file (a results archive), or null when there is none. */

@@ -121,9 +121,9 @@ export interface Facts {
 /** What the server needs of a manifest; a ManifestError names what is missing or wrong. */
 export function manifestFacts(cfg: unknown): Facts {
   if (!isObject(cfg)) throw new ManifestError('the manifest (cfg) must be an object');
-  const meta = child(cfg, '__meta__');
-  const design = typeof child(meta, 'name') === 'string' ? (child(meta, 'name') as string) : stringValue(cfg, ['design']);
-  if (!design || !FOLDER_NAME.test(design)) throw new ManifestError('the manifest names no valid design (__meta__.name)');
+  // `Project.name` is `option.design` (siliconcompiler/project.py); sc-server names folders by it.
+  const design = stringValue(cfg, ['option', 'design']);
+  if (!design || !FOLDER_NAME.test(design)) throw new ManifestError('the manifest names no valid design (option.design)');
   const jobname = stringValue(cfg, ['option', 'jobname']) ?? 'job0';
   if (!FOLDER_NAME.test(jobname)) throw new ManifestError(`option.jobname "${jobname}" is not a valid folder name`);
   const flow = stringValue(cfg, ['option', 'flow']);

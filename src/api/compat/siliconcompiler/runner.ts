@@ -24,7 +24,7 @@ import type { Engine } from '../../../engine/engine.js';
 import type { Runtime, RunOutcome, RunRequest } from '../../../worker/runtimes/runtime.js';
 import { engineSource } from '../../../worker/source.js';
 import { Worker } from '../../../worker/worker.js';
-import { extractOwnArchive, writeArchive, type ScFolders } from './folders.js';
+import { copyPlain, extractOwnArchive, writeArchive, type ScFolders } from './folders.js';
 import { SC_QUEUE, scJobOf, type ScJobFacts } from './jobs.js';
 import { nodeKey } from './manifest.js';
 
@@ -83,7 +83,14 @@ export class ScNodeRuntime implements Runtime {
       request.onLog('system', `siliconcompiler: the node left no folder ${nodePath}; no results archive`);
       return;
     }
-    await writeArchive(archive, request.workDir, [member]);
+    const plain = await this.folders.stagingFolder();
+    try {
+      const left = await copyPlain(join(request.workDir, member), join(plain, member));
+      for (const path of left) request.onLog('system', `siliconcompiler: ${join(nodePath, path)} is a link or special file: not in the results`);
+      await writeArchive(archive, plain, [member]);
+    } finally {
+      await rm(plain, { recursive: true, force: true });
+    }
     await rm(join(this.folders.jobDir(hash, record.design, record.jobname), nodePath), { recursive: true, force: true });
     await extractOwnArchive(archive, this.folders.root);
     await keepAsArtifact(archive, request.workDir, `${key}.tar.gz`);

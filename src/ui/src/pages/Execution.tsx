@@ -9,6 +9,7 @@ import { bytes, clock, duration, shortId } from '../format.js';
 import { href } from '../router.js';
 import { followSse } from '../sse.js';
 import { isFinal, type State } from '../states.js';
+import { ArrayItems } from '../parts/ArrayItems.js';
 import { ConfirmButton } from '../parts/Confirm.js';
 import { Outcome } from '../parts/Outcome.js';
 import { StateBadge } from '../parts/StateBadge.js';
@@ -21,10 +22,12 @@ export function ExecutionPage({ id }: { id: string }) {
   const data = execution.data;
   const final = data ? isFinal(data.state as State) : false;
   const outputs = usePoll((signal) => getJson<{ items: OutputBody[] }>(`/executions/${id}/outputs`, { signal }), `${id}:${final}`, 0);
+  // A step's attempts are its task's executions. An array item's earlier attempts are not listed:
+  // all items share one task, and /v1 has no filter by item.
   const attempts = usePoll(
     (signal) =>
-      data
-        ? getJson<Page<ExecutionBody>>(`/jobs/${data.jobId}/executions${query({ taskId: data.taskId, parentId: data.parentId, limit: 1000 })}`, { signal })
+      data && data.parentId === null
+        ? getJson<Page<ExecutionBody>>(`/jobs/${data.jobId}/executions${query({ taskId: data.taskId, topLevel: 1, limit: 100 })}`, { signal })
         : Promise.resolve(undefined),
     `${id}:${data ? 'known' : ''}:${final}`,
     0,
@@ -34,7 +37,7 @@ export function ExecutionPage({ id }: { id: string }) {
   if (execution.error) return <p className="error pad">{execution.error.message}</p>;
   if (!data) return <p className="muted pad">Loading…</p>;
   const node = nodes.data?.items.find((candidate) => candidate.id === data.nodeId);
-  const tries = (attempts.data?.items ?? []).filter((other) => other.idx === data.idx);
+  const tries = attempts.data?.items ?? [];
 
   return (
     <section className="execution">
@@ -118,7 +121,7 @@ export function ExecutionPage({ id }: { id: string }) {
           </>
         )}
       </dl>
-      {data.childCount === 0 && <LogView id={data.id} />}
+      {data.childCount > 0 ? <ArrayItems execution={data} live={!final} /> : <LogView id={data.id} />}
     </section>
   );
 }

@@ -11,7 +11,6 @@ import {
   send,
   type EventBody,
   type ExecutionBody,
-  type ItemStates,
   type JobBody,
   type NodeBody,
   type Page,
@@ -22,7 +21,7 @@ import { href, navigate } from '../router.js';
 import { isFinal, type State } from '../states.js';
 import { ConfirmButton } from '../parts/Confirm.js';
 import { Counts } from '../parts/Counts.js';
-import { ItemGrid } from '../parts/ItemGrid.js';
+import { ArrayItems } from '../parts/ArrayItems.js';
 import { ProgressBar } from '../parts/ProgressBar.js';
 import { Outcome } from '../parts/Outcome.js';
 import { StateBadge } from '../parts/StateBadge.js';
@@ -173,6 +172,7 @@ export function JobPage({ id }: { id: string }) {
       {runs.data?.nextCursor && <p className="muted">The first 1,000 executions are drawn.</p>}
 
       <h2>Events</h2>
+      {(events.data?.items.length ?? 0) >= 1000 && <p className="muted">The first 1,000 events.</p>}
       <div className="events-box">
       <table className="list events">
         <tbody>
@@ -191,28 +191,6 @@ export function JobPage({ id }: { id: string }) {
       </table>
       </div>
     </section>
-  );
-}
-
-function ArrayItems({ execution, live }: { execution: ExecutionBody; live: boolean }) {
-  const items = usePoll((signal) => getJson<ItemStates>(`/executions/${execution.id}/items`, { signal }), execution.id, live ? 2000 : 0);
-  const [error, setError] = useState<string>();
-  const openItem = async (idx: number) => {
-    try {
-      const item = await getJson<ExecutionBody>(`/executions/${execution.id}/items/${idx}`);
-      navigate(`/executions/${item.id}`);
-    } catch (caught) {
-      setError(`item ${idx}: ${caught instanceof Error ? caught.message : String(caught)}`);
-    }
-  };
-  return (
-    <>
-      <h2>
-        {execution.name}: {execution.childCount.toLocaleString()} items
-      </h2>
-      {items.data ? <ItemGrid states={items.data.states} onPick={(idx) => void openItem(idx)} /> : <p className="muted">Loading items…</p>}
-      {error && <p className="error">{error}</p>}
-    </>
   );
 }
 
