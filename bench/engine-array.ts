@@ -1,6 +1,7 @@
 /**
  * One `each` over `sequence(0, items)` of one task, through barge's engine on a SQLite store in
- * `dir` and a real worker with the given runtimes: the end-to-end path the benches compare.
+ * `dir` (or the store given) and a real worker with the given runtimes: the end-to-end path the
+ * benches compare.
  */
 import { join } from 'node:path';
 import { FolderArtifactStore } from '../src/artifacts/artifacts.js';
@@ -18,11 +19,13 @@ export interface ArrayRun {
   concurrency: number;
   task: TaskSpec;
   runtimes: WorkerOptions['runtimes'];
+  /** (Default: a SQLite file in `dir`) */
+  storeUrl?: string;
 }
 
 /** Answers the milliseconds from submit to the job's SUCCEEDED; throws if it ends otherwise. */
 export async function timeArrayThroughEngine(run: ArrayRun): Promise<number> {
-  const store = await openStore(`sqlite:${join(run.dir, 'barge.db')}`);
+  const store = await openStore(run.storeUrl ?? `sqlite:${join(run.dir, 'barge.db')}`);
   const engine = new Engine({ store, artifacts: new FolderArtifactStore(join(run.dir, 'artifacts')) });
   const worker = new Worker({
     source: engineSource(engine),

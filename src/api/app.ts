@@ -12,7 +12,7 @@ import rateLimit from '@fastify/rate-limit';
 import { TooManyError } from '../core/errors.js';
 import type { JwtVerifier } from './auth/jwt.js';
 import type { Engine } from '../engine/engine.js';
-import { registerYamlBodies } from './content-types.js';
+import { registerJsonBodies, registerYamlBodies } from './content-types.js';
 import { answerFrameworkError, registerErrorHandling } from './errors.js';
 import { registerLoopbackOnly } from './loopback-only.js';
 import { createMetrics, observeHttp } from './metrics.js';
@@ -81,6 +81,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Without tokens, the Host and Origin checks are what keeps web pages out (DNS rebinding).
   if (deps.open || deps.tork?.open || deps.srtslurm?.open || deps.siliconcompiler?.open) registerLoopbackOnly(app);
   registerYamlBodies(app);
+  registerJsonBodies(app);
 
   const metrics = createMetrics(deps.engine);
   observeHttp(app, metrics.registry);

@@ -21,6 +21,7 @@
  * Permission entries are checked for shape only: whether the user or role exists is the API's
  * business. Tork's `wait` and `schedule` keys belong to the Tork API module, not to the spec.
  */
+import { withJsonPlace } from './json-position.js';
 import { parse as parseYaml } from 'yaml';
 import { parseCpus, parseDuration, parseMemoryMb } from './duration.js';
 import { coerceError, ValidationError, type Problem } from './errors.js';
@@ -58,21 +59,13 @@ export function parseSpecText(text: string, format: 'yaml' | 'json'): unknown {
   try {
     return format === 'json' ? (JSON.parse(text) as unknown) : (parseYaml(text, YAML_OPTIONS) as unknown);
   } catch (error) {
-    const message = format === 'json' ? withJsonPosition(text, coerceError(error).message) : firstLine(coerceError(error).message);
+    const message = format === 'json' ? withJsonPlace(text, coerceError(error).message) : firstLine(coerceError(error).message);
     throw new ValidationError([{ path: '', message: `not valid ${format.toUpperCase()}: ${message}` }]);
   }
 }
 
 function firstLine(message: string): string {
   return message.split('\n')[0].replace(/:$/, '');
-}
-
-/** V8 names a character offset; people want a line and column. */
-function withJsonPosition(text: string, message: string): string {
-  const offset = /at position (\d+)/.exec(message);
-  if (!offset || /line \d+/.test(message)) return message;
-  const before = text.slice(0, Number(offset[1])).split('\n');
-  return `${message} (line ${before.length}, column ${before[before.length - 1].length + 1})`;
 }
 
 // ---- the checker ----------------------------------------------------------------------------------

@@ -11,15 +11,19 @@
  * A worker advertises its container runtime in its node info (`info.container`: 'podman',
  * 'docker', or 'shell (image ignored)' under `--image-policy=ignore`, which also runs them).
  *
+ * Work in a queue no UP worker serves waits with a reason saying so, as image tasks do.
+ *
  * Cost: one read of the node list, the per-queue counts, and at most `limit` container candidates
  * per owner (the claim's own index), then at most two guarded writes that touch only rows whose
  * reason changes. Run it from the reaper every few seconds, not on every claim.
  */
-import type { ExecutionRow, NodeRow } from '../core/model.js';
+import { RUNNABLE_KINDS, type ExecutionRow, type NodeRow } from '../core/model.js';
 import type { Store } from '../store/store.js';
 import type { Clock } from './clock.js';
 
 export const NO_CONTAINER_RUNTIME = 'no worker with a container runtime';
+/** The start of the reason of work whose queue no UP worker serves. */
+export const NO_WORKER_FOR_QUEUE = 'no worker serves queue';
 /** The start of every too-big reason, so one can be recognised and cleared. */
 export const TOO_BIG = 'needs more than any worker has';
 
@@ -36,7 +40,45 @@ export async function explainWaiting(
   const nodes = await engine.store.nodeList({});
   const big = await explainTooBig(engine.store, nodes, options.limit ?? 1000);
   const container = await explainContainers(engine, nodes, options);
-  return { explained: big.explained + container.explained, cleared: big.cleared + container.cleared };
+  const unserved = await explainUnserved(engine, nodes, options.limit ?? 1000);
+  return {
+    explained: big.explained + container.explained + unserved.explained,
+    cleared: big.cleared + container.cleared + unserved.cleared,
+  };
+}
+
+/**
+ * RUNNABLE work in a queue that no UP worker serves says so (`no worker serves queue "gpu"`),
+ * unless it already has a reason; the reason goes once a worker serves the queue (or when one
+ * claims it). Only queues with runnable work are looked at, at most `perOwner` rows per owner.
+ */
+async function explainUnserved(
+  engine: { store: Store; clock: Clock },
+  nodes: NodeRow[],
+  perOwner: number,
+): Promise<{ explained: number; cleared: number }> {
+  const { store, clock } = engine;
+  const queues = (await store.queueStats()).filter((q) => q.runnable > 0).map((q) => q.queue);
+  if (queues.length === 0) return { explained: 0, cleared: 0 };
+  const served = queuesWithWorkers(nodes);
+  const waiting = await store.executionClaimCandidates({ queues, now: clock.now().toISOString(), perOwner, kinds: [...RUNNABLE_KINDS] });
+  const explain = waiting.filter((e) => !served.has(e.queue) && e.reason === null);
+  const clear = waiting.filter((e) => served.has(e.queue) && (e.reason?.startsWith(NO_WORKER_FOR_QUEUE) ?? false));
+  let explained = 0;
+  for (const queue of new Set(explain.map((e) => e.queue))) {
+    explained += (await setReason(store, explain.filter((e) => e.queue === queue), `${NO_WORKER_FOR_QUEUE} "${queue}"`)).length;
+  }
+  return { explained, cleared: (await setReason(store, clear, null)).length };
+}
+
+/** Queues some UP worker (not an API-only server) serves. */
+function queuesWithWorkers(nodes: NodeRow[]): Set<string> {
+  const served = new Set<string>();
+  for (const node of nodes) {
+    if (node.status !== 'UP' || node.role === 'server') continue;
+    for (const queue of node.queues) served.add(queue);
+  }
+  return served;
 }
 
 async function explainContainers(
@@ -57,7 +99,6 @@ async function explainContainers(
   return { explained: explained.length, cleared: cleared.length };
 }
 
-/** Queues that some UP node with a container runtime (or one that ignores images) serves. */
 /** The largest cpus and memory an UP worker offers, per queue it serves. */
 function largestWorkerByQueue(nodes: NodeRow[]): Map<string, { cpus: number; memoryMb: number }> {
   const largest = new Map<string, { cpus: number; memoryMb: number }>();
@@ -101,6 +142,7 @@ async function explainTooBig(store: Store, nodes: NodeRow[], limit: number): Pro
   return { explained, cleared };
 }
 
+/** Queues that some UP node with a container runtime (or one that ignores images) serves. */
 export function queuesWithContainerRuntime(nodes: NodeRow[]): Set<string> {
   const served = new Set<string>();
   for (const node of nodes) {

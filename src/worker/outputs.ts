@@ -10,7 +10,9 @@
  * stored. Copying counts again, since a process the task left may still be writing; each file is
  * copied as large as it was when opened.
  */
+import { lstatSync, readdirSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ArtifactRow } from '../core/model.js';
 import type { ArtifactStore } from '../artifacts/artifacts.js';
@@ -40,6 +42,22 @@ export interface CollectedOutputs {
   skipped: string[];
 }
 
+/**
+ * Most tasks leave nothing: no `outputs`, or an empty folder. Two small reads spare them the walk
+ * by descriptor; synchronous, as they take microseconds and the thread pool may be queued up with
+ * every running execution's work. A link takes the careful way (which names it as skipped); a
+ * link swapped in after the lstat can only list something, which takes the careful way too, or
+ * nothing, which is what there is to collect.
+ */
+function nothingToCollect(path: string): boolean {
+  try {
+    if (!lstatSync(path).isDirectory()) return false;
+    return readdirSync(path).length === 0;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
 interface Target {
   workDir: string;
   jobId: string;
@@ -49,6 +67,7 @@ interface Target {
 }
 
 export async function collectOutputs(target: Target): Promise<CollectedOutputs> {
+  if (nothingToCollect(join(target.workDir, OUTPUTS_FOLDER))) return { artifacts: [], skipped: [] };
   const collected = await withFolder(target.workDir, '', async (workDir) => {
     const outputs = await workDir.folder(OUTPUTS_FOLDER);
     if (!outputs) return { artifacts: [], skipped: (await workDir.describe(OUTPUTS_FOLDER)) ? [OUTPUTS_FOLDER] : [] };

@@ -5,8 +5,6 @@
  * finish, and whatever is still running then is handed back as a new attempt.
  */
 import { cpus as machineCpus, hostname, totalmem } from 'node:os';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ExecutionKind, ExecutionRow, LogStream, NodeRow } from '../core/model.js';
 import { coerceError } from '../core/errors.js';
 import { parseCpus } from '../core/duration.js';
@@ -18,6 +16,7 @@ import { CpuUsage } from './cpu-usage.js';
 import { deliver } from './deliver.js';
 import { LogBatcher } from './logs.js';
 import { collectOutputs, DEFAULT_OUTPUT_LIMITS, OutputLimitError, type OutputLimits } from './outputs.js';
+import { WorkFolders } from './work-folders.js';
 
 /** See WorkerOptions.defaultTimeoutMs. */
 const DEFAULT_TIMEOUT_MS: Partial<Record<ExecutionKind, number>> = { lua: 10 * 60_000 };
@@ -28,7 +27,7 @@ export interface WorkerOptions {
   nodeId: string;
   name?: string;
   version: string;
-  /** Where work folders are made, one per execution, removed after. */
+  /** Where work folders are made, one per running execution, reused or removed after (see work-folders.ts). */
   workRoot: string;
   runtimes: Partial<Record<ExecutionKind, Runtime>>;
   /** (Default: this machine's cpus) */
@@ -77,6 +76,7 @@ export class Worker {
   private offRevoked: (() => void) | undefined;
   private readonly startedAt = new Date().toISOString();
   private readonly cpuUsage = new CpuUsage();
+  private readonly folders: WorkFolders;
 
   constructor(private readonly options: WorkerOptions) {
     this.capacity = {
@@ -84,6 +84,7 @@ export class Worker {
       memoryMb: options.memoryMb ?? Math.floor(totalmem() / 1024 / 1024),
     };
     this.queues = options.queues ?? ['default'];
+    this.folders = new WorkFolders(options.workRoot);
   }
 
   /** Joins the node's info at its next heartbeat (the API's port, once it listens). */
@@ -125,6 +126,7 @@ export class Worker {
       await all;
     }
     await Promise.all(Object.values(this.options.runtimes).map((runtime) => runtime?.close?.()));
+    await this.folders.close();
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     this.offRevoked?.();
@@ -168,6 +170,9 @@ export class Worker {
         }
       }
       for (const execution of claimed) this.launch(execution);
+      // Claims, runs and reports can follow each other in promise callbacks alone (a store that
+      // answers synchronously, a reused work folder): let timers and I/O have their turn.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (claimed.length > 0) continue;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
@@ -193,7 +198,7 @@ export class Worker {
     const { source, nodeId } = { source: this.options.source, nodeId: this.nodeId };
     const { execution } = run;
     if (!(await source.start(nodeId, execution.id))) return;
-    const workDir = join(this.options.workRoot, execution.id);
+    let workDir: string | undefined;
     const logs = new LogBatcher({
       executionId: execution.id,
       capBytes: this.options.logCapBytes ?? 10 * 1024 * 1024,
@@ -202,13 +207,13 @@ export class Worker {
     });
     let outcome: RunOutcome;
     try {
-      await mkdir(workDir, { recursive: true });
+      workDir = await this.folders.take();
       outcome = await this.runIn(run, workDir, (stream, line) => logs.add(stream, line));
     } catch (error) {
       outcome = failed(`worker error: ${coerceError(error).message}`);
     }
     try {
-      if (!run.released) outcome = await this.collect(run, workDir, outcome, (line) => logs.add('system', line));
+      if (!run.released && workDir !== undefined) outcome = await this.collect(run, workDir, outcome, (line) => logs.add('system', line));
       await logs.close();
       if (run.released) {
         await source.release(nodeId, execution.id, 'worker stopped');
@@ -218,7 +223,7 @@ export class Worker {
       // execution does not run again; a report the engine refuses (lease lost) is not retried.
       await deliver(() => source.finish(nodeId, execution.id, toReport(outcome)), { giveUp: run.abort.signal });
     } finally {
-      await rm(workDir, { recursive: true, force: true }).catch(() => undefined);
+      if (workDir !== undefined) await this.folders.give(workDir);
     }
   }
 

@@ -62,6 +62,13 @@ describe('400 for bad submissions', () => {
     }
   });
 
+  it('says where malformed JSON goes wrong, by line and column', async () => {
+    const body = '{\n  "name": "x",\n  "tasks": }';
+    const answer = await api.json('/v1/jobs', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expectError(answer, 400, 'BARGE_E_VALIDATION');
+    expect(answer.body.message).toMatch(/\(line 3, column 12\)$/);
+  });
+
   it('refuses JSON that tries to set __proto__', async () => {
     const answer = await api.json('/v1/jobs', {
       method: 'POST',

@@ -254,8 +254,13 @@ describe('the web UI in Chromium', () => {
       await worker.stop('SIGKILL');
     }
     await open('#/queues');
-    await page.waitForSelector('tr[data-queue=default]');
+    // The default queue ran this file's steps: its sparkline of the last hour is drawn.
+    await page.waitForSelector('tr[data-queue=default] svg.sparkline');
     await shot('09-queues');
+    await open('#/');
+    // At least the graph's four steps, the file's one and the ticker's one ended within the hour.
+    await expect.poll(async () => Number(await page.textContent('[data-total=finished-last-hour]'))).toBeGreaterThanOrEqual(6);
+    await shot('10-front-page-totals');
   });
 
   it('kept every request on this server and every token out of URLs', () => {

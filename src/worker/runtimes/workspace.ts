@@ -3,8 +3,9 @@
  * inside the folder, and nothing a script left behind is followed through a link (see
  * held-folder.ts), since the worker reads these files with its own rights after the sandbox is gone.
  */
+import { lstatSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { splitPath, withFolder } from './held-folder.js';
 
 /** A spec value the runtime will not act on; becomes a FAILED outcome with `reason`. */
@@ -53,6 +54,7 @@ export class ResultTooLargeError extends Error {
  * only the worker may read) and refuses files over `maxBytes`.
  */
 export async function readRegularFile(root: string, relativePath: string, maxBytes: number): Promise<string | null> {
+  if (surelyAbsent(join(root, relativePath))) return null;
   const { folder, name } = splitPath(relativePath);
   const content = await withFolder(root, folder, async (held) => {
     const file = await held.file(name);
@@ -67,6 +69,21 @@ export async function readRegularFile(root: string, relativePath: string, maxByt
     }
   });
   return content ?? null;
+}
+
+/**
+ * Most tasks write no result and no progress: one lstat, synchronous as it takes microseconds
+ * where the thread pool may be queued up, spares them the walk by descriptor. Only "nothing there"
+ * is trusted (a link on the way leads elsewhere, where the careful walk would find nothing either).
+ */
+function surelyAbsent(path: string): boolean {
+  try {
+    lstatSync(path);
+    return false;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ENOENT' || code === 'ENOTDIR';
+  }
 }
 
 /** Writes `content` to `relativePath` under `root`, replacing a link or file there rather than writing through it. */

@@ -22,7 +22,7 @@ export function Jobs({ params }: { params: URLSearchParams }) {
   const cursor = params.get('cursor') ?? '';
   const key = params.toString();
   const list = usePoll((signal) => getJson<Page<JobBody>>(`/jobs${query({ ...filters, cursor, limit: PAGE_SIZE })}`, { signal }), key, 2000);
-  const counts = usePoll((signal) => getJson<JobCounts>(`/jobs/counts${query({ ...filters, state: '' })}`, { signal }), key, 3000);
+  const counts = usePoll((signal) => getJson<JobCounts>(`/jobs/counts${query({ ...filters, state: '' })}`, { signal }), key, 5000);
   const [selected, setSelected] = useState(0);
   const table = useRef<HTMLTableSectionElement>(null);
   const items = list.data?.items ?? [];
