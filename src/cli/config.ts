@@ -96,7 +96,7 @@ export interface ServerConfig {
    */
   srtOpen: boolean;
   /** Status collectors every job reports its stages to (srtslurm's status API), besides its spec's own. (Default: none) */
-  statusEndpoints: string[];
+  statusEndpoint: string[];
   /** The server log's level: fatal, error, warn, info, debug, trace or silent (src/cli/logging.ts). (Default: info) */
   logLevel: LevelWithSilent;
   /** The server log's format: pretty (one readable line) or json (pino's lines). (Default: pretty) */
@@ -134,7 +134,7 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'jwtAudience', flag: '--jwt-audience <face=aud,…>', env: 'BARGE_JWT_AUDIENCE', help: "JWT audience per face, e.g. v1=barge,tork=tork (default: the face's name)" },
   { key: 'rateLimit', flag: '--rate-limit <n/window>', env: 'BARGE_RATE_LIMIT', help: 'requests per credential, e.g. 600/1m (default: no limit)' },
   { key: 'srtOpen', flag: '--srt-open', env: 'BARGE_SRT_OPEN', help: "no tokens needed on srtslurm's status API (/api/jobs): tokenless callers are the user srtslurm (loopback addresses only)" },
-  { key: 'statusEndpoints', flag: '--status-endpoint <url...>', env: 'BARGE_STATUS_ENDPOINTS', help: 'srtslurm status collectors every job reports its stages to; repeat or separate with commas (default none)' },
+  { key: 'statusEndpoint', flag: '--status-endpoint <url...>', env: 'BARGE_STATUS_ENDPOINTS', help: 'srtslurm status collectors every job reports its stages to; repeat or separate with commas (default none)' },
   { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
   { key: 'scOpen', flag: '--sc-open', env: 'BARGE_SC_OPEN', help: "no credentials needed on SiliconCompiler's API: callers are the guest user (loopback addresses only)" },
   { key: 'scWorkdir', flag: '--sc-workdir <dir>', env: 'BARGE_SC_WORKDIR', help: 'SiliconCompiler jobs folder, shared by all servers (default <data>/siliconcompiler)' },
@@ -194,7 +194,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     scCheckInterval: positiveInt(pick('scCheckInterval') ?? 5, 'sc-check-interval'),
     scTerms: optionalString(pick('scTerms')),
     srtOpen: toBool(pick('srtOpen') ?? false),
-    statusEndpoints: toList(pick('statusEndpoints') ?? ''),
+    statusEndpoint: toList(pick('statusEndpoint') ?? ''),
     logLevel: oneOf(pick('logLevel') ?? 'info', LOG_LEVELS, 'log-level'),
     logFormat: oneOf(pick('logFormat') ?? 'pretty', LOG_FORMATS, 'log-format'),
   };
@@ -215,7 +215,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
 export function reportSettingsOf(config: ServerConfig): { endpoints: string[]; publicUrl?: string } {
   const wildcard = config.host === '0.0.0.0' || config.host === '::';
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  return { endpoints: config.statusEndpoints, ...(config.port !== 0 && !wildcard ? { publicUrl: `http://${host}:${config.port}` } : {}) };
+  return { endpoints: config.statusEndpoint, ...(config.port !== 0 && !wildcard ? { publicUrl: `http://${host}:${config.port}` } : {}) };
 }
 
 function readConfigFile(file?: string): Raw {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isLoopbackName } from '../../src/api/loopback-only.js';
-import { loadConfig } from '../../src/cli/config.js';
+import { loadConfig, reportSettingsOf } from '../../src/cli/config.js';
 
 describe('server configuration', () => {
   const dir = mkdtempSync(join(tmpdir(), 'barge-config-'));
@@ -22,6 +22,17 @@ describe('server configuration', () => {
     expect(loadConfig({}, {}, file)).toMatchObject({ port: 9100, host: '127.0.0.2', cpus: 3, queues: ['a', 'b'] });
     expect(loadConfig({}, { BARGE_PORT: '9200', BARGE_QUEUES: 'x,y' }, file)).toMatchObject({ port: 9200, host: '127.0.0.2', queues: ['x', 'y'] });
     expect(loadConfig({ port: '9300' }, { BARGE_PORT: '9200' }, file)).toMatchObject({ port: 9300 });
+  });
+
+  it('reads the srtslurm switches: --srt-open and several --status-endpoint collectors, with the report settings they make', () => {
+    expect(loadConfig({}, {})).toMatchObject({ srtOpen: false, statusEndpoint: [] });
+    // Commander names `--status-endpoint <url...>` statusEndpoint and gathers repeats into an array.
+    const flags = loadConfig({ srtOpen: true, statusEndpoint: ['http://a.example', 'http://b.example'], port: '9100' }, {});
+    expect(flags).toMatchObject({ srtOpen: true, statusEndpoint: ['http://a.example', 'http://b.example'] });
+    expect(reportSettingsOf(flags)).toEqual({ endpoints: ['http://a.example', 'http://b.example'], publicUrl: 'http://127.0.0.1:9100' });
+    const env = loadConfig({}, { BARGE_STATUS_ENDPOINTS: 'http://a.example, http://b.example', BARGE_SRT_OPEN: '1', BARGE_PORT: '0' });
+    expect(env).toMatchObject({ srtOpen: true, statusEndpoint: ['http://a.example', 'http://b.example'] });
+    expect(reportSettingsOf(env).publicUrl).toBeUndefined();
   });
 
   it('reads the open-mode guest and the private-webhook switch from flags, environment and barge.yaml', () => {

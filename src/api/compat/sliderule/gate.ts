@@ -8,7 +8,7 @@ import type { JWTPayload } from 'jose';
 import type { Queries } from '../../../store/store.js';
 import { bearerToken, type Principal } from '../../auth/index.js';
 import type { JwtVerifier } from '../../auth/jwt.js';
-import { notAMember, unauthorized, invalidSignature } from './errors.js';
+import { accessDenied, invalidSignature, notAMember, unauthorized } from './errors.js';
 import { signatureHolds, type ReplayGuard } from './signature.js';
 
 /** The JWT face name; its audience is `runner` unless configured (`--jwt-audience sliderule=…`). */
@@ -41,6 +41,8 @@ export async function admit(options: GateOptions, request: FastifyRequest, rawBo
   }, options.replays);
   if (!signed) throw invalidSignature();
   if (!isMember(claims, ownIssuer)) throw notAMember();
+  // As on every face: a worker's credentials claim and report work, nothing else.
+  if (principal.role === 'worker') throw accessDenied('the worker role may only claim and report work');
   return principal;
 }
 
