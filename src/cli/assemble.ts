@@ -135,7 +135,7 @@ async function startParts(mode: Mode, config: ServerConfig, folder: DataFolder):
       tork: { open: config.torkOpen, guest: config.torkGuest, scheduler },
       sliderule: true,
       srtslurm: { open: config.srtOpen },
-      batches: { filesystemsRoot: join(config.data, 'filesystems') },
+      batches: { filesystemsRoot: config.filesystems },
       jwt,
       rateLimit: config.rateLimit,
       ...(scNodes ? { siliconcompiler: scAppOptions(config, scNodes) } : {}),

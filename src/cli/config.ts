@@ -75,6 +75,8 @@ export interface ServerConfig {
   allowPrivateWebhooks: boolean;
   /** SiliconCompiler's API ignores credentials: every caller is the guest user. Loopback only. (Default: false) */
   scOpen: boolean;
+  /** Where ET Engine filesystems made through the Batches face get their folders; shared by all servers of a fleet. (Default: <data>/filesystems) */
+  filesystems: string;
   /** The SiliconCompiler face's work folder (sc-server's -nfsmount); shared by all servers of a fleet. (Default: <data>/siliconcompiler) */
   scWorkdir: string;
   /** The command a SiliconCompiler node runs, a template over {manifest} {builddir} {jobdir} {cwd} {step} {index} {hash}. (Default: SiliconCompiler's run_node) */
@@ -137,6 +139,7 @@ export const SETTINGS: Array<{ key: keyof ServerConfig; flag: string; env: strin
   { key: 'statusEndpoint', flag: '--status-endpoint <url...>', env: 'BARGE_STATUS_ENDPOINTS', help: 'srtslurm status collectors every job reports its stages to; repeat or separate with commas (default none)' },
   { key: 'allowPrivateWebhooks', flag: '--allow-private-webhooks', env: 'BARGE_ALLOW_PRIVATE_WEBHOOKS', help: 'let webhooks and status reports reach loopback and private addresses (default off)' },
   { key: 'scOpen', flag: '--sc-open', env: 'BARGE_SC_OPEN', help: "no credentials needed on SiliconCompiler's API: callers are the guest user (loopback addresses only)" },
+  { key: 'filesystems', flag: '--filesystems <dir>', env: 'BARGE_FILESYSTEMS', help: 'folder of the ET Engine filesystems made through the Batches API, shared by all servers (default <data>/filesystems)' },
   { key: 'scWorkdir', flag: '--sc-workdir <dir>', env: 'BARGE_SC_WORKDIR', help: 'SiliconCompiler jobs folder, shared by all servers (default <data>/siliconcompiler)' },
   { key: 'scNodeCommand', flag: '--sc-node-command <template>', env: 'BARGE_SC_NODE_COMMAND', help: "a SiliconCompiler node's command: {manifest} {builddir} {jobdir} {cwd} {step} {index} {hash} (default SiliconCompiler's run_node)" },
   { key: 'scMaxUploadMb', flag: '--sc-max-upload-mb <mb>', env: 'BARGE_SC_MAX_UPLOAD_MB', help: 'largest SiliconCompiler upload in MB, 0 for none (default 1024)' },
@@ -186,6 +189,7 @@ export function loadConfig(flags: Raw, env: NodeJS.ProcessEnv = process.env, fil
     rateLimit: toRateLimit(pick('rateLimit')),
     allowPrivateWebhooks: toBool(pick('allowPrivateWebhooks') ?? false),
     scOpen: toBool(pick('scOpen') ?? false),
+    filesystems: resolve(String(pick('filesystems') ?? resolve(data, 'filesystems'))),
     scWorkdir: resolve(String(pick('scWorkdir') ?? resolve(data, 'siliconcompiler'))),
     scNodeCommand: optionalString(pick('scNodeCommand')),
     scMaxUploadMb: toNumber(pick('scMaxUploadMb') ?? 1024, 'sc-max-upload-mb'),
