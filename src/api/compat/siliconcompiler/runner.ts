@@ -145,6 +145,7 @@ export function nodeWorkerId(processNodeId: string): string {
 }
 
 export function createNodeWorker(options: NodeWorkerOptions): Worker {
+  const runtime = new ScNodeRuntime(options.shell, options.folders, (id) => options.engine.store.jobGet(id));
   return new Worker({
     source: engineSource(options.engine),
     artifacts: options.engine.artifacts,
@@ -153,7 +154,9 @@ export function createNodeWorker(options: NodeWorkerOptions): Worker {
     role: 'worker',
     version: options.version,
     workRoot: join(options.folders.root, '.work'),
-    runtimes: { shell: new ScNodeRuntime(options.shell, options.folders, (id) => options.engine.store.jobGet(id)) },
+    runtimes: { shell: runtime },
+    // The node's info says how nodes run here (sandbox, limits), as the main worker's does.
+    info: runtime.describe(),
     queues: [SC_QUEUE],
     cpus: options.cpus,
     memoryMb: options.memoryMb,
