@@ -5,7 +5,7 @@
  * Order matters: error handling, body parsers and metrics hooks are set on the root so every
  * route inherits them; swagger is registered before any route so it sees them all.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import rateLimit from '@fastify/rate-limit';
@@ -64,7 +64,7 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.log
-      ? { loggerInstance: deps.log, disableRequestLogging: !['debug', 'trace'].includes(deps.log.level) }
+      ? { loggerInstance: deps.log, logController: new LogController({ disableRequestLogging: !['debug', 'trace'].includes(deps.log.level) }) }
       : { logger: deps.logger === false ? false : { level: deps.logger ? 'info' : 'error', redact: ['req.headers.authorization'] } }),
     bodyLimit: deps.bodyLimitBytes ?? DEFAULT_BODY_LIMIT,
     frameworkErrors: answerFrameworkError,
