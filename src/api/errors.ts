@@ -29,6 +29,14 @@ const STATUS_OF_CODE: Record<ErrorCode, number> = {
   BARGE_E_INTERNAL: 500,
 };
 
+/**
+ * The HTTP status of a barge error code. A face whose original answers some codes differently
+ * (Tork's 400 for a conflict, SiliconCompiler's 403 for bad credentials) names only those.
+ */
+export function statusOfCode(code: string, differences: Partial<Record<ErrorCode, number>> = {}): number {
+  return differences[code as ErrorCode] ?? STATUS_OF_CODE[code as ErrorCode] ?? 500;
+}
+
 /** Fastify's client errors by status; anything else 4xx from Fastify is a malformed request. */
 const CODE_OF_CLIENT_STATUS: Record<number, ErrorCode> = {
   401: 'BARGE_E_UNAUTHORIZED',

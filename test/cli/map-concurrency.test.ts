@@ -4,37 +4,20 @@
  * the map to 2 at once, and the progress line says why. Concurrency is observed (items RUNNING at
  * once, seen through the API), never timed: the items sleep until the job is cancelled.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCredentials } from '../../src/cli/credentials.js';
-import { api, startBarge, type BargeProcess } from '../helpers/barge-process.js';
+import { api, startBarge, startCli, type BargeProcess, type RunningCli } from '../helpers/barge-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'barge-map-concurrency-'));
 const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), HOME: join(work, 'home'), NO_COLOR: '1' };
 for (const key of Object.keys(env)) if (key.startsWith('BARGE_')) delete env[key];
 let server: BargeProcess;
 let token: string;
 
-interface Running {
-  pid: number;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function cli(args: string[]): Running {
-  const child = spawn(process.execPath, ['bin/barge.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { pid: child.pid ?? 0, stdout: () => stdout, stderr: () => stderr, exited };
-}
+const cli = (args: string[]): RunningCli => startCli(args, env);
 
 async function until(what: string, condition: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;

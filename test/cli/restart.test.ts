@@ -4,14 +4,12 @@
  * `barge wait` and `barge logs -f` are waiting on a job. They say the server is away, keep
  * waiting, and finish with the job; `logs -f` does not print again what it already printed.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startBarge, type BargeProcess } from '../helpers/barge-process.js';
+import { freePort, startBarge, startCli, type BargeProcess, type RunningCli } from '../helpers/barge-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 const work = mkdtempSync(join(tmpdir(), 'barge-cli-restart-'));
 const data = join(work, 'data');
 const env: NodeJS.ProcessEnv = { ...process.env, XDG_CONFIG_HOME: join(work, 'config'), HOME: join(work, 'home'), NO_COLOR: '1' };
@@ -20,22 +18,7 @@ const upArgs = ['up', '--data', data, '--cpus', '4', '--memory', '4096', '--isol
 let port: number;
 let server: BargeProcess | undefined;
 
-interface Running {
-  pid: number;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-function cli(args: string[]): Running {
-  const child = spawn(process.execPath, ['bin/barge.js', ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  return { pid: child.pid ?? 0, stdout: () => stdout, stderr: () => stderr, exited };
-}
+const cli = (args: string[]): RunningCli => startCli(args, env);
 
 async function until(what: string, condition: () => boolean, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;

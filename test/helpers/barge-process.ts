@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -92,4 +93,23 @@ export async function api<T>(base: string, path: string, init: RequestInit = {},
     // not JSON
   }
   return { status: response.status, body: body as T };
+}
+
+/** A CLI command running in the background, with what it printed so far. */
+export interface RunningCli {
+  pid: number;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `barge ARGS` from the repo's built bin with the given environment, without waiting for it. */
+export function startCli(args: string[], env: NodeJS.ProcessEnv): RunningCli {
+  const child = spawn(process.execPath, ['bin/barge.js', ...args], { cwd: join(import.meta.dirname, '..', '..'), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return { pid: child.pid ?? 0, stdout: () => stdout, stderr: () => stderr, exited };
 }

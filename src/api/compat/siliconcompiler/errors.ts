@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BargeError, TooManyError, ValidationError, formatProblem } from '../../../core/errors.js';
+import { statusOfCode } from '../../errors.js';
 
 export class ScError extends Error {
   constructor(
@@ -19,21 +20,13 @@ export class ScError extends Error {
   }
 }
 
-const STATUS_OF_BARGE_CODE: Record<string, number> = {
-  BARGE_E_VALIDATION: 400,
-  BARGE_E_UNAUTHORIZED: 403,
-  BARGE_E_FORBIDDEN: 403,
-  BARGE_E_NOT_FOUND: 404,
-  BARGE_E_CONFLICT: 400,
-  BARGE_E_TOO_LARGE: 413,
-  BARGE_E_TOO_MANY: 429,
-  BARGE_E_UNAVAILABLE: 503,
-};
+/** Where this face's original answers a barge error code differently from /v1. */
+const STATUS_DIFFERENCES = { BARGE_E_UNAUTHORIZED: 403, BARGE_E_CONFLICT: 400 };
 
 function answer(error: unknown): { status: number; body: Record<string, unknown> } | null {
   if (error instanceof ScError) return { status: error.status, body: { message: error.message, ...error.extra } };
   if (error instanceof ValidationError) return { status: 400, body: { message: error.problems.map(formatProblem).join('; ') } };
-  if (error instanceof BargeError) return { status: STATUS_OF_BARGE_CODE[error.code] ?? 500, body: { message: error.message } };
+  if (error instanceof BargeError) return { status: statusOfCode(error.code, STATUS_DIFFERENCES), body: { message: error.message } };
   const fastify = error as Partial<FastifyError>;
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     return { status: fastify.statusCode, body: { message: fastify.message ?? 'Bad Request' } };

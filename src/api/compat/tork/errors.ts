@@ -5,6 +5,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { BargeError, TooManyError, ValidationError, formatProblem } from '../../../core/errors.js';
+import { statusOfCode } from '../../errors.js';
 import { sendJson } from './wire.js';
 
 /** An answer with Tork's status and exact message. */
@@ -35,16 +36,8 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-const STATUS_OF_BARGE_CODE: Record<string, number> = {
-  BARGE_E_VALIDATION: 400,
-  BARGE_E_UNAUTHORIZED: 401,
-  BARGE_E_FORBIDDEN: 403,
-  BARGE_E_NOT_FOUND: 404,
-  BARGE_E_CONFLICT: 400,
-  BARGE_E_TOO_LARGE: 413,
-  BARGE_E_TOO_MANY: 429,
-  BARGE_E_UNAVAILABLE: 503,
-};
+/** Where this face's original answers a barge error code differently from /v1. */
+const STATUS_DIFFERENCES = { BARGE_E_CONFLICT: 400 };
 
 interface Answer {
   status: number;
@@ -60,7 +53,7 @@ export function torkAnswer(error: unknown, request: FastifyRequest): Answer | nu
   if (error instanceof TorkError) return { status: error.status, message: error.message };
   if (error instanceof ValidationError) return { status: 400, message: error.problems.map(formatProblem).join('\n') };
   if (error instanceof BargeError) {
-    const status = STATUS_OF_BARGE_CODE[error.code] ?? 500;
+    const status = statusOfCode(error.code, STATUS_DIFFERENCES);
     const plain = status === 401 || status === 403 || status >= 500;
     return { status, message: plain ? STATUS_TEXT[status] : error.message };
   }
