@@ -253,8 +253,12 @@ export async function events(client: BargeClient, jobId: string, options: JsonOp
 export async function nodes(client: BargeClient, options: JsonOption): Promise<number> {
   const list = await client.nodes();
   if (options.json) printJson(list);
-  else if (list.items.length === 0) say('no nodes');
-  else out(nodesTable(list.items, Date.now()));
+  else {
+    if (list.items.length === 0) say('no nodes');
+    else out(nodesTable(list.items, Date.now()));
+    // Servers older than this CLI send no reasons.
+    for (const { reason, count } of list.waiting ?? []) out(`waiting: ${count} ${count === 1 ? 'execution' : 'executions'}: ${reason}`);
+  }
   return 0;
 }
 

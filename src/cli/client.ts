@@ -219,7 +219,7 @@ export class BargeClient {
     return response.body;
   }
 
-  nodes(): Promise<{ items: Node[] }> {
+  nodes(): Promise<{ items: Node[]; waiting?: Array<{ reason: string; count: number }> }> {
     return this.json('GET', '/v1/nodes');
   }
 

@@ -169,6 +169,11 @@ export interface ItemState {
 }
 
 /** How many executions of a queue ended in one minute (`minute` is its start, ISO, UTC). */
+export interface WaitingReason {
+  reason: string;
+  count: number;
+}
+
 export interface FinishedPerMinute {
   queue: string;
   minute: string;
@@ -321,6 +326,8 @@ export interface Queries extends RegistryQueries {
   executionItemLatest(params: { parentId: string; idx: number }): Promise<ExecutionRow | undefined>;
   /** Executions (not composites) that ended since `since`, counted per queue and minute. */
   executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]>;
+  /** The reasons RUNNABLE executions wait for, with how many wait for each, most common first. */
+  executionWaitingReasons(params: { limit: number }): Promise<WaitingReason[]>;
 
   // logs: stored in chunks (core/log-chunks.ts), read as lines
   /** Idempotent per line number: lines already stored are left out; lines of unknown executions are dropped. */

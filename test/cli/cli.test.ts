@@ -367,6 +367,17 @@ describe('barge CLI', () => {
       expect(table).toMatch(/^ID\s+NAME\s+ROLE\s+STATUS\s+ISOLATION\s+CPUS/);
       // This server runs with --isolation none: the table says so, loudly.
       expect(table).toMatch(/barge up\s+standalone\s+UP\s+NONE\s/);
+      // Work no worker can fit: the nodes listing says what waits and why.
+      const spec = { name: 'too-wide', tasks: [{ name: 'wide', run: 'true', limits: { cpus: 64 } }] };
+      const wide = (await ok(['submit', '-'], { input: JSON.stringify(spec) })).trim();
+      const deadline = Date.now() + 30_000;
+      let listing = '';
+      while (!/^waiting: 1 execution: needs more than any worker has: 64 cpus \(largest worker: 8\)$/m.test(listing)) {
+        if (Date.now() > deadline) throw new Error(`barge nodes never said why: ${listing}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        listing = await ok(['nodes']);
+      }
+      await ok(['cancel', wide]);
       const queues = await json<{ items: unknown[] }>(['queues']);
       expect(Array.isArray(queues.items)).toBe(true);
       const text = await barge(['queues']);

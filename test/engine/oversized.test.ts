@@ -30,12 +30,15 @@ for (const kind of storeKinds) {
       // The worker has said it is UP with 2 cpus (its first heartbeat); the reaper's explainer reads that.
       await waitFor(async () => (await engine.store.nodeList({})).some((n) => n.id === bundle.worker.nodeId));
       await explainWaiting(engine);
+      // `barge nodes` (GET /v1/nodes) shows the reasons, counted.
+      expect(await engine.store.executionWaitingReasons({ limit: 10 })).toEqual([{ reason: `${TOO_BIG}: 4 cpus (largest worker: 2)`, count: 2 }]);
       for (const job of big) {
         const [execution] = await engine.store.executionList({ jobId: job.id, limit: 10 });
         expect(execution.state).toBe('RUNNABLE');
         expect(execution.reason).toBe(`${TOO_BIG}: 4 cpus (largest worker: 2)`);
         await engine.cancelJob(job.id);
       }
+      expect(await engine.store.executionWaitingReasons({ limit: 10 })).toEqual([]);
     });
   });
 }

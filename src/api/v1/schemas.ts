@@ -256,7 +256,9 @@ export const Throughput = Type.Object({
   total: Type.Array(Type.Integer(), { description: 'executions that ended per minute, oldest minute first' }),
   queues: Type.Record(Type.String(), Type.Array(Type.Integer()), { description: 'the same, per queue' }),
 });
-export const NodeList = Type.Object({ items: Type.Array(Node) });
+/** Why RUNNABLE work waits (a reason the engine set, e.g. too big for every worker), most common first. */
+export const WaitingReason = Type.Object({ reason: Type.String(), count: Type.Integer() });
+export const NodeList = Type.Object({ items: Type.Array(Node), waiting: Type.Array(WaitingReason) });
 export const QueueList = Type.Object({ items: Type.Array(Queue) });
 
 /** The error answers every route documents, next to its own success answers. */

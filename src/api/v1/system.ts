@@ -12,6 +12,9 @@ const tags = ['system'];
 const MINUTE_MS = 60_000;
 const THROUGHPUT_MINUTES = 60;
 
+/** The most common reasons work waits, shown beside the nodes. */
+const WAITING_REASONS_SHOWN = 10;
+
 export const systemRoutes: FastifyPluginAsync<V1Options> = async (app, { engine, version, registry }) => {
   const { store } = engine;
 
@@ -39,7 +42,10 @@ export const systemRoutes: FastifyPluginAsync<V1Options> = async (app, { engine,
   app.get(
     '/nodes',
     { schema: { tags, summary: 'API servers and workers', response: { 200: NodeList, ...errorResponses } } },
-    async () => ({ items: (await store.nodeList({})).map(nodeBody) }),
+    async () => ({
+      items: (await store.nodeList({})).map(nodeBody),
+      waiting: await store.executionWaitingReasons({ limit: WAITING_REASONS_SHOWN }),
+    }),
   );
 
   app.get(

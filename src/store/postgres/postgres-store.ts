@@ -39,6 +39,7 @@ import type {
   ExecutionListParams,
   ExecutionPatch,
   FinishedPerMinute,
+  WaitingReason,
   IdPrefixParams,
   ItemState,
   JobDeleteLimits,
@@ -335,6 +336,9 @@ export class PostgresQueries implements Queries {
   }
   executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]> {
     return this.one((x) => uiStats.executionFinishedPerMinute(x, params));
+  }
+  executionWaitingReasons(params: { limit: number }): Promise<WaitingReason[]> {
+    return this.one((x) => uiStats.executionWaitingReasons(x, params));
   }
 
   // ---- logs, events, artifacts -----------------------------------------------------------

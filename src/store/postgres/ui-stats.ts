@@ -1,6 +1,8 @@
 /** PostgreSQL statements behind the web UI's views: an array's item states, throughput per minute. */
 import type { ExecutionRow, State } from '../../core/model.js';
-import type { FinishedPerMinute, ItemState } from '../store.js';
+import type { FinishedPerMinute, ItemState, WaitingReason } from '../store.js';
+import { WAITING_REASONS } from '../shared/waiting-sql.js';
+import { numbered } from './users.js';
 import { EXECUTIONS } from '../shared/codec.js';
 import type { PgExec } from './connection.js';
 
@@ -29,4 +31,8 @@ export async function executionFinishedPerMinute(x: PgExec, params: { since: str
     minute: row.minute as string,
     count: Number(row.n),
   }));
+}
+
+export async function executionWaitingReasons(x: PgExec, params: { limit: number }): Promise<WaitingReason[]> {
+  return (await x.all(numbered(WAITING_REASONS), [params.limit])).map((row) => ({ reason: row.reason as string, count: Number(row.n) }));
 }

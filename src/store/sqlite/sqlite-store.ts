@@ -49,6 +49,7 @@ import type {
   ExecutionListParams,
   ExecutionPatch,
   FinishedPerMinute,
+  WaitingReason,
   IdPrefixParams,
   ItemState,
   JobDeleteLimits,
@@ -317,6 +318,9 @@ export class SqliteQueries implements Queries {
   }
   executionFinishedPerMinute(params: { since: string }): Promise<FinishedPerMinute[]> {
     return this.one((c) => uiStats.executionFinishedPerMinute(c, params));
+  }
+  executionWaitingReasons(params: { limit: number }): Promise<WaitingReason[]> {
+    return this.one((c) => uiStats.executionWaitingReasons(c, params));
   }
 
   // ---- logs, events, artifacts -----------------------------------------------------------

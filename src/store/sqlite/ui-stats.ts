@@ -1,6 +1,7 @@
 /** SQLite statements behind the web UI's views: an array's item states, throughput per minute. */
 import type { ExecutionRow, State } from '../../core/model.js';
-import type { FinishedPerMinute, ItemState } from '../store.js';
+import type { FinishedPerMinute, ItemState, WaitingReason } from '../store.js';
+import { WAITING_REASONS } from '../shared/waiting-sql.js';
 import { EXECUTIONS } from '../shared/codec.js';
 import type { SqliteConnection } from './connection.js';
 
@@ -27,4 +28,8 @@ export function executionFinishedPerMinute(c: SqliteConnection, params: { since:
     minute: row.minute as string,
     count: Number(row.n),
   }));
+}
+
+export function executionWaitingReasons(c: SqliteConnection, params: { limit: number }): WaitingReason[] {
+  return c.all(WAITING_REASONS, [params.limit]).map((row) => ({ reason: row.reason as string, count: Number(row.n) }));
 }
