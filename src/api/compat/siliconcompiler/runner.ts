@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { cp, lstat, mkdir, open, rm } from 'node:fs/promises';
+import { withFolder } from '../../../worker/runtimes/held-folder.js';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { JobRow } from '../../../core/model.js';
@@ -79,7 +80,9 @@ export class ScNodeRuntime implements Runtime {
   private async harvest(request: RunRequest, hash: string, record: ScJobFacts, key: string, nodePath: string): Promise<void> {
     const member = join(hash, record.design, record.jobname, nodePath);
     const archive = this.folders.archive(hash, key);
-    if (!(await isRealFolder(join(request.workDir, member)))) {
+    // The task could have swapped any folder on the way (hash, design, jobname, step) for a link:
+    // every component is checked, not only the last, so the copy never starts on the host.
+    if ((await withFolder(request.workDir, member, async () => true)) !== true) {
       request.onLog('system', `siliconcompiler: the node left no folder ${nodePath}; no results archive`);
       return;
     }
