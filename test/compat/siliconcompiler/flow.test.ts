@@ -3,7 +3,8 @@
  * subsets, a failing node, cancel mid-run, delete; each SC job an ordinary barge job.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanReplay, replayClient } from './client-replay.js';
@@ -88,6 +89,26 @@ describe('node results', () => {
       expect(replay.replayed).toEqual({ syn0: 'success' });
     } finally {
       await cleanReplay(replay);
+    }
+  });
+});
+
+describe('a node that swaps a folder on the way to its results for a link', () => {
+  it('gets no host file into its archive', async () => {
+    const host = await mkdtemp(join(tmpdir(), 'barge-sc-host-'));
+    try {
+      await mkdir(join(host, '0'));
+      await writeFile(join(host, '0', 'secret.txt'), 'host secret\n');
+      const cfg = manifest({ nodes: { 'syn/0': { args: [`escape=${host}`] } } });
+      const replay = await replayClient(sc, cfg, await jobUpload(), ['syn0'], { credentials: sc.users.alice });
+      try {
+        expect(replay.fetched.syn0).not.toBe(200);
+        expect(existsSync(join(replay.build, 'gcd/job0/syn/0/secret.txt'))).toBe(false);
+      } finally {
+        await cleanReplay(replay);
+      }
+    } finally {
+      await rm(host, { recursive: true, force: true });
     }
   });
 });
